@@ -1,0 +1,204 @@
+"""The ``nstyle`` command line. Transfer flags are generated from ``TransferOptions`` (one source of defaults)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import NstyleError, UsageError
+
+DEMO_CONTENT = "chelsea.png"
+DEMO_STYLE = "ihc.png"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit 2) instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_transfer_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
+    from .transfer import TransferOptions
+
+    hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
+    for f in dataclasses.fields(TransferOptions):
+        meta = dict(f.metadata)
+        kwargs: dict = {"default": None, "help": meta.pop("help")}
+        if "nargs" in meta:
+            kwargs["nargs"] = meta.pop("nargs")
+            kwargs["type"] = float if "weights" in f.name else str
+        else:
+            kwargs["type"] = hints.get(str(f.type), str)
+        if "choices" in meta:
+            kwargs["choices"] = meta.pop("choices")
+        if f.default is not None:
+            kwargs["help"] += f" (default: {f.default})"
+        parser.add_argument(_flag(f.name), dest=f.name, metavar=f.name.upper().split("_")[-1], **kwargs)
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    from .transfer import TransferOptions
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
+            if getattr(args, f.name) is not None}
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="nstyle", description="Neural style transfer with pretrained ImageNet CNNs.")
+    parser.add_argument("--version", action="version", version=f"nstyle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    t = sub.add_parser("transfer", help="paint a content image in the style of a style image",
+                       description="Paint CONTENT in the style of STYLE and write the result to OUTPUT.")
+    t.add_argument("content", help="content image (a photo)")
+    t.add_argument("style", help="style image (a painting)")
+    t.add_argument("-o", "--output", required=True, help="output image (.png, .jpg)")
+    add_transfer_options(t)
+    t.add_argument("--save-every", type=int, metavar="N", default=0,
+                   help="also write the image every N iterations as OUTPUT_iterNNNN")
+    t.add_argument("--plot", action="store_true", help="write the loss curve next to the output (.losses.png)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its checkpoint (.resume.pt next to the output)")
+    t.add_argument("--paper", action="store_true",
+                   help="replay the seed paper's Keras run (VGG19, 400 px tall, 10 rounds of 20 L-BFGS "
+                        "evaluations, its weights); --iterations counts rounds")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_transfer)
+
+    w = sub.add_parser("weights", help="list, fetch or locate pretrained weights")
+    wsub = w.add_subparsers(dest="weights_command", metavar="ACTION", parser_class=Parser)
+    wsub.required = True
+    wsub.add_parser("list", help="networks, whether cached, size").set_defaults(func=cmd_weights_list)
+    wf = wsub.add_parser("fetch", help="download, verify and convert weights into the cache")
+    wf.add_argument("names", nargs="+", metavar="NAME", help="network names, or 'all'")
+    wf.add_argument("--force", action="store_true", help="fetch again even if cached")
+    wf.set_defaults(func=cmd_weights_fetch)
+    wp = wsub.add_parser("path", help="print where a network's converted weights are cached")
+    wp.add_argument("name", metavar="NAME")
+    wp.set_defaults(func=cmd_weights_path)
+
+    d = sub.add_parser("demo", help="stylise an image shipped with scikit-image (no files needed)")
+    d.add_argument("-o", "--output", default="nstyle-demo.png", help="output image (default: %(default)s)")
+    d.add_argument("--size", type=int, default=256, help="long side in pixels (default: %(default)s)")
+    d.add_argument("--iterations", type=int, default=200, help="iterations (default: %(default)s)")
+    d.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
+    d.set_defaults(func=cmd_demo)
+    return parser
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from .images import check_output_path
+
+    output = check_output_path(args.output)  # before a long run, not after it
+    if args.save_every < 0:
+        raise UsageError("--save-every must be 0 (off) or a positive number of iterations")
+    if args.paper:
+        return _run_paper(args, output)
+    from .runner import run_transfer_job
+
+    return run_transfer_job(args.content, args.style, output, given_options(args), save_every=args.save_every,
+                            plot=args.plot, resume=args.resume, quiet=args.quiet)
+
+
+def _run_paper(args: argparse.Namespace, output: Path) -> int:
+    from .images import save_image
+    from .paper import OUTER_ITERATIONS, run_paper
+    from .plot import plot_history, write_history_csv
+    from .runner import sidecar
+
+    opts = given_options(args)
+    ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})
+    if ignored:
+        raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in ignored)}")
+    result = run_paper(args.content, args.style, output, iterations=opts.get("iterations", OUTER_ITERATIONS),
+                       seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
+                       model=opts.get("model", "vgg19"), height=opts.get("size", 400))
+    save_image(result.image, output)
+    write_history_csv(result.history, sidecar(output, ".losses.csv"))
+    if args.plot:
+        plot_history(result.history, sidecar(output, ".losses.png"), title="nstyle --paper")
+    print(f"wrote {output} ({len(result.history)} evaluations, {result.seconds:.0f}s)")
+    return 130 if result.stopped == "interrupted" else 0
+
+
+def cmd_weights_list(args: argparse.Namespace) -> int:
+    from .weights import is_cached, records
+
+    rows = [("name", "cached", "size", "source", "description")]
+    for rec in records().values():
+        cached = is_cached(rec)
+        size = rec.cache_path().stat().st_size if cached else rec.download_size
+        rows.append((rec.name, "yes" if cached else "no", f"{size / 1e6:.0f} MB" if size else "?",
+                     rec.source.describe(), rec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+    return 0
+
+
+def cmd_weights_fetch(args: argparse.Namespace) -> int:
+    from .weights import fetch, records
+
+    names = list(records()) if "all" in args.names else args.names
+    for name in names:
+        print(fetch(name, force=args.force))
+    return 0
+
+
+def cmd_weights_path(args: argparse.Namespace) -> int:
+    from .weights import get_record, is_cached
+
+    record = get_record(args.name)
+    print(record.cache_path())
+    if not is_cached(record):
+        print(f"nstyle: {args.name} is not fetched yet; run `nstyle weights fetch {args.name}`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def demo_images() -> tuple[Path, Path]:
+    """Content and style images that scikit-image ships in its package (no download needed)."""
+    try:
+        import skimage.data
+    except ImportError:
+        raise UsageError("the demo uses images shipped with scikit-image; pip install scikit-image") from None
+    folder = Path(skimage.data.__file__).parent
+    return folder / DEMO_CONTENT, folder / DEMO_STYLE
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .images import check_output_path
+    from .runner import run_transfer_job
+
+    output = check_output_path(args.output)
+    content, style = demo_images()
+    print(f"nstyle demo: {content.name} in the style of {style.name} (from scikit-image)")
+    return run_transfer_job(content, style, output, {"size": args.size, "iterations": args.iterations,
+                                                      "device": args.device}, plot=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NstyleError as err:
+        print(f"nstyle: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("nstyle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Errors a user can fix: each carries a one-line message and the exit code the CLI returns.
+
+The command line prints ``str(error)`` and exits with ``error.exit_code``; nothing else is shown,
+so messages say what is wrong *and* what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class NstyleError(Exception):
+    """A problem with the user's input or environment (not a bug in nstyle)."""
+
+    exit_code = 1
+
+
+class UsageError(NstyleError):
+    """Bad arguments or unusable input files: the CLI exits with status 2."""
+
+    exit_code = 2
+
+
+class ImageError(UsageError):
+    """An input image cannot be read, or an output image cannot be written."""
+
+
+class WeightsError(NstyleError):
+    """Pretrained weights could not be fetched, verified, converted or loaded."""

@@ -1,0 +1,168 @@
+"""The losses of style transfer as small composable modules, with three normalisations.
+
+``paper`` is Gatys et al. (and the seed paper) exactly:
+    content  L_c = 1/2 sum (F - P)^2                          on one layer
+    style    E_l = 1/(4 N_l^2 M_l^2) sum (G_l - A_l)^2,  L_s = sum_l w_l E_l
+    total    alpha L_c + beta L_s + tv_weight TV
+with G = F F^T the Gram matrix of the N_l x M_l feature map (N_l channels, M_l positions).
+
+``keras`` is the Keras example neural_style_transfer.py (2017-2019) that the seed paper ran: content is
+sum (F - P)^2 without the 1/2, and the style term divides by 4 * 3^2 * (H*W)^2, with 3 channels and the
+*image's* H*W hard-coded in place of N_l and M_l; TV is sum ((dx^2 + dy^2)^1.25) on 0..255 pixels.
+
+``nstyle`` (the default) keeps the paper's terms but makes them independent of image size and of the
+backbone's activation scale, so one set of weights works at 256 and at 1024 px and on every network:
+each squared error is divided by the squared norm of its target. Grams are taken per position
+(G / M_l), which is what makes them comparable between sizes, and with them the relative errors
+    L_c = |F - P|^2 / |P|^2,   E_l = |G/M - A/M_s|^2 / |A/M_s|^2
+do not change when the image is resized or the activations are rescaled, and start near 1 for a
+mismatched image whatever the layer; the layer weights w_l are normalised to sum to 1. TV is the mean
+squared difference of neighbouring pixels in 0..1 RGB, also independent of size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+MODES = ("nstyle", "paper", "keras")
+
+
+def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Tensor:
+    """``F F^T`` for features [B, C, H, W] -> [B, C, C]; ``per_position`` divides by M = H*W."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    gram = torch.bmm(flat, flat.transpose(1, 2))
+    return gram / (h * w) if per_position else gram
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"loss mode must be one of {MODES}, not {mode!r}")
+    return mode
+
+
+class ContentLoss(nn.Module):
+    """Squared feature error against the content image's features on one layer."""
+
+    def __init__(self, target: torch.Tensor, mode: str = "nstyle"):
+        super().__init__()
+        self.mode = _check_mode(mode)
+        self.register_buffer("target", target.detach())
+        self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        squared = (features - self.target).pow(2).sum()
+        if self.mode == "paper":
+            return 0.5 * squared
+        return squared * self.scale  # keras: scale 1
+
+
+class StyleLoss(nn.Module):
+    """Gram-matrix error E_l on one layer.
+
+    ``target`` is the style's per-position Gram A/M_s, shape [1, N, N]; several style images are
+    blended by averaging their per-position Grams before building the loss.
+    """
+
+    def __init__(self, target: torch.Tensor, mode: str = "nstyle", image_pixels: int | None = None):
+        super().__init__()
+        self.mode = _check_mode(mode)
+        if mode == "keras" and not image_pixels:
+            raise ValueError("the keras style loss needs the image's pixel count (H*W)")
+        self.register_buffer("target", target.detach())
+        self.image_pixels = image_pixels
+        self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
+
+    @classmethod
+    def from_features(cls, features: torch.Tensor, **kwargs) -> StyleLoss:
+        return cls(gram_matrix(features, per_position=True), **kwargs)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        _, n, h, w = features.shape
+        m = h * w
+        if self.mode == "nstyle":
+            return (gram_matrix(features, per_position=True) - self.target).pow(2).sum() * self.scale
+        # paper and keras compare raw Grams: G against A scaled to this layer's M (A = M * A/M).
+        squared = (gram_matrix(features) - self.target * m).pow(2).sum()
+        if self.mode == "paper":
+            return squared / (4.0 * n**2 * m**2)
+        return squared / (4.0 * 3**2 * self.image_pixels**2)
+
+
+class TotalVariationLoss(nn.Module):
+    """Smoothness prior on the image (RGB 0..1): penalises differences between neighbouring pixels."""
+
+    def __init__(self, mode: str = "nstyle"):
+        super().__init__()
+        self.mode = _check_mode(mode)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.mode == "keras":
+            x = image * 255.0  # mean subtraction and BGR order do not change the differences
+            a = (x[:, :, :-1, :-1] - x[:, :, 1:, :-1]).pow(2)
+            b = (x[:, :, :-1, :-1] - x[:, :, :-1, 1:]).pow(2)
+            return (a + b).pow(1.25).sum()
+        dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).pow(2)
+        dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
+        if self.mode == "paper":
+            return dy.sum() + dx.sum()
+        return dy.mean() + dx.mean()
+
+
+class StyleTransferLoss(nn.Module):
+    """alpha * content + beta * sum_l w_l E_l + tv_weight * TV, evaluated in one pass of the backbone.
+
+    Targets are computed once here; ``forward`` returns the total and its parts (already weighted).
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        content: torch.Tensor,
+        styles: Sequence[torch.Tensor],
+        content_layers: Sequence[str],
+        style_layers: Mapping[str, float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        mode: str = "nstyle",
+        style_blend: Sequence[float] | None = None,
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.mode = _check_mode(mode)
+        self.content_layers = list(content_layers)
+        self.layer_weights = dict(style_layers)
+        if mode == "nstyle":
+            total = sum(self.layer_weights.values())
+            self.layer_weights = {k: v / total for k, v in self.layer_weights.items()}
+        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
+        self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
+        blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
+        blend = [b / sum(blend) for b in blend]
+        pixels = content.shape[-1] * content.shape[-2]
+        with torch.no_grad():
+            content_features = backbone(content, self.content_layers)
+            grams: dict[str, torch.Tensor] = {}
+            for style, share in zip(styles, blend, strict=True):
+                for name, feats in backbone(style, list(self.layer_weights)).items():
+                    gram = gram_matrix(feats, per_position=True) * share
+                    grams[name] = grams[name] + gram if name in grams else gram
+        self.content_losses = nn.ModuleDict(
+            {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
+        self.style_losses = nn.ModuleDict(
+            {name: StyleLoss(grams[name], mode, image_pixels=pixels) for name in self.layer_weights})
+        self.tv_loss = TotalVariationLoss(mode)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        features = self.backbone(image, self.layers)
+        zero = image.new_zeros(())
+        content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
+        style = sum((self.layer_weights[name] * loss(features[name])
+                     for name, loss in self.style_losses.items()), zero)
+        parts = {"content": self.weights["content"] * content, "style": self.weights["style"] * style}
+        parts["tv"] = self.weights["tv"] * self.tv_loss(image) if self.weights["tv"] else zero
+        return parts["content"] + parts["style"] + parts["tv"], parts

@@ -1,0 +1,96 @@
+"""What every backbone offers: named layers, its own preprocessing, and truncated feature extraction.
+
+A backbone takes an RGB image in 0..1 (the space nstyle optimises in) and returns a dict of the named
+intermediate features that were asked for. It applies its own preprocessing, so callers never need to
+know whether a network was trained on BGR 0..255 ("caffe") or on normalised RGB ("torch"), and it runs
+only as far as the deepest layer requested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a network expects its input, given an RGB image in 0..1.
+
+    ``x_model = (x01[channels] * scale - mean) / std`` with ``channels`` reordered to ``channel_order``.
+    """
+
+    name: str
+    channel_order: str  # "RGB" or "BGR"
+    scale: float
+    mean: tuple[float, float, float]  # in the model's channel order and scale
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def _stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        return mean, std
+
+    def __call__(self, rgb01: torch.Tensor) -> torch.Tensor:
+        x = rgb01.flip(1) if self.channel_order == "BGR" else rgb01
+        mean, std = self._stats(x)
+        return (x * self.scale - mean) / std
+
+    def invert(self, x: torch.Tensor) -> torch.Tensor:
+        """Back from the model's input space to RGB 0..1."""
+        mean, std = self._stats(x)
+        x = (x * std + mean) / self.scale
+        return x.flip(1) if self.channel_order == "BGR" else x
+
+
+CAFFE = Preprocessing("caffe", "BGR", 255.0, (103.939, 116.779, 123.68))
+TORCH = Preprocessing("torch", "RGB", 1.0, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+INCEPTION = Preprocessing("inception", "RGB", 2.0, (1.0, 1.0, 1.0))
+
+
+class Backbone(nn.Module):
+    """A pretrained CNN seen as an ordered list of named stages.
+
+    Subclasses fill ``self.stages`` (an ``nn.ModuleDict`` in execution order) and set the class
+    attributes below. ``aliases`` maps other spellings (e.g. Keras's ``block5_conv2``) to stage names.
+    """
+
+    name: str = ""
+    preprocessing: Preprocessing = CAFFE
+    default_content_layers: tuple[str, ...] = ()
+    default_style_layers: tuple[str, ...] = ()
+    aliases: dict[str, str] = {}
+
+    stages: nn.ModuleDict
+
+    @property
+    def layer_names(self) -> list[str]:
+        return list(self.stages.keys())
+
+    def resolve(self, layers: Iterable[str]) -> list[str]:
+        """Canonical names for ``layers``; an unknown name is a usage error listing the valid ones."""
+        names = []
+        for layer in layers:
+            canonical = self.aliases.get(layer, layer)
+            if canonical not in self.stages:
+                raise UsageError(
+                    f"{self.name} has no layer {layer!r}; choose from: {', '.join(self.layer_names)}"
+                )
+            names.append(canonical)
+        return names
+
+    def forward(self, rgb01: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+        wanted = set(self.resolve(layers))
+        x = self.preprocessing(rgb01)
+        out: dict[str, torch.Tensor] = {}
+        for name, stage in self.stages.items():
+            x = stage(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break  # nothing deeper is needed
+        return out

@@ -1,0 +1,63 @@
+"""Loss curves as pictures: a person would rather look at the curve than read the log."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .optim import IterationRecord
+
+COLUMNS = ("iteration", "total", "content", "style", "tv", "seconds", "elapsed")
+
+
+def write_history_csv(history: Sequence[IterationRecord], path: str | os.PathLike) -> Path:
+    """Every iteration's losses and time, written atomically."""
+    path = Path(path)
+    with tempfile.NamedTemporaryFile("w", newline="", dir=path.parent, prefix=f".{path.name}.",
+                                     suffix=".tmp", delete=False) as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for r in history:
+            writer.writerow([r.iteration] + [f"{getattr(r, c):.6g}" for c in COLUMNS[1:]])
+    os.replace(f.name, path)
+    return path
+
+
+def plot_history(history: Sequence[IterationRecord], path: str | os.PathLike, title: str = "") -> Path:
+    """Losses per iteration (log scale) and time per iteration, side by side, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    its = [r.iteration for r in history]
+    fig, (ax_loss, ax_time) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    for name, style in (("total", "-"), ("content", "--"), ("style", "--"), ("tv", ":")):
+        values = [getattr(r, name) for r in history]
+        if any(v > 0 for v in values):
+            ax_loss.plot(its, values, style, label=name)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("iteration")
+    ax_loss.set_ylabel("weighted loss")
+    ax_loss.grid(True, which="both", alpha=0.3)
+    ax_loss.legend()
+    ax_time.plot(its, [r.seconds for r in history], ".", markersize=3)
+    ax_time.set_xlabel("iteration")
+    ax_time.set_ylabel("seconds per iteration")
+    ax_time.set_ylim(bottom=0)
+    ax_time.grid(True, alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,180 @@
+"""Style transfer as a Python API: ``transfer(content, style, **options) -> PIL.Image``.
+
+``TransferOptions`` is the one source of truth for defaults: the command line builds its flags from
+these fields (their ``metadata`` holds the help text), so the two never drift.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import torch
+
+from .errors import UsageError
+from .images import image_to_tensor, load_image, resize_to_long_side, tensor_to_image
+from .losses import MODES, StyleTransferLoss
+from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
+from .weights import get_record, load_backbone
+
+ImageInput = str | os.PathLike | PIL.Image.Image
+
+# Weights for the size- and scale-free "nstyle" losses: content and style terms both start near 1.
+NSTYLE_WEIGHTS = {"content": 1.0, "style": 100.0, "tv": 1.0}
+PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
+KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
+
+
+def _opt(default, help: str, **extra):
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class TransferOptions:
+    """Every knob of a transfer. ``None`` means "the default of the chosen network or loss mode"."""
+
+    model: str = _opt("vgg19", "backbone network", choices=("vgg19", "vgg16"))
+    size: int = _opt(512, "long side of the output in pixels")
+    iterations: int = _opt(500, "optimisation iterations (evaluations of loss and gradient)")
+    optimizer: str = _opt("lbfgs", "optimisation method", choices=OPTIMIZERS)
+    lr: float | None = _opt(None, "step size (default: 1 for lbfgs, 0.02 for adam and sgd)")
+    init: str = _opt("content", "start image: noise, content, style, or an image file")
+    content_weight: float | None = _opt(None, "alpha, weight of the content loss (default per --loss)")
+    style_weight: float | None = _opt(None, "beta, weight of the style loss (default per --loss)")
+    tv_weight: float | None = _opt(None, "weight of the total-variation loss (default per --loss)")
+    content_layers: Sequence[str] | None = _opt(None, "content layers (default: the network's)", nargs="+")
+    style_layers: Sequence[str] | None = _opt(None, "style layers (default: the network's)", nargs="+")
+    style_layer_weights: Sequence[float] | None = _opt(
+        None, "one weight per style layer (default: equal)", nargs="+")
+    pooling: str = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)", choices=("max", "avg"))
+    loss: str = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
+                     "keras (the seed paper's code)", choices=MODES)
+    seed: int = _opt(0, "random seed; the same seed gives the same image")
+    device: str = _opt("auto", "cpu, cuda, or auto (cuda when available)")
+    weights: str | None = _opt(None, "use this weights file instead of the cached download")
+
+    def resolved_weights(self) -> dict[str, float]:
+        base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS}[self.loss]
+        given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
+        return {k: base[k] if v is None else float(v) for k, v in given.items()}
+
+
+def options_from(**overrides) -> TransferOptions:
+    known = {f.name for f in fields(TransferOptions)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return TransferOptions(**overrides)
+
+
+@dataclass
+class TransferResult:
+    image: PIL.Image.Image
+    history: list[IterationRecord]
+    options: TransferOptions
+    best_iteration: int
+    stopped: str
+
+    @property
+    def seconds(self) -> float:
+        return self.history[-1].elapsed if self.history else 0.0
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r}; use cpu, cuda or auto") from None
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _as_image(value: ImageInput) -> PIL.Image.Image:
+    return value.convert("RGB") if isinstance(value, PIL.Image.Image) else load_image(value)
+
+
+def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The start of the optimisation: white noise, the content, the style (resized), or an image file."""
+    shape = content.shape
+    if init == "noise":
+        return torch.rand(shape, generator=generator).to(content.device)
+    if init == "content":
+        return content.clone()
+    if init == "style":
+        return torch.nn.functional.interpolate(style, size=shape[-2:], mode="bilinear", align_corners=False)
+    if not Path(init).is_file():
+        raise UsageError(f"--init must be noise, content, style or an image file; {init!r} is none of these")
+    img = load_image(init).resize((shape[-1], shape[-2]), PIL.Image.LANCZOS)
+    return image_to_tensor(img, device=content.device)
+
+
+def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
+               styles: Sequence[torch.Tensor]) -> StyleTransferLoss:
+    content_layers = list(options.content_layers or backbone.default_content_layers)
+    style_layers = list(options.style_layers or backbone.default_style_layers)
+    layer_weights = list(options.style_layer_weights or [1.0 / len(style_layers)] * len(style_layers))
+    if len(layer_weights) != len(style_layers):
+        raise UsageError(f"{len(layer_weights)} style layer weights given for {len(style_layers)} style layers")
+    weights = options.resolved_weights()
+    return StyleTransferLoss(
+        backbone, content, styles,
+        content_layers=backbone.resolve(content_layers),
+        style_layers=dict(zip(backbone.resolve(style_layers), layer_weights)),
+        content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
+        mode=options.loss,
+    )
+
+
+def run(
+    content: ImageInput,
+    style: ImageInput | Sequence[ImageInput],
+    callback: Callable[[IterationRecord, torch.Tensor], None] | None = None,
+    **options,
+) -> TransferResult:
+    """Paint ``content`` in the style of ``style``; returns the image and the loss history.
+
+    ``callback(record, image)`` is called after every iteration with the losses and the current
+    image ([1, 3, H, W], RGB 0..1); raise ``nstyle.optim.StopOptimization`` in it to stop early.
+    """
+    opts = options_from(**options)
+    if opts.size < 16:
+        raise UsageError(f"--size must be at least 16 pixels, not {opts.size}")
+    if opts.iterations < 1:
+        raise UsageError(f"--iterations must be at least 1, not {opts.iterations}")
+    device = select_device(opts.device)
+    generator = seed_everything(opts.seed)
+    get_record(opts.model)  # unknown names fail before any work
+    content_img = resize_to_long_side(_as_image(content), opts.size)
+    styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
+    style_imgs = [resize_to_long_side(_as_image(s), opts.size) for s in styles]
+
+    backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
+    content_t = image_to_tensor(content_img, device=device)
+    style_ts = [image_to_tensor(s, device=device) for s in style_imgs]
+    objective = build_loss(opts, backbone, content_t, style_ts)
+    init = initial_image(opts.init, content_t, style_ts[0], generator)
+    outcome: OptimizationResult = optimize(objective, init, opts.iterations, opts.optimizer, opts.lr, callback)
+    return TransferResult(tensor_to_image(outcome.image), outcome.history, opts,
+                          outcome.best_iteration, outcome.stopped)
+
+
+def transfer(content: ImageInput, style: ImageInput | Sequence[ImageInput], **options) -> PIL.Image.Image:
+    """The stylised image alone; see ``run`` for the history and a progress callback."""
+    return run(content, style, **options).image
+
+
+__all__ = ["TransferOptions", "TransferResult", "run", "transfer", "options_from", "replace"]
