@@ -29,6 +29,7 @@ def _flag(name: str) -> str:
 def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
     from .transfer import TransferOptions
+    from .weights import records
 
     hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
     for f in dataclasses.fields(TransferOptions):
@@ -41,9 +42,13 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
             kwargs["type"] = hints.get(str(f.type), str)
         if "choices" in meta:
             kwargs["choices"] = meta.pop("choices")
+        if f.name == "model":
+            kwargs["choices"] = list(records())  # every registered network
         if f.default is not None:
             kwargs["help"] += f" (default: {f.default})"
-        parser.add_argument(_flag(f.name), dest=f.name, metavar=f.name.upper().split("_")[-1], **kwargs)
+        if "choices" not in kwargs:
+            kwargs["metavar"] = "FILE" if f.name == "weights" else f.name.upper().split("_")[-1]
+        parser.add_argument(_flag(f.name), dest=f.name, **kwargs)
 
 
 def given_options(args: argparse.Namespace) -> dict:
@@ -69,7 +74,7 @@ def build_parser() -> Parser:
                    help="also write the image every N iterations as OUTPUT_iterNNNN")
     t.add_argument("--plot", action="store_true", help="write the loss curve next to the output (.losses.png)")
     t.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from its checkpoint (.resume.pt next to the output)")
+                   help="continue an interrupted run from its checkpoint (.resume.png/.resume.json next to the output)")
     t.add_argument("--paper", action="store_true",
                    help="replay the seed paper's Keras run (VGG19, 400 px tall, 10 rounds of 20 L-BFGS "
                         "evaluations, its weights); --iterations counts rounds")
@@ -189,7 +194,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return int(done.code or 0)
     try:
         return args.func(args)
     except NstyleError as err:

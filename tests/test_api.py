@@ -1,0 +1,32 @@
+"""The public Python API surface."""
+
+import dataclasses
+
+import pytest
+
+import nstyle
+from nstyle.cli import build_parser
+
+
+def test_public_names():
+    assert callable(nstyle.transfer) and callable(nstyle.run) and callable(nstyle.run_paper)
+    assert issubclass(nstyle.StopOptimization, Exception)
+    with pytest.raises(AttributeError):
+        nstyle.no_such_thing  # noqa: B018
+
+
+def test_cli_flags_come_from_the_options_dataclass():
+    """Every option of the API is a flag of `nstyle transfer` and vice versa (one source of defaults)."""
+    parser = build_parser()
+    transfer = parser._subparsers._group_actions[0].choices["transfer"]
+    dests = {a.dest for a in transfer._actions}
+    fields = {f.name for f in dataclasses.fields(nstyle.TransferOptions)}
+    assert fields <= dests
+    assert dests - fields == {"help", "content", "style", "output", "save_every", "plot", "resume", "paper", "quiet"}
+    help_text = transfer.format_help()
+    assert "(default: 500)" in help_text and "(default: lbfgs)" in help_text
+
+
+def test_unknown_option_is_rejected():
+    with pytest.raises(TypeError, match="colour"):
+        nstyle.run("a.png", "b.png", colour="red")

@@ -1,0 +1,195 @@
+"""The command line: bad input gets one clear line and exit 2; runs write their outputs atomically."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nstyle.cli import main
+
+TINY = ["--size", "32", "--iterations", "2", "-q"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one line, got: {err!r}"
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def bad_inputs(tmp_path: Path, photo: Path) -> dict[str, Path]:
+    png = photo.read_bytes()
+    files = {
+        "missing": tmp_path / "nope.png",
+        "empty": tmp_path / "empty.png",
+        "corrupt": tmp_path / "corrupt.png",
+        "truncated": tmp_path / "truncated.png",
+        "text": tmp_path / "notes.jpg",
+        "directory": tmp_path,
+    }
+    files["empty"].write_bytes(b"")
+    files["corrupt"].write_bytes(os.urandom(2000))
+    files["truncated"].write_bytes(png[: len(png) // 2])
+    files["text"].write_text("hello, not an image")
+    huge = Image.new("1", (20000, 20000))  # a small file that decodes to 400 million pixels
+    files["huge"] = tmp_path / "huge.png"
+    huge.save(files["huge"])
+    return files
+
+
+@pytest.mark.parametrize("which", ["missing", "empty", "corrupt", "truncated", "text", "directory", "huge"])
+@pytest.mark.parametrize("role", ["content", "style"])
+def test_bad_input_image_is_one_line_usage_error(which, role, tmp_path, photo, capsys):
+    bad = bad_inputs(tmp_path, photo)[which]
+    out = tmp_path / "out.png"
+    args = [bad, photo] if role == "content" else [photo, bad]
+    code, _, err = run_cli(["transfer", *args, "-o", out, *TINY], capsys)
+    assert code == 2
+    line = one_line_error(err)
+    assert line.startswith("nstyle: error: cannot read")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("output, problem", [
+    ("missing-dir/out.png", "does not exist"),
+    ("out.gif", "unknown image extension"),
+    ("/proc/out.png", "not writable"),
+])
+def test_bad_output_path_fails_before_the_run(output, problem, tmp_path, photo, capsys):
+    target = output if output.startswith("/") else tmp_path / output
+    code, _, err = run_cli(["transfer", photo, photo, "-o", target, *TINY], capsys)
+    assert code == 2
+    assert problem in one_line_error(err)
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--model", "vgg99"], "invalid choice"),
+    (["--style-layers", "relu9_1"], "has no layer"),
+    (["--size", "4"], "at least 16"),
+    (["--init", "nowhere.png"], "--init must be"),
+    (["--style-layer-weights", "1", "2"], "style layer weights"),
+    (["--iterations", "many"], "invalid int"),
+])
+def test_bad_options_are_usage_errors(args, problem, tmp_path, photo, capsys):
+    code, _, err = run_cli(["transfer", photo, photo, "-o", tmp_path / "o.png", *TINY, *args], capsys)
+    assert code == 2
+    assert problem in one_line_error(err)
+
+
+def test_wrong_weights_file_is_one_line_error(tmp_path, photo, capsys):
+    wrong = tmp_path / "weights.h5"
+    wrong.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(100))
+    code, _, err = run_cli(["transfer", photo, photo, "-o", tmp_path / "o.png", *TINY, "--weights", wrong], capsys)
+    assert code == 1
+    assert "is not a keras-hdf5 file of vgg19 weights" in one_line_error(err)
+
+
+def odd_images(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 255, (36, 40, 3), dtype=np.uint8)
+    paths = {}
+    for mode in ("L", "RGBA", "CMYK", "P"):
+        paths[mode] = tmp_path / f"{mode}.{'jpg' if mode == 'CMYK' else 'png'}"
+        Image.fromarray(rgb).convert(mode).save(paths[mode])
+    paths["I;16"] = tmp_path / "gray16.png"
+    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(paths["I;16"])
+    return paths
+
+
+def test_any_pillow_mode_is_accepted_and_output_written(tmp_path, photo, capsys):
+    for mode, path in odd_images(tmp_path).items():
+        out = tmp_path / f"out-{mode.replace(';', '')}.jpg"
+        code, stdout, err = run_cli(["transfer", path, photo, "-o", out, *TINY], capsys)
+        assert code == 0, err
+        assert Image.open(out).format == "JPEG" and Image.open(out).mode == "RGB"
+
+
+@pytest.mark.integration
+def test_transfer_writes_image_log_plot_and_snapshots(tmp_path, images, capsys):
+    out = tmp_path / "result.png"
+    code, stdout, _ = run_cli(["transfer", images["tubingen"], images["starry_night"], "-o", out, "--size", "64",
+                               "--iterations", "6", "--save-every", "3", "--plot", "-q"], capsys)
+    assert code == 0
+    assert f"wrote {out}" in stdout
+    assert Image.open(out).size == (64, 43)
+    rows = list(csv.DictReader(open(tmp_path / "result.losses.csv")))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 7))
+    assert all(float(r["total"]) > 0 and float(r["seconds"]) > 0 for r in rows)
+    assert Image.open(tmp_path / "result.losses.png").size[0] > 600
+    assert (tmp_path / "result_iter0003.png").is_file() and (tmp_path / "result_iter0006.png").is_file()
+    assert not (tmp_path / "result.resume.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary files
+
+
+@pytest.mark.integration
+def test_paper_mode_prints_the_papers_lines(tmp_path, images, capsys):
+    out = tmp_path / "paper.png"
+    code, stdout, _ = run_cli(["transfer", images["tubingen"], images["starry_night"], "-o", out, "--paper",
+                               "--size", "48", "--iterations", "1"], capsys)
+    assert code == 0
+    assert "Current loss value:" in stdout and "Image saved as paper_at_iteration_0.png" in stdout
+    assert "Iteration 0 completed in" in stdout
+    assert Image.open(out).size[1] == 48
+    code, _, err = run_cli(["transfer", images["tubingen"], images["starry_night"], "-o", out, "--paper",
+                            "--style-weight", "3"], capsys)
+    assert code == 2 and "--paper fixes these settings" in one_line_error(err)
+
+
+@pytest.mark.integration
+def test_ctrl_c_writes_best_image_and_resume_finishes(tmp_path, images):
+    out = tmp_path / "long.png"
+    cmd = [sys.executable, "-m", "nstyle", "transfer", str(images["tubingen"]), str(images["starry_night"]),
+           "-o", str(out), "--size", "64", "--iterations", "2000", "--save-every", "2", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "long_iter0004.png").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted after" in err and "--resume" in err and "Traceback" not in err
+    assert Image.open(out).size == (64, 43)
+    done = sum(1 for _ in open(tmp_path / "long.losses.csv")) - 1
+    assert done >= 4 and (tmp_path / "long.resume.json").is_file()
+    # resume with a total of done + 3 iterations: exactly 3 more run
+    resume = subprocess.run(cmd[:-6] + ["--size", "64", "--iterations", str(done + 3), "--resume", "-q"],
+                            capture_output=True, text=True, timeout=120)
+    assert resume.returncode == 0, resume.stderr
+    rows = list(csv.DictReader(open(tmp_path / "long.losses.csv")))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, done + 4))
+    assert not (tmp_path / "long.resume.json").exists() and not (tmp_path / "long.resume.png").exists()
+
+
+def test_resume_without_checkpoint_is_usage_error(tmp_path, photo, capsys):
+    code, _, err = run_cli(["transfer", photo, photo, "-o", tmp_path / "o.png", *TINY, "--resume"], capsys)
+    assert code == 2 and "no checkpoint" in one_line_error(err)
+
+
+def test_version_and_demo(tmp_path, capsys):
+    assert main(["--version"]) == 0 and capsys.readouterr().out.startswith("nstyle ")
+    out = tmp_path / "demo.png"
+    code, stdout, _ = run_cli(["demo", "-o", out, "--size", "40", "--iterations", "2"], capsys)
+    assert code == 0 and "chelsea" in stdout
+    assert Image.open(out).size == (40, 27) and (tmp_path / "demo.losses.png").is_file()

@@ -1,0 +1,98 @@
+"""End to end with the real pretrained VGG19 and VGG16 on the shared test images, at small sizes."""
+
+import numpy as np
+import pytest
+import torch
+
+from nstyle.images import image_to_tensor, load_image, resize_to_long_side
+from nstyle.losses import StyleTransferLoss
+from nstyle.paper import run_paper
+from nstyle.transfer import run
+from nstyle.weights import load_backbone
+
+pytestmark = pytest.mark.integration
+
+
+def distances(model, image, content, style, size):
+    """(content distance, style distance) of ``image``, judged by ``model``'s default layers."""
+    net = load_backbone(model)
+    c = image_to_tensor(resize_to_long_side(content, size))
+    s = image_to_tensor(resize_to_long_side(style, size))
+    x = image_to_tensor(image.resize((c.shape[-1], c.shape[-2])))  # compared position by position
+    judge = StyleTransferLoss(net, c, [s], net.default_content_layers,
+                              {n: 1.0 for n in net.default_style_layers}, 1.0, 1.0, 0.0, mode="nstyle")
+    with torch.no_grad():
+        _, parts = judge(x)
+    return parts["content"].item(), parts["style"].item()
+
+
+@pytest.mark.parametrize("model", ["vgg19", "vgg16"])
+def test_transfer_paints_content_in_style(model, images):
+    content, style = load_image(images["tubingen"]), load_image(images["starry_night"])
+    result = run(content, style, model=model, size=128, iterations=80)
+    assert result.stopped == "completed" and len(result.history) == 80
+    assert result.history[-1].total < 0.2 * result.history[0].total
+    out = np.asarray(result.image, dtype=np.float32) / 255
+    assert np.isfinite(out).all()
+    assert out.std(axis=(0, 1)).min() > 0.08, "flat image"
+    assert 0.1 < out.mean() < 0.9, "black or washed-out image"
+    c_res, s_res = distances(model, result.image, content, style, 128)
+    c_content, s_content = distances(model, content, content, style, 128)
+    c_style, _ = distances(model, style, content, style, 128)
+    assert s_res < 0.1 * s_content, "the style distance must fall well below the content image's"
+    assert c_res < 0.5 * c_style, "the content's structure must be kept"
+
+
+def test_same_seed_same_image(images):
+    kwargs = dict(size=64, iterations=15, init="noise")
+    a = run(images["hoovertowernight"], images["shipwreck"], seed=3, **kwargs).image
+    b = run(images["hoovertowernight"], images["shipwreck"], seed=3, **kwargs).image
+    c = run(images["hoovertowernight"], images["shipwreck"], seed=4, **kwargs).image
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_first_order_optimizers_converge(optimizer, images):
+    result = run(images["tubingen"], images["woman-with-hat-matisse"], size=96, iterations=60, optimizer=optimizer)
+    assert result.history[-1].total < 0.5 * result.history[0].total
+
+
+@pytest.mark.parametrize("init", ["noise", "style"])
+def test_other_initialisations_converge(init, images):
+    result = run(images["tubingen"], images["starry_night"], size=96, iterations=40, init=init)
+    assert result.history[-1].total < 0.5 * result.history[0].total
+
+
+def test_paper_formulas_mode_optimises(images):
+    result = run(images["tubingen"], images["starry_night"], size=96, iterations=40, loss="paper")
+    assert result.history[-1].total < 0.5 * result.history[0].total
+    assert result.history[-1].style < 0.5 * result.history[0].style
+
+
+def test_nstyle_normalisation_is_size_free_and_paper_is_not(images):
+    def first(size, loss):
+        return run(images["tubingen"], images["starry_night"], size=size, iterations=1, init="noise",
+                   loss=loss).history[0]
+
+    small, large = first(96, "nstyle"), first(192, "nstyle")
+    assert 0.7 < large.content / small.content < 1.4
+    assert 0.5 < large.style / small.style < 2.0
+    p_small, p_large = first(96, "paper"), first(192, "paper")
+    assert p_large.content / p_small.content > 3.0  # 1/2 sum (F-P)^2 grows with the number of positions
+
+
+def test_paper_replay_prints_what_the_paper_shows(images, tmp_path):
+    lines = []
+    result = run_paper(images["tubingen"], images["starry_night"], tmp_path / "paper.png", iterations=2,
+                       height=64, log=lines.append)
+    assert lines[0] == "Start of iteration 0"
+    assert lines[1].startswith("Current loss value: ")
+    assert lines[2] == "Image saved as paper_at_iteration_0.png"
+    assert lines[3].startswith("Iteration 0 completed in ") and lines[3].endswith("s")
+    assert (tmp_path / "paper_at_iteration_1.png").is_file()
+    first_round = float(lines[1].split(": ")[1])
+    second_round = float(lines[5].split(": ")[1])
+    assert second_round < first_round
+    assert 20 <= len(result.history) <= 2 * 25  # at most ~20 evaluations a round
+    assert result.image.size[1] == 64
