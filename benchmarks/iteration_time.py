@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from nstyle.images import image_to_tensor, load_image, resize_to_long_side
-from nstyle.transfer import TransferOptions, build_loss
+from nstyle.engine import TransferOptions, build_loss
 from nstyle.weights import load_backbone
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"

@@ -132,7 +132,7 @@ def test_transfer_writes_image_log_plot_and_snapshots(tmp_path, images, capsys):
                                "--iterations", "6", "--save-every", "3", "--plot", "-q"], capsys)
     assert code == 0
     assert f"wrote {out}" in stdout
-    assert Image.open(out).size == (64, 43)
+    assert Image.open(out).size == (64, 48)  # tubingen is 1024 x 768
     rows = list(csv.DictReader(open(tmp_path / "result.losses.csv")))
     assert [int(r["iteration"]) for r in rows] == list(range(1, 7))
     assert all(float(r["total"]) > 0 and float(r["seconds"]) > 0 for r in rows)
@@ -170,11 +170,11 @@ def test_ctrl_c_writes_best_image_and_resume_finishes(tmp_path, images):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "interrupted after" in err and "--resume" in err and "Traceback" not in err
-    assert Image.open(out).size == (64, 43)
+    assert Image.open(out).size == (64, 48)  # tubingen is 1024 x 768
     done = sum(1 for _ in open(tmp_path / "long.losses.csv")) - 1
     assert done >= 4 and (tmp_path / "long.resume.json").is_file()
     # resume with a total of done + 3 iterations: exactly 3 more run
-    resume = subprocess.run(cmd[:-6] + ["--size", "64", "--iterations", str(done + 3), "--resume", "-q"],
+    resume = subprocess.run(cmd[:-7] + ["--size", "64", "--iterations", str(done + 3), "--resume", "-q"],
                             capture_output=True, text=True, timeout=120)
     assert resume.returncode == 0, resume.stderr
     rows = list(csv.DictReader(open(tmp_path / "long.losses.csv")))

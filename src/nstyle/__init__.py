@@ -7,7 +7,7 @@ and takes a progress callback. The API is imported lazily so that the command li
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "transfer": "transfer", "run": "transfer", "TransferOptions": "transfer", "TransferResult": "transfer",
+    "transfer": "engine", "run": "engine", "TransferOptions": "engine", "TransferResult": "engine",
     "StopOptimization": "optim", "IterationRecord": "optim", "run_paper": "paper",
     "NstyleError": "errors", "UsageError": "errors",
 }

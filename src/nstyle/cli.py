@@ -28,7 +28,7 @@ def _flag(name: str) -> str:
 
 def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
-    from .transfer import TransferOptions
+    from .engine import TransferOptions
     from .weights import records
 
     hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
@@ -52,7 +52,7 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def given_options(args: argparse.Namespace) -> dict:
-    from .transfer import TransferOptions
+    from .engine import TransferOptions
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
             if getattr(args, f.name) is not None}

@@ -23,7 +23,7 @@ from .images import image_to_tensor, load_image, resize_to_height, save_image, t
 from .losses import StyleTransferLoss
 from .models.base import CAFFE
 from .optim import RunTracker, run_guarded
-from .transfer import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
+from .engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
 from .weights import load_backbone
 
 HEIGHT = 400

@@ -77,7 +77,7 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     """Stylise and write ``output`` (+ ``.losses.csv``, and ``.losses.png`` with ``plot``); returns an exit code."""
     from tqdm import tqdm
 
-    from .transfer import options_from, run
+    from .engine import options_from, run
 
     opts = options_from(**options)
     checkpoint = Checkpoint(output, options)
