@@ -13,6 +13,7 @@ from .errors import NstyleError, UsageError
 
 DEMO_CONTENT = "chelsea.png"
 DEMO_STYLE = "ihc.png"
+PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,13 +27,15 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_transfer_options(parser: argparse.ArgumentParser) -> None:
+def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
     """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
     from .engine import TransferOptions
     from .weights import records
 
     hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
     for f in dataclasses.fields(TransferOptions):
+        if f.name in exclude:
+            continue
         meta = dict(f.metadata)
         kwargs: dict = {"default": None, "help": meta.pop("help")}
         if "nargs" in meta:
@@ -55,7 +58,18 @@ def given_options(args: argparse.Namespace) -> dict:
     from .engine import TransferOptions
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
-            if getattr(args, f.name) is not None}
+            if getattr(args, f.name, None) is not None}
+
+
+# Set per network by `compare` itself, or one of its own flags.
+COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "weights", "content_layers",
+                           "style_layers", "style_layer_weights"})
+
+
+def _signature_default(func, name: str):
+    import inspect
+
+    return inspect.signature(func).parameters[name].default
 
 
 def build_parser() -> Parser:
@@ -93,6 +107,12 @@ def build_parser() -> Parser:
     wp.add_argument("name", metavar="NAME")
     wp.set_defaults(func=cmd_weights_path)
 
+    m = sub.add_parser("models", help="every backbone: layers, default layers, parameters, weights cached")
+    m.add_argument("--layers", action="store_true", help="also list every layer name")
+    m.set_defaults(func=cmd_models)
+
+    _add_compare(sub)
+
     d = sub.add_parser("demo", help="stylise an image shipped with scikit-image (no files needed)")
     d.add_argument("-o", "--output", default="nstyle-demo.png", help="output image (default: %(default)s)")
     d.add_argument("--size", type=int, default=256, help="long side in pixels (default: %(default)s)")
@@ -100,6 +120,77 @@ def build_parser() -> Parser:
     d.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     d.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_compare(sub) -> None:
+    from .compare import compare
+
+    c = sub.add_parser("compare", help="the same transfer on several backbones, scored by one judge",
+                       description="Run the same transfer on each backbone and write each result, a labelled grid, "
+                                   "loss curves, a table (Markdown and CSV) and report.md to DIR.")
+    c.add_argument("content", help="content image (a photo)")
+    c.add_argument("style", help="style image (a painting)")
+    c.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the results")
+    c.add_argument("--models", default=",".join(_signature_default(compare, "models")),
+                   help="comma-separated networks (default: %(default)s)")
+    c.add_argument("--size", type=int, help=f"long side for every network (default: "
+                   f"{_signature_default(compare, 'size')}; with --paper the height, {PAPER_HEIGHT})")
+    c.add_argument("--iterations", type=int, help=f"iterations for every network (default: "
+                   f"{_signature_default(compare, 'iterations')}; with --paper {PAPER_ROUNDS} rounds)")
+    c.add_argument("--seed", type=int, default=_signature_default(compare, "seed"),
+                   help="random seed for every network (default: %(default)s)")
+    c.add_argument("--device", default=_signature_default(compare, "device"),
+                   help="cpu, cuda or auto (default: %(default)s)")
+    c.add_argument("--paper", action="store_true",
+                   help="the seed paper's settings on every network (--size is the height, --iterations counts "
+                        "rounds of 20 L-BFGS evaluations)")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_transfer_options(c, exclude=COMPARE_FIXED)
+    c.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .weights import get_record
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; give a folder for the results")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise UsageError("--models needs at least one network name")
+    for name in models:
+        get_record(name)
+    options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
+    if args.paper and options:
+        raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in sorted(options))}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {out} ({err.strerror}); choose another folder") from None
+    size = args.size or (PAPER_HEIGHT if args.paper else _signature_default(compare, "size"))
+    iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
+    runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
+                   paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
+    print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")
+    return 0 if len(runs) == len(models) else 130
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .weights import is_cached, records
+
+    for rec in records().values():
+        net = rec.build()
+        params = sum(p.numel() for p in net.parameters())
+        smoothing = f"tau {net.default_smoothing}" if net.default_smoothing else "off"
+        print(f"{rec.name}: {rec.description}")
+        print(f"  parameters {params / 1e6:.1f} M, preprocessing {rec.preprocessing.name}, "
+              f"weights {'cached' if is_cached(rec) else 'not fetched'}, activation smoothing {smoothing}")
+        print(f"  content layers: {' '.join(net.default_content_layers)}; "
+              f"style layers: {' '.join(net.default_style_layers)}")
+        if args.layers:
+            print(f"  layers: {' '.join(net.layer_names)}")
+    return 0
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:

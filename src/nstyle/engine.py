@@ -51,6 +51,9 @@ class TransferOptions:
     style_layers: Sequence[str] | None = _opt(None, "style layers (default: the network's)", nargs="+")
     style_layer_weights: Sequence[float] | None = _opt(
         None, "one weight per style layer (default: equal)", nargs="+")
+    smoothing: float | None = _opt(
+        None, "activation smoothing temperature (Wang et al. 2021); 0 turns it off "
+        "(default: on for networks with peaky activations such as resnet50 and inception_v3)")
     pooling: str = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)", choices=("max", "avg"))
     loss: str = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                      "keras (the seed paper's code)", choices=MODES)
@@ -136,6 +139,7 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
         style_layers=dict(zip(backbone.resolve(style_layers), layer_weights)),
         content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
         mode=options.loss,
+        smoothing=backbone.default_smoothing if options.smoothing is None else options.smoothing,
     )
 
 

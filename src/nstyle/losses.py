@@ -18,11 +18,18 @@ each squared error is divided by the squared norm of its target. Grams are taken
 do not change when the image is resized or the activations are rescaled, and start near 1 for a
 mismatched image whatever the layer; the layer weights w_l are normalised to sum to 1. TV is the mean
 squared difference of neighbouring pixels in 0..1 RGB, also independent of size.
+
+``ActivationSmoothing`` is the fix of Wang et al. (CVPR 2021, "SWAG") for networks whose activations are
+too peaky for Gram statistics (ResNets, Inception): a softmax over all activations of a layer, applied
+before both losses. nstyle rescales it to mean 1 and measures its temperature in units of the layer's
+activation spread on the content image, so it too is independent of image size and activation scale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+import math
 
 import torch
 from torch import nn
@@ -42,6 +49,29 @@ def _check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"loss mode must be one of {MODES}, not {mode!r}")
     return mode
+
+
+class ActivationSmoothing(nn.Module):
+    """``M * softmax(F / T)`` over the C*H*W activations of a layer (SWAG), M the number of activations.
+
+    The factor M makes the mean 1 at every size (plain softmax values shrink as the image grows).
+    ``temperature`` is fixed when the loss is built: ``tau`` times the standard deviation of the
+    content image's activations on that layer, so ``tau`` means the same on every network.
+    """
+
+    def __init__(self, temperature: float):
+        super().__init__()
+        self.temperature = float(temperature)
+
+    @classmethod
+    def calibrated(cls, reference: torch.Tensor, tau: float) -> ActivationSmoothing:
+        return cls(tau * reference.float().std().clamp_min(1e-6).item())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        b = features.shape[0]
+        z = features.reshape(b, -1) / self.temperature
+        log_p = z - torch.logsumexp(z, dim=1, keepdim=True) + math.log(z.shape[1])
+        return log_p.exp().view_as(features)
 
 
 class ContentLoss(nn.Module):
@@ -130,7 +160,9 @@ class StyleTransferLoss(nn.Module):
         tv_weight: float,
         mode: str = "nstyle",
         style_blend: Sequence[float] | None = None,
+        smoothing: float | None = None,
     ):
+        """``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off."""
         super().__init__()
         self.backbone = backbone
         self.mode = _check_mode(mode)
@@ -145,10 +177,14 @@ class StyleTransferLoss(nn.Module):
         blend = [b / sum(blend) for b in blend]
         pixels = content.shape[-1] * content.shape[-2]
         with torch.no_grad():
-            content_features = backbone(content, self.content_layers)
+            content_features = backbone(content, self.layers)
+            self.smoothing = nn.ModuleDict(
+                {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
+                if smoothing else {})
+            content_features = self._smooth(content_features)
             grams: dict[str, torch.Tensor] = {}
             for style, share in zip(styles, blend, strict=True):
-                for name, feats in backbone(style, list(self.layer_weights)).items():
+                for name, feats in self._smooth(backbone(style, list(self.layer_weights))).items():
                     gram = gram_matrix(feats, per_position=True) * share
                     grams[name] = grams[name] + gram if name in grams else gram
         self.content_losses = nn.ModuleDict(
@@ -157,8 +193,13 @@ class StyleTransferLoss(nn.Module):
             {name: StyleLoss(grams[name], mode, image_pixels=pixels) for name in self.layer_weights})
         self.tv_loss = TotalVariationLoss(mode)
 
+    def _smooth(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if not self.smoothing:
+            return features
+        return {name: self.smoothing[name](f) for name, f in features.items()}
+
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        features = self.backbone(image, self.layers)
+        features = self._smooth(self.backbone(image, self.layers))
         zero = image.new_zeros(())
         content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
         style = sum((self.layer_weights[name] * loss(features[name])

@@ -6,6 +6,10 @@ the "keras" loss normalisation (see ``nstyle.losses``), weights content 0.025, s
 start as the paper describes, and ``iterations`` rounds of SciPy's L-BFGS-B with at most 20 function
 evaluations each, restarted every round, optimising the preprocessed image in float64 as Keras did.
 It prints what the paper's figures show after each round.
+
+On other networks (the paper also ran VGG16, ResNet50 and InceptionV3 this way) the same settings apply;
+VGG16 takes the example's layer names, the others their own default layers, always without the
+activation smoothing that nstyle adds for them, since the paper had none.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .errors import UsageError
 from .images import image_to_tensor, load_image, resize_to_height, save_image, tensor_to_image
 from .losses import StyleTransferLoss
 from .models.base import CAFFE
-from .optim import RunTracker, run_guarded
+from .optim import IterationRecord, RunTracker, run_guarded
 from .engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
 from .weights import load_backbone
 
@@ -38,8 +43,17 @@ def paper_options(**overrides) -> TransferOptions:
     base = dict(model="vgg19", size=HEIGHT, iterations=OUTER_ITERATIONS, optimizer="lbfgs", init="noise",
                 content_weight=KERAS_WEIGHTS["content"], style_weight=KERAS_WEIGHTS["style"],
                 tv_weight=KERAS_WEIGHTS["tv"], content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
-                pooling="max", loss="keras")
+                pooling="max", loss="keras", smoothing=0.0)
     return TransferOptions(**(base | overrides))
+
+
+def paper_layers(backbone) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The Keras example's layers where the network has them (VGG), else the network's defaults."""
+    try:
+        backbone.resolve(CONTENT_LAYERS + STYLE_LAYERS)
+        return CONTENT_LAYERS, STYLE_LAYERS
+    except UsageError:
+        return tuple(backbone.default_content_layers), tuple(backbone.default_style_layers)
 
 
 def run_paper(
@@ -53,22 +67,25 @@ def run_paper(
     model: str = "vgg19",
     height: int = HEIGHT,
     log: Callable[[str], None] = print,
+    on_evaluation: Callable[[IterationRecord], None] | None = None,
 ) -> TransferResult:
     """Replay the paper's run; with ``output``, save each round as ``<stem>_at_iteration_<i>.png``."""
     from scipy.optimize import fmin_l_bfgs_b
 
+    backbone = load_backbone(model, weights, pooling="max")
+    content_layers, style_layers = paper_layers(backbone)
     opts = paper_options(iterations=iterations, seed=seed, device=device, weights=weights, model=model,
-                         size=height)
+                         size=height, content_layers=content_layers, style_layers=style_layers)
     dev = select_device(device)
     generator = seed_everything(seed)
     content_img = resize_to_height(content if isinstance(content, PIL.Image.Image) else load_image(content), height)
     style_img = style if isinstance(style, PIL.Image.Image) else load_image(style)
     style_img = style_img.convert("RGB").resize(content_img.size, PIL.Image.LANCZOS)  # as Keras's load_img
-    backbone = load_backbone(model, weights, pooling="max").to(dev)
+    backbone = backbone.to(dev)
     content_t = image_to_tensor(content_img, device=dev)
     style_t = image_to_tensor(style_img, device=dev)
-    layers = {name: 1.0 / len(STYLE_LAYERS) for name in backbone.resolve(STYLE_LAYERS)}
-    objective = StyleTransferLoss(backbone, content_t, [style_t], backbone.resolve(CONTENT_LAYERS), layers,
+    layers = {name: 1.0 / len(style_layers) for name in backbone.resolve(style_layers)}
+    objective = StyleTransferLoss(backbone, content_t, [style_t], backbone.resolve(content_layers), layers,
                                   opts.content_weight, opts.style_weight, opts.tv_weight, mode="keras")
     shape = content_t.shape
     noise = torch.rand(shape, generator=generator).to(dev)
@@ -79,7 +96,9 @@ def run_paper(
         image = CAFFE.invert(v)  # the variable is the preprocessed image, as in Keras
         loss, parts = objective(image)
         loss.backward()
-        tracker.record(loss, parts, image)
+        record = tracker.record(loss, parts, image)
+        if on_evaluation is not None:
+            on_evaluation(record)
         return loss.item(), v.grad.double().cpu().numpy().ravel()
 
     prefix = Path(output).with_suffix("") if output is not None else None

@@ -63,6 +63,8 @@ class Backbone(nn.Module):
     preprocessing: Preprocessing = CAFFE
     default_content_layers: tuple[str, ...] = ()
     default_style_layers: tuple[str, ...] = ()
+    # SWAG temperature (see nstyle.losses.ActivationSmoothing) for networks with peaky activations.
+    default_smoothing: float | None = None
     aliases: dict[str, str] = {}
 
     stages: nn.ModuleDict
