@@ -113,3 +113,36 @@ def test_nstyle_mode_normalises_layer_weights():
 def test_unknown_mode_is_rejected():
     with pytest.raises(ValueError):
         ContentLoss(S, "fancy")
+
+
+def test_activation_smoothing_is_a_softmax_with_mean_one():
+    from nstyle.losses import ActivationSmoothing
+
+    f = torch.randn(1, 4, 5, 6)
+    smooth = ActivationSmoothing(temperature=2.0)
+    out = smooth(f)
+    expected = torch.softmax(f.reshape(1, -1) / 2.0, dim=1).view_as(f) * f.numel()
+    assert torch.allclose(out, expected, rtol=1e-5)
+    assert out.mean().item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_activation_smoothing_does_not_depend_on_size_or_scale():
+    from nstyle.losses import ActivationSmoothing
+
+    f = torch.rand(1, 3, 4, 4) * 5
+    tiled = f.repeat(1, 1, 2, 2)  # the same statistics on four times the positions
+    a = ActivationSmoothing.calibrated(f, 0.5)
+    b = ActivationSmoothing.calibrated(tiled, 0.5)
+    assert torch.allclose(b(tiled)[..., :4, :4], a(f), rtol=1e-4)
+    scaled = ActivationSmoothing.calibrated(f * 10, 0.5)
+    assert torch.allclose(scaled(f * 10), a(f), rtol=1e-4)
+
+
+def test_smoothing_changes_the_loss_and_keeps_it_zero_at_the_target():
+    net = CountingBackbone()
+    content = torch.rand(1, 3, 8, 8)
+    plain = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, 1.0, 1.0, 0.0)
+    smooth = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, 1.0, 1.0, 0.0, smoothing=1.0)
+    assert smooth(content)[0].item() == pytest.approx(0.0, abs=1e-6)
+    other = torch.rand(1, 3, 8, 8)
+    assert smooth(other)[0].item() != pytest.approx(plain(other)[0].item(), rel=1e-3)

@@ -161,8 +161,12 @@ def run(
         raise UsageError(f"--iterations must be at least 1, not {opts.iterations}")
     device = select_device(opts.device)
     generator = seed_everything(opts.seed)
-    get_record(opts.model)  # unknown names fail before any work
+    record = get_record(opts.model)  # unknown names fail before any work
     content_img = resize_to_long_side(_as_image(content), opts.size)
+    smallest = getattr(record.build, "min_input_size", 16)
+    if min(content_img.size) < smallest:
+        raise UsageError(f"{opts.model} needs images of at least {smallest} px on the short side, and this one is "
+                         f"{content_img.width}x{content_img.height} at --size {opts.size}; give a larger --size")
     styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
     style_imgs = [resize_to_long_side(_as_image(s), opts.size) for s in styles]
 

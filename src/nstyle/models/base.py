@@ -65,6 +65,7 @@ class Backbone(nn.Module):
     default_style_layers: tuple[str, ...] = ()
     # SWAG temperature (see nstyle.losses.ActivationSmoothing) for networks with peaky activations.
     default_smoothing: float | None = None
+    min_input_size: int = 16  # the smallest image side the network can take
     aliases: dict[str, str] = {}
 
     stages: nn.ModuleDict
