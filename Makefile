@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Weights go to $(NSTYLE_CACHE) (default ~/.cache/nstyle), never into the repository.
-TEST_WEIGHTS := vgg19 vgg16
+TEST_WEIGHTS := all
 
 .PHONY: setup demo test test-fast bench clean
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from nstyle.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.engine import TransferOptions, build_loss
+from nstyle.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.weights import load_backbone
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -58,7 +58,8 @@ def time_evaluations(objective, image: torch.Tensor, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
-    parser.add_argument("--models", nargs="+", default=["vgg19", "vgg16"])
+    parser.add_argument("--models", nargs="+",
+                        default=["vgg19", "vgg16", "resnet50", "inception_v3", "squeezenet1_1", "alexnet"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     content_img = load_image(IMAGES / "tubingen.jpg")

@@ -161,13 +161,19 @@ def test_ctrl_c_writes_best_image_and_resume_finishes(tmp_path, images):
     out = tmp_path / "long.png"
     cmd = [sys.executable, "-m", "nstyle", "transfer", str(images["tubingen"]), str(images["starry_night"]),
            "-o", str(out), "--size", "64", "--iterations", "2000", "--save-every", "2", "-q"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (tmp_path / "long_iter0004.png").exists():
-        assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    # A test runner started in the background ignores SIGINT, and children inherit that: restore the default
+    # so that the child turns SIGINT into KeyboardInterrupt as it does in a terminal.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "long_iter0004.png").exists():
+            assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 130
     assert "interrupted after" in err and "--resume" in err and "Traceback" not in err
     assert Image.open(out).size == (64, 48)  # tubingen is 1024 x 768

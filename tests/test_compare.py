@@ -11,8 +11,8 @@ import pytest
 
 from nstyle.cli import main
 from nstyle.compare import TABLE_COLUMNS
-from nstyle.judge import Judge, image_health
 from nstyle.images import load_image
+from nstyle.judge import Judge, image_health
 
 SMALL = ["squeezenet1_1", "alexnet"]
 

@@ -26,7 +26,6 @@ from nstyle.images import (
     tensor_to_image,
 )
 
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -447,7 +446,8 @@ def test_tensor_to_image_rejects_bad_shape():
 
 @pytest.mark.parametrize(
     "size_in,long_side,expected",
-    [((400, 300), 200, (200, 150)), ((300, 400), 200, (150, 200)), ((1000, 3), 100, (100, 1)), ((10, 10), 25, (25, 25))],
+    [((400, 300), 200, (200, 150)), ((300, 400), 200, (150, 200)), ((1000, 3), 100, (100, 1)),
+     ((10, 10), 25, (25, 25))],
 )
 def test_resize_to_long_side(size_in, long_side, expected):
     out = resize_to_long_side(Image.new("RGB", size_in), long_side)

@@ -5,7 +5,6 @@ import io
 import pickle
 import shutil
 import subprocess
-import sys
 import tarfile
 from dataclasses import replace
 from pathlib import Path

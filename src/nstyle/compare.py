@@ -187,7 +187,8 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def make_grid(content: PIL.Image.Image, style: PIL.Image.Image, runs: list[ModelRun], tile: int = 256) -> PIL.Image.Image:
+def make_grid(content: PIL.Image.Image, style: PIL.Image.Image, runs: list[ModelRun],
+              tile: int = 256) -> PIL.Image.Image:
     """One row: content, style, then each model's result, each with a label underneath."""
     from PIL import ImageDraw
 

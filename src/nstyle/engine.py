@@ -52,8 +52,8 @@ class TransferOptions:
     style_layer_weights: Sequence[float] | None = _opt(
         None, "one weight per style layer (default: equal)", nargs="+")
     smoothing: float | None = _opt(
-        None, "activation smoothing temperature (Wang et al. 2021); 0 turns it off "
-        "(default: on for networks with peaky activations such as resnet50 and inception_v3)")
+        None, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's "
+        "activation spread (try 5 with a 100x --style-weight); 0 or unset: off (the network's default)")
     pooling: str = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)", choices=("max", "avg"))
     loss: str = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                      "keras (the seed paper's code)", choices=MODES)

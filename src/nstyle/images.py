@@ -91,7 +91,8 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_INPUT_PIXELS) -> I
         ) from exc
     except _DECODE_ERRORS as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # an operating-system error, not bad data
-            raise ImageError(f"cannot read {name}: {_one_line(exc.strerror or exc)}; check the file and try again") from exc
+            reason = _one_line(exc.strerror or exc)
+            raise ImageError(f"cannot read {name}: {reason}; check the file and try again") from exc
         what = "truncated" if "truncated" in str(exc) else f"corrupt ({_one_line(exc)})"
         raise ImageError(f"cannot read {name}: the file is {what}; re-export or re-download it") from exc
 

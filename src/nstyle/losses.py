@@ -27,9 +27,8 @@ activation spread on the content image, so it too is independent of image size a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import math
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn

@@ -23,12 +23,12 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
 from .errors import UsageError
 from .images import image_to_tensor, load_image, resize_to_height, save_image, tensor_to_image
 from .losses import StyleTransferLoss
 from .models.base import CAFFE
 from .optim import IterationRecord, RunTracker, run_guarded
-from .engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
 from .weights import load_backbone
 
 HEIGHT = 400
