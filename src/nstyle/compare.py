@@ -27,7 +27,7 @@ import PIL.Image
 from .images import load_image, resize_to_long_side, save_image
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 from .optim import IterationRecord
-from .plot import write_history_csv
+from .plot import save_figure, write_history_csv
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
 TABLE_COLUMNS = ("model", "iterations", "seconds_per_iteration", "total_seconds", "final_total", "final_content",
@@ -212,18 +212,6 @@ def make_grid(content: PIL.Image.Image, style: PIL.Image.Image, runs: list[Model
     return grid
 
 
-def _save_figure(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        tmp.unlink(missing_ok=True)
-
-
 def _pyplot():
     import matplotlib
 
@@ -250,7 +238,7 @@ def plot_losses(runs: list[ModelRun], path: Path) -> None:
     axes[0][0].set_ylabel("weighted loss (own scale per network)")
     axes[0][0].legend()
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def plot_normalised(runs: list[ModelRun], path: Path) -> None:
@@ -269,7 +257,7 @@ def plot_normalised(runs: list[ModelRun], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     by_it.legend()
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def report(runs: list[ModelRun], rows: list[dict[str, str]], reference: dict[str, Scores], conditions: str) -> str:

@@ -53,6 +53,14 @@ def plot_history(history: Sequence[IterationRecord], path: str | os.PathLike, ti
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write a matplotlib figure as PNG atomically and free it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp.png")
     try:
         fig.savefig(tmp, dpi=110)

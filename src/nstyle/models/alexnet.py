@@ -34,9 +34,7 @@ class AlexNet(Backbone):
 
     def __init__(self, pooling: str = "max"):
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        self.pooling = pooling
+        self.pooling = self.checked_pooling(pooling)
         stages: dict[str, nn.Module] = {}
         in_ch = 3
         for i, (out_ch, kernel, stride, padding) in enumerate(CONVS, start=1):

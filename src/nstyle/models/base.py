@@ -70,6 +70,13 @@ class Backbone(nn.Module):
 
     stages: nn.ModuleDict
 
+    @staticmethod
+    def checked_pooling(pooling: str) -> str:
+        """'max' or 'avg': with 'avg' a network's max-pooling layers become average pooling."""
+        if pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
+        return pooling
+
     @property
     def layer_names(self) -> list[str]:
         return list(self.stages.keys())

@@ -175,9 +175,7 @@ class InceptionV3(Backbone):
 
     def __init__(self, pooling: str = "max"):
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        self.pooling = pooling
+        self.pooling = self.checked_pooling(pooling)
         # Created in the order of the original's 94 convolutions, which the converter relies on.
         self.stages = nn.ModuleDict({
             "Conv2d_1a_3x3": ConvReLU(3, 32, 3, stride=2),

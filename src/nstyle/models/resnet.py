@@ -59,9 +59,7 @@ class ResNet50(Backbone):
 
     def __init__(self, pooling: str = "max"):
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        self.pooling = pooling
+        self.pooling = self.checked_pooling(pooling)
         # Keras pads with zeros before its 3x3/2 max pooling; after a ReLU that equals PyTorch's -inf
         # padding, and for average pooling it is count_include_pad=True (the default).
         pool = nn.MaxPool2d(3, 2, padding=1) if pooling == "max" else nn.AvgPool2d(3, 2, padding=1)

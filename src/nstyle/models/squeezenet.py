@@ -51,9 +51,7 @@ class SqueezeNet11(Backbone):
 
     def __init__(self, pooling: str = "max"):
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        self.pooling = pooling
+        self.pooling = self.checked_pooling(pooling)
         pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
         stages: dict[str, nn.Module] = {"conv1": nn.Conv2d(3, 64, 3, stride=2), "relu_conv1": nn.ReLU()}
         in_ch = 64

@@ -39,9 +39,7 @@ class VGG(Backbone):
 
     def __init__(self, blocks: tuple[int, ...], pooling: str = "max"):
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', not {pooling!r}")
-        self.pooling = pooling
+        self.pooling = self.checked_pooling(pooling)
         stages: dict[str, nn.Module] = {}
         in_ch = 3
         for b, (n, out_ch) in enumerate(zip(blocks, CHANNELS), start=1):
