@@ -146,3 +146,12 @@ def test_smoothing_changes_the_loss_and_keeps_it_zero_at_the_target():
     assert smooth(content)[0].item() == pytest.approx(0.0, abs=1e-6)
     other = torch.rand(1, 3, 8, 8)
     assert smooth(other)[0].item() != pytest.approx(plain(other)[0].item(), rel=1e-3)
+
+
+def test_classic_mode_is_neural_style_normalisation():
+    f, target = torch.rand(1, 4, 3, 5), torch.rand(1, 4, 3, 5)
+    assert ContentLoss(target, "classic")(f).item() == pytest.approx(((f - target) ** 2).mean().item(), rel=1e-5)
+    flat, flat_t = f.reshape(4, 15), target.reshape(4, 15)
+    g, a = flat @ flat.T / 60, flat_t @ flat_t.T / 60  # Grams over C*H*W = 60 values
+    style = StyleLoss.from_features(target, mode="classic")(f)
+    assert style.item() == pytest.approx(((g - a) ** 2).mean().item(), rel=1e-4)

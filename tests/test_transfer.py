@@ -101,3 +101,14 @@ def test_paper_replay_prints_what_the_paper_shows(images, tmp_path):
     assert second_round < first_round
     assert 20 <= len(result.history) <= 2 * 25  # at most ~20 evaluations a round
     assert result.image.size[1] == 64
+
+
+def test_coarse_to_fine_runs_every_level_and_numbers_on(images):
+    seen = []
+    result = run(images["tubingen"], images["starry_night"], size=128, iterations=5, levels=2,
+                 callback=lambda record, image: seen.append((record.iteration, image.shape[-1])))
+    assert [n for n, _ in seen] == list(range(1, 16))  # 10 at 64 px, then 5 at 128 px
+    assert {w for n, w in seen if n <= 10} == {64} and {w for n, w in seen if n > 10} == {128}
+    assert result.image.size == (128, 96) and len(result.history) == 15
+    elapsed = [r.elapsed for r in result.history]
+    assert elapsed == sorted(elapsed)

@@ -20,6 +20,7 @@ from .errors import UsageError
 from .images import image_to_tensor, load_image, resize_to_long_side, tensor_to_image
 from .losses import MODES, StyleTransferLoss
 from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
+from .pyramid import level_iterations, level_sizes, upsample
 from .weights import get_record, load_backbone
 
 ImageInput = str | os.PathLike | PIL.Image.Image
@@ -28,6 +29,7 @@ ImageInput = str | os.PathLike | PIL.Image.Image
 NSTYLE_WEIGHTS = {"content": 1.0, "style": 100.0, "tv": 1.0}
 PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
+CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
 
 
 def _opt(default, help: str, **extra):
@@ -40,7 +42,11 @@ class TransferOptions:
 
     model: str = _opt("vgg19", "backbone network (see `nstyle weights list`)")
     size: int = _opt(512, "long side of the output in pixels")
-    iterations: int = _opt(500, "optimisation iterations (evaluations of loss and gradient)")
+    iterations: int = _opt(500, "optimisation iterations (evaluations of loss and gradient) at the final size")
+    levels: int = _opt(1, "coarse-to-fine: optimise at this many sizes, each twice the previous, the coarser "
+                       "ones with twice the iterations of the next")
+    tolerance: float = _opt(0.0, "stop a level when the loss improved by less than this fraction over 50 "
+                            "iterations (0: run every iteration)")
     optimizer: str = _opt("lbfgs", "optimisation method", choices=OPTIMIZERS)
     lr: float | None = _opt(None, "step size (default: 1 for lbfgs, 0.02 for adam and sgd)")
     init: str = _opt("content", "start image: noise, content, style, or an image file")
@@ -56,13 +62,18 @@ class TransferOptions:
         "activation spread (try 5 with a 100x --style-weight); 0 or unset: off (the network's default)")
     pooling: str = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)", choices=("max", "avg"))
     loss: str = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
-                     "keras (the seed paper's code)", choices=MODES)
+                     "keras (the seed paper's code), classic (neural-style's)", choices=MODES)
     seed: int = _opt(0, "random seed; the same seed gives the same image")
     device: str = _opt("auto", "cpu, cuda, or auto (cuda when available)")
     weights: str | None = _opt(None, "use this weights file instead of the cached download")
 
+    def planned_iterations(self) -> int:
+        """Evaluations over all levels (before any early stop)."""
+        return sum(level_iterations(self.iterations, self.levels))
+
     def resolved_weights(self) -> dict[str, float]:
-        base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS}[self.loss]
+        base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS,
+                "classic": CLASSIC_WEIGHTS}[self.loss]
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
         return {k: base[k] if v is None else float(v) for k, v in given.items()}
 
@@ -159,6 +170,8 @@ def run(
         raise UsageError(f"--size must be at least 16 pixels, not {opts.size}")
     if opts.iterations < 1:
         raise UsageError(f"--iterations must be at least 1, not {opts.iterations}")
+    if opts.levels < 1:
+        raise UsageError(f"--levels must be at least 1, not {opts.levels}")
     device = select_device(opts.device)
     generator = seed_everything(opts.seed)
     record = get_record(opts.model)  # unknown names fail before any work
@@ -171,13 +184,40 @@ def run(
     style_imgs = [resize_to_long_side(_as_image(s), opts.size) for s in styles]
 
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
-    content_t = image_to_tensor(content_img, device=device)
-    style_ts = [image_to_tensor(s, device=device) for s in style_imgs]
-    objective = build_loss(opts, backbone, content_t, style_ts)
-    init = initial_image(opts.init, content_t, style_ts[0], generator)
-    outcome: OptimizationResult = optimize(objective, init, opts.iterations, opts.optimizer, opts.lr, callback)
-    return TransferResult(tensor_to_image(outcome.image), outcome.history, opts,
-                          outcome.best_iteration, outcome.stopped)
+    sizes = level_sizes(opts.size, opts.levels, min_size=max(64, smallest))
+    history: list[IterationRecord] = []
+    image = None
+    for size, iterations in zip(sizes, level_iterations(opts.iterations, len(sizes)), strict=True):
+        content_t = image_to_tensor(resize_to_long_side(content_img, size), device=device)
+        style_ts = [image_to_tensor(resize_to_long_side(s, size), device=device) for s in style_imgs]
+        objective = build_loss(opts, backbone, content_t, style_ts)
+        if image is None:
+            init = initial_image(opts.init, content_t, style_ts[0], generator)
+        else:
+            init = upsample(image, content_t.shape)
+        outcome: OptimizationResult = optimize(objective, init, iterations, opts.optimizer, opts.lr,
+                                               _numbered(callback, history), opts.tolerance)
+        history += _renumbered(outcome.history, history)
+        image = outcome.image
+        if outcome.stopped not in ("completed", "converged"):
+            break
+    best = len(history) - len(outcome.history) + outcome.best_iteration
+    return TransferResult(tensor_to_image(image), history, opts, best, outcome.stopped)
+
+
+def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:
+    """A level's records continued from the previous levels' count and elapsed time."""
+    if not before:
+        return list(records)
+    offset, elapsed = before[-1].iteration, before[-1].elapsed
+    return [replace(r, iteration=r.iteration + offset, elapsed=r.elapsed + elapsed) for r in records]
+
+
+def _numbered(callback, before: list[IterationRecord]):
+    """The user's callback, seeing iteration numbers and times that run on across levels."""
+    if callback is None or not before:
+        return callback
+    return lambda record, image: callback(_renumbered([record], before)[0], image)
 
 
 def transfer(content: ImageInput, style: ImageInput | Sequence[ImageInput], **options) -> PIL.Image.Image:

@@ -10,6 +10,11 @@ with G = F F^T the Gram matrix of the N_l x M_l feature map (N_l channels, M_l p
 sum (F - P)^2 without the 1/2, and the style term divides by 4 * 3^2 * (H*W)^2, with 3 channels and the
 *image's* H*W hard-coded in place of N_l and M_l; TV is sum ((dx^2 + dy^2)^1.25) on 0..255 pixels.
 
+``classic`` is the normalisation of the classic neural-style tools (Johnson's neural-style and its
+PyTorch port), the baseline of the speed benchmark: content is the mean squared feature error, the Gram
+matrix is divided by the number of feature values C*H*W and the style error is the mean over its
+entries, TV is the sum of squared neighbour differences in 0..255 units.
+
 ``nstyle`` (the default) keeps the paper's terms but makes them independent of image size and of the
 backbone's activation scale, so one set of weights works at 256 and at 1024 px and on every network:
 each squared error is divided by the squared norm of its target. Grams are taken per position
@@ -33,7 +38,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-MODES = ("nstyle", "paper", "keras")
+MODES = ("nstyle", "paper", "keras", "classic")
 
 
 def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Tensor:
@@ -83,6 +88,8 @@ class ContentLoss(nn.Module):
         self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.mode == "classic":
+            return (features - self.target).pow(2).mean()
         squared = (features - self.target).pow(2).sum()
         if self.mode == "paper":
             return 0.5 * squared
@@ -114,6 +121,8 @@ class StyleLoss(nn.Module):
         m = h * w
         if self.mode == "nstyle":
             return (gram_matrix(features, per_position=True) - self.target).pow(2).sum() * self.scale
+        if self.mode == "classic":  # Grams over C*H*W values: the per-position Grams divided by C
+            return ((gram_matrix(features, per_position=True) - self.target) / n).pow(2).mean()
         # paper and keras compare raw Grams: G against A scaled to this layer's M (A = M * A/M).
         squared = (gram_matrix(features) - self.target * m).pow(2).sum()
         if self.mode == "paper":
@@ -138,6 +147,8 @@ class TotalVariationLoss(nn.Module):
         dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
         if self.mode == "paper":
             return dy.sum() + dx.sum()
+        if self.mode == "classic":
+            return (dy.sum() + dx.sum()) * 255.0**2
         return dy.mean() + dx.mean()
 
 

@@ -95,10 +95,14 @@ def optimize(
     optimizer: str = "lbfgs",
     lr: float | None = None,
     callback: Callable[[IterationRecord, torch.Tensor], None] | None = None,
+    tolerance: float = 0.0,
+    window: int = 50,
 ) -> OptimizationResult:
     """Minimise ``objective`` over the image, starting from ``init`` ([1, 3, H, W], RGB 0..1).
 
     ``callback(record, image)`` runs after every iteration; it may raise ``StopOptimization``.
+    With ``tolerance`` > 0 the run stops ("converged") once the loss has improved by less than that
+    fraction over the last ``window`` iterations (the classic tools' rule is 1e-4 over 50).
     Every optimiser projects the image into 0..1 before each evaluation, so the loss reported is the
     loss of the picture that is saved. Leaving L-BFGS free and clamping only the result looks cleaner
     but is worse: at 256 px after 150 iterations the saved image's loss was 16 % higher (2.53 vs 2.17).
@@ -116,14 +120,24 @@ def optimize(
         tracker.record(loss, parts, x)
         return loss
 
-    return run_guarded(tracker, lambda: _steps(opt, closure, x, iterations, tracker, callback))
+    def steps() -> None:
+        history = tracker.result.history
+        for _ in range(iterations):
+            opt.step(closure)
+            if callback is not None:
+                callback(history[-1], x.detach().clamp(0, 1))
+            if tolerance > 0 and converged([r.total for r in history], tolerance, window):
+                raise StopOptimization("converged")
+
+    return run_guarded(tracker, steps)
 
 
-def _steps(opt, closure, x, iterations, tracker, callback) -> None:
-    for _ in range(iterations):
-        opt.step(closure)
-        if callback is not None:
-            callback(tracker.result.history[-1], x.detach().clamp(0, 1))
+def converged(losses: list[float], tolerance: float, window: int) -> bool:
+    """True when the loss fell by less than ``tolerance`` (a fraction) over the last ``window`` iterations."""
+    if len(losses) <= window:
+        return False
+    before, now = losses[-window - 1], losses[-1]
+    return before - now < tolerance * abs(now)
 
 
 def run_guarded(tracker: RunTracker, loop: Callable[[], None]) -> OptimizationResult:

@@ -84,8 +84,11 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     done, previous = 0, []
     if resume:
         done, previous = checkpoint.load()
-        options = options | {"init": str(checkpoint.image_path), "iterations": max(1, opts.iterations - done)}
-    total = opts.iterations
+        # The rest runs at the final size from the checkpoint's image (coarse levels are not repeated).
+        coarse = opts.planned_iterations() - opts.iterations
+        remaining = max(1, opts.iterations - max(0, done - coarse))
+        options = options | {"init": str(checkpoint.image_path), "iterations": remaining, "levels": 1}
+    total = done + remaining if resume else opts.planned_iterations()
     every = save_every or CHECKPOINT_EVERY
     bar = tqdm(total=total, initial=done, unit="it", desc="nstyle", disable=quiet, file=sys.stderr,
                dynamic_ncols=True)

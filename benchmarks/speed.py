@@ -1,0 +1,105 @@
+"""nstyle against the classic baseline at 512 px: wall time, time per evaluation, quality by one judge.
+
+In one process, on tubingen.jpg + starry_night.jpg (../shared/images):
+  baseline   the classic neural-style settings written in this project: single scale 512 px, L-BFGS,
+             content weight 5, style weight 100, TV 1e-3 with neural-style's normalisation (--loss classic),
+             relu4_2 / relu1_1..relu5_1, max pooling, noise start. The classic tools run 1000 iterations;
+             --baseline-iterations N runs fewer and extrapolates the time of 1000 from the measured time
+             per iteration (the report says so).
+  schedules  nstyle's default and any --schedule "name:key=value,key=value" given.
+Every result is scored by the judge of ``nstyle.judge`` (VGG19 relu4_2 content distance, Gram distance over
+relu1_1..relu5_1, each relative to the target's norm). Also measures the machine's channels-last 3x3
+convolution throughput, to compare with the GFLOP/s of one evaluation.
+
+    python benchmarks/speed.py [--baseline-iterations 1000] [--schedule fast:levels=3,iterations=20] [-o DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+
+from nstyle.engine import run
+from nstyle.images import load_image, save_image
+from nstyle.judge import Judge, image_health
+
+IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+BASELINE = dict(loss="classic", content_weight=5.0, style_weight=100.0, tv_weight=1e-3, init="noise",
+                content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+                pooling="max", model="vgg19", optimizer="lbfgs")
+CLASSIC_ITERATIONS = 1000
+
+
+def conv_throughput(seconds: float = 3.0) -> float:
+    """GFLOP/s of channels-last 3x3 convolutions of VGG's middle size (256 -> 256 channels, 64x64)."""
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 256, 64, 64).to(memory_format=torch.channels_last)
+    flops = 2 * 256 * 256 * 9 * 64 * 64
+    with torch.no_grad():
+        conv(x)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            conv(x)
+            count += 1
+    return flops * count / (time.perf_counter() - start) / 1e9
+
+
+def parse_schedule(text: str) -> tuple[str, dict]:
+    name, _, spec = text.partition(":")
+    options = {}
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        options[key] = float(value) if "." in value or "e-" in value else int(value)
+    return name, options
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--baseline-iterations", type=int, default=CLASSIC_ITERATIONS)
+    parser.add_argument("--schedule", action="append", default=[], metavar="NAME:K=V,...")
+    parser.add_argument("-o", "--output", type=Path, default=Path("speed-results"))
+    args = parser.parse_args()
+    args.output.mkdir(parents=True, exist_ok=True)
+    content, style = load_image(IMAGES / "tubingen.jpg"), load_image(IMAGES / "starry_night.jpg")
+    judge = Judge(content, style, size=args.size)
+    peak = conv_throughput()
+    print(f"# speed, {date.today()}, {platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}")
+    print(f"channels-last 3x3 convolution throughput: {peak:.0f} GFLOP/s")
+    print("| run | evaluations | wall s | s / evaluation | judge content | judge style | health |")
+    print("|---|---|---|---|---|---|---|")
+    runs = [("baseline", BASELINE | {"iterations": args.baseline_iterations})]
+    runs += [("nstyle default", {})] + [parse_schedule(s) for s in args.schedule]
+    rows = {}
+    for name, options in runs:
+        start = time.perf_counter()
+        result = run(content, style, size=args.size, **options)
+        wall = time.perf_counter() - start
+        evaluations = len(result.history)
+        per_eval = result.history[-1].elapsed / evaluations
+        scores = judge(result.image)
+        save_image(result.image, args.output / f"{name.replace(' ', '_')}.png")
+        rows[name] = (wall, per_eval, scores)
+        print(f"| {name} | {evaluations} | {wall:.1f} | {per_eval:.3f} | {scores.content:.4f} | {scores.style:.4f} | "
+              f"{','.join(image_health(result.image)) or 'ok'} |", flush=True)
+    base_wall, base_eval, base_scores = rows["baseline"]
+    classic_wall = base_wall + (CLASSIC_ITERATIONS - args.baseline_iterations) * base_eval
+    if args.baseline_iterations != CLASSIC_ITERATIONS:
+        print(f"baseline ran {args.baseline_iterations} iterations; {CLASSIC_ITERATIONS} would take "
+              f"{classic_wall:.0f} s at its measured {base_eval:.3f} s per iteration")
+    for name, (wall, _, scores) in rows.items():
+        if name == "baseline":
+            continue
+        better = scores.content <= base_scores.content and scores.style <= base_scores.style
+        print(f"{name}: {classic_wall / wall:.1f}x faster than the classic {CLASSIC_ITERATIONS}-iteration run; "
+              f"quality {'at least as good on both' if better else 'worse on at least one'} judge distances")
+
+
+if __name__ == "__main__":
+    main()
