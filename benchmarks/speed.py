@@ -98,7 +98,7 @@ def main() -> None:
             continue
         better = scores.content <= base_scores.content and scores.style <= base_scores.style
         print(f"{name}: {classic_wall / wall:.1f}x faster than the classic {CLASSIC_ITERATIONS}-iteration run; "
-              f"quality {'at least as good on both' if better else 'worse on at least one'} judge distances")
+              f"quality {'at least as good on both judge distances' if better else 'worse on a judge distance'}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import PIL.Image
 from .images import load_image, resize_to_long_side, save_image
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 from .optim import IterationRecord
-from .plot import save_figure, write_history_csv
+from .plot import plot_loss_parts, save_figure, write_history_csv
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
 TABLE_COLUMNS = ("model", "iterations", "seconds_per_iteration", "total_seconds", "final_total", "final_content",
@@ -226,12 +226,7 @@ def plot_losses(runs: list[ModelRun], path: Path) -> None:
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.6), squeeze=False)
     for ax, r in zip(axes[0], runs):
-        its = [h.iteration for h in r.history]
-        for name, line in (("total", "-"), ("content", "--"), ("style", "--"), ("tv", ":")):
-            values = [getattr(h, name) for h in r.history]
-            if any(v > 0 for v in values):
-                ax.plot(its, values, line, label=name)
-        ax.set_yscale("log")
+        plot_loss_parts(ax, r.history)
         ax.set_title(f"{r.model} ({r.seconds_per_iteration:.2f} s/it)")
         ax.set_xlabel("iteration")
         ax.grid(True, which="both", alpha=0.3)

@@ -26,6 +26,24 @@ def write_history_csv(history: Sequence[IterationRecord], path: str | os.PathLik
     return path
 
 
+def plot_loss_parts(ax, history: Sequence[IterationRecord]) -> None:
+    """Total, content, style and TV loss per iteration on a log axis that starts 5 decades below the peak.
+
+    A run from the content image starts with a content loss of 0; without a floor its first points would
+    stretch the axis over many empty decades.
+    """
+    its = [r.iteration for r in history]
+    peak = 0.0
+    for name, line in (("total", "-"), ("content", "--"), ("style", "--"), ("tv", ":")):
+        values = [getattr(r, name) for r in history]
+        if any(v > 0 for v in values):
+            ax.plot(its, values, line, label=name)
+            peak = max(peak, max(values))
+    ax.set_yscale("log")
+    if peak > 0:
+        ax.set_ylim(bottom=peak * 1e-5)
+
+
 def plot_history(history: Sequence[IterationRecord], path: str | os.PathLike, title: str = "") -> Path:
     """Losses per iteration (log scale) and time per iteration, side by side, as a PNG."""
     import matplotlib
@@ -36,11 +54,7 @@ def plot_history(history: Sequence[IterationRecord], path: str | os.PathLike, ti
     path = Path(path)
     its = [r.iteration for r in history]
     fig, (ax_loss, ax_time) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
-    for name, style in (("total", "-"), ("content", "--"), ("style", "--"), ("tv", ":")):
-        values = [getattr(r, name) for r in history]
-        if any(v > 0 for v in values):
-            ax_loss.plot(its, values, style, label=name)
-    ax_loss.set_yscale("log")
+    plot_loss_parts(ax_loss, history)
     ax_loss.set_xlabel("iteration")
     ax_loss.set_ylabel("weighted loss")
     ax_loss.grid(True, which="both", alpha=0.3)
