@@ -182,10 +182,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     for rec in records().values():
         net = rec.build()
         params = sum(p.numel() for p in net.parameters())
-        smoothing = f"tau {net.default_smoothing}" if net.default_smoothing else "off"
         print(f"{rec.name}: {rec.description}")
         print(f"  parameters {params / 1e6:.1f} M, preprocessing {rec.preprocessing.name}, "
-              f"weights {'cached' if is_cached(rec) else 'not fetched'}, activation smoothing {smoothing}")
+              f"weights {'cached' if is_cached(rec) else 'not fetched'}")
         print(f"  content layers: {' '.join(net.default_content_layers)}; "
               f"style layers: {' '.join(net.default_style_layers)}")
         if args.layers:

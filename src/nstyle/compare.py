@@ -24,10 +24,10 @@ from pathlib import Path
 
 import PIL.Image
 
-from .images import load_image, resize_to_long_side, save_image
+from .images import as_image, resize_to_long_side, save_image
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 from .optim import IterationRecord
-from .plot import plot_loss_parts, save_figure, write_history_csv
+from .plot import plot_loss_parts, pyplot, save_figure, write_history_csv
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
 TABLE_COLUMNS = ("model", "iterations", "seconds_per_iteration", "total_seconds", "final_total", "final_content",
@@ -100,8 +100,7 @@ def compare(
         get_record(name)  # an unknown name fails before anything runs
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    content_img = content if isinstance(content, PIL.Image.Image) else load_image(content)
-    style_img = style if isinstance(style, PIL.Image.Image) else load_image(style)
+    content_img, style_img = as_image(content), as_image(style)
     judge = Judge(content_img, style_img, size=size, device=select_device(device))
     runs: list[ModelRun] = []
     for index, model in enumerate(models, start=1):
@@ -212,18 +211,9 @@ def make_grid(content: PIL.Image.Image, style: PIL.Image.Image, runs: list[Model
     return grid
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_losses(runs: list[ModelRun], path: Path) -> None:
     """One panel per model: total, content, style and TV loss per iteration (log scale)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.6), squeeze=False)
     for ax, r in zip(axes[0], runs):
         plot_loss_parts(ax, r.history)
@@ -238,7 +228,7 @@ def plot_losses(runs: list[ModelRun], path: Path) -> None:
 
 def plot_normalised(runs: list[ModelRun], path: Path) -> None:
     """Every model's total loss divided by its first value: by iteration and by wall time."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (by_it, by_time) = plt.subplots(1, 2, figsize=(11, 4))
     for r in runs:
         first = r.history[0].total or 1.0

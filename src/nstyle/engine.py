@@ -17,7 +17,7 @@ import PIL.Image
 import torch
 
 from .errors import UsageError
-from .images import image_to_tensor, load_image, resize_to_long_side, tensor_to_image
+from .images import as_image, image_to_tensor, load_image, resize_to_long_side, tensor_to_image
 from .losses import MODES, StyleTransferLoss
 from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
 from .pyramid import level_iterations, level_sizes, upsample
@@ -57,9 +57,9 @@ class TransferOptions:
     style_layers: Sequence[str] | None = _opt(None, "style layers (default: the network's)", nargs="+")
     style_layer_weights: Sequence[float] | None = _opt(
         None, "one weight per style layer (default: equal)", nargs="+")
-    smoothing: float | None = _opt(
-        None, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's "
-        "activation spread (try 5 with a 100x --style-weight); 0 or unset: off (the network's default)")
+    smoothing: float = _opt(
+        0.0, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's "
+        "activation spread (try 5 with a 100x --style-weight); 0: off (see docs/PAPER.md)")
     pooling: str = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)", choices=("max", "avg"))
     loss: str = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                      "keras (the seed paper's code), classic (neural-style's)", choices=MODES)
@@ -117,10 +117,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _as_image(value: ImageInput) -> PIL.Image.Image:
-    return value.convert("RGB") if isinstance(value, PIL.Image.Image) else load_image(value)
-
-
 def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The start of the optimisation: white noise, the content, the style (resized), or an image file."""
     shape = content.shape
@@ -150,7 +146,7 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
         style_layers=dict(zip(backbone.resolve(style_layers), layer_weights)),
         content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
         mode=options.loss,
-        smoothing=backbone.default_smoothing if options.smoothing is None else options.smoothing,
+        smoothing=options.smoothing,
     )
 
 
@@ -175,13 +171,13 @@ def run(
     device = select_device(opts.device)
     generator = seed_everything(opts.seed)
     record = get_record(opts.model)  # unknown names fail before any work
-    content_img = resize_to_long_side(_as_image(content), opts.size)
+    content_img = resize_to_long_side(as_image(content), opts.size)
     smallest = getattr(record.build, "min_input_size", 16)
     if min(content_img.size) < smallest:
         raise UsageError(f"{opts.model} needs images of at least {smallest} px on the short side, and this one is "
                          f"{content_img.width}x{content_img.height} at --size {opts.size}; give a larger --size")
     styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
-    style_imgs = [resize_to_long_side(_as_image(s), opts.size) for s in styles]
+    style_imgs = [resize_to_long_side(as_image(s), opts.size) for s in styles]
 
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
     sizes = level_sizes(opts.size, opts.levels, min_size=max(64, smallest))

@@ -97,6 +97,11 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_INPUT_PIXELS) -> I
         raise ImageError(f"cannot read {name}: the file is {what}; re-export or re-download it") from exc
 
 
+def as_image(value: str | os.PathLike | Image.Image) -> Image.Image:
+    """An RGB image from a path (read safely with ``load_image``) or from an image already in memory."""
+    return value.convert("RGB") if isinstance(value, Image.Image) else load_image(value)
+
+
 def _apply_exif_orientation(img: Image.Image) -> Image.Image:
     """Rotate/flip as the camera's EXIF tag says; unreadable EXIF is ignored, not fatal."""
     try:

@@ -187,7 +187,7 @@ class StyleTransferLoss(nn.Module):
         blend = [b / sum(blend) for b in blend]
         pixels = content.shape[-1] * content.shape[-2]
         with torch.no_grad():
-            content_features = backbone(content, self.layers)
+            content_features = backbone(content, self.layers if smoothing else self.content_layers)
             self.smoothing = nn.ModuleDict(
                 {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
                 if smoothing else {})

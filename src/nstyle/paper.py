@@ -8,8 +8,8 @@ evaluations each, restarted every round, optimising the preprocessed image in fl
 It prints what the paper's figures show after each round.
 
 On other networks (the paper also ran VGG16, ResNet50 and InceptionV3 this way) the same settings apply;
-VGG16 takes the example's layer names, the others their own default layers, always without the
-activation smoothing that nstyle adds for them, since the paper had none.
+VGG16 takes the example's layer names, the others their own default layers, and never activation
+smoothing, since the paper had none.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 
 from .engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
 from .errors import UsageError
-from .images import image_to_tensor, load_image, resize_to_height, save_image, tensor_to_image
+from .images import as_image, image_to_tensor, resize_to_height, save_image, tensor_to_image
 from .losses import StyleTransferLoss
 from .models.base import CAFFE
 from .optim import IterationRecord, RunTracker, run_guarded
@@ -78,9 +78,8 @@ def run_paper(
                          size=height, content_layers=content_layers, style_layers=style_layers)
     dev = select_device(device)
     generator = seed_everything(seed)
-    content_img = resize_to_height(content if isinstance(content, PIL.Image.Image) else load_image(content), height)
-    style_img = style if isinstance(style, PIL.Image.Image) else load_image(style)
-    style_img = style_img.convert("RGB").resize(content_img.size, PIL.Image.LANCZOS)  # as Keras's load_img
+    content_img = resize_to_height(as_image(content), height)
+    style_img = as_image(style).resize(content_img.size, PIL.Image.LANCZOS)  # squashed, as Keras's load_img
     backbone = backbone.to(dev)
     content_t = image_to_tensor(content_img, device=dev)
     style_t = image_to_tensor(style_img, device=dev)

@@ -26,6 +26,16 @@ def write_history_csv(history: Sequence[IterationRecord], path: str | os.PathLik
     return path
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_loss_parts(ax, history: Sequence[IterationRecord]) -> None:
     """Total, content, style and TV loss per iteration on a log axis that starts 5 decades below the peak.
 
@@ -46,11 +56,7 @@ def plot_loss_parts(ax, history: Sequence[IterationRecord]) -> None:
 
 def plot_history(history: Sequence[IterationRecord], path: str | os.PathLike, title: str = "") -> Path:
     """Losses per iteration (log scale) and time per iteration, side by side, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     path = Path(path)
     its = [r.iteration for r in history]
     fig, (ax_loss, ax_time) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})

@@ -63,8 +63,6 @@ class Backbone(nn.Module):
     preprocessing: Preprocessing = CAFFE
     default_content_layers: tuple[str, ...] = ()
     default_style_layers: tuple[str, ...] = ()
-    # SWAG temperature (see nstyle.losses.ActivationSmoothing) for networks with peaky activations.
-    default_smoothing: float | None = None
     min_input_size: int = 16  # the smallest image side the network can take
     aliases: dict[str, str] = {}
 
