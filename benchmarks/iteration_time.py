@@ -1,8 +1,9 @@
 """Time per iteration (one loss + gradient evaluation) of the default transfer, per network and size.
 
 Runs everything in one process on tubingen + starry_night (../shared/images), so the figures compare
-as ratios on a shared, noisy machine. Also counts the convolution FLOPs of one evaluation (forward,
-plus the backward pass to the image, which costs about as much again) to report the throughput.
+as ratios on a shared, noisy machine. Counts the FLOPs of one evaluation (forward and backward to the
+image, with PyTorch's FLOP counter) and reports its rate as a share of the machine's channels-last
+convolution throughput, measured in the same run.
 
     python benchmarks/iteration_time.py [--sizes 256 512] [--models vgg19 vgg16] [--repeats 5]
 """
@@ -10,36 +11,15 @@ plus the backward pass to the image, which costs about as much again) to report 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
-from datetime import date
-from pathlib import Path
 
 import torch
+from common import IMAGES, conv_throughput, evaluation_flops, machine_line
 
 from nstyle.engine import TransferOptions, build_loss
 from nstyle.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.weights import load_backbone
-
-IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
-
-
-def conv_flops(objective, image: torch.Tensor) -> float:
-    """Multiply-adds x 2 of every convolution that one forward pass of the loss runs."""
-    total = 0.0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
-        total += 2.0 * k * output.numel()
-
-    handles = [m.register_forward_hook(hook) for m in objective.modules() if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
-        objective(image)
-    for h in handles:
-        h.remove()
-    return total
 
 
 def time_evaluations(objective, image: torch.Tensor, repeats: int) -> float:
@@ -64,21 +44,23 @@ def main() -> None:
     args = parser.parse_args()
     content_img = load_image(IMAGES / "tubingen.jpg")
     style_img = load_image(IMAGES / "starry_night.jpg")
-    print(f"# iteration time, {date.today()}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print("| network | size | pixels | s / iteration | GFLOP / iteration | GFLOP/s |")
-    print("|---|---|---|---|---|---|")
+    print(machine_line("iteration time"))
+    peak = conv_throughput()
+    print(f"channels-last 3x3 convolution throughput: {peak:.0f} GFLOP/s")
+    print("| network | size | pixels | s / iteration | GFLOP / iteration | GFLOP/s | of conv peak |")
+    print("|---|---|---|---|---|---|---|")
     for model in args.models:
         net = load_backbone(model)
         for size in args.sizes:
             content = image_to_tensor(resize_to_long_side(content_img, size))
             style = image_to_tensor(resize_to_long_side(style_img, size))
             objective = build_loss(TransferOptions(model=model, size=size), net, content, [style])
-            flops = 2 * conv_flops(objective, content)  # backward to the image ~ forward
+            flops = evaluation_flops(objective, content)
             seconds = time_evaluations(objective, content, args.repeats)
             h, w = content.shape[-2:]
-            print(f"| {model} | {size} | {w}x{h} | {seconds:.3f} | {flops / 1e9:.1f} | {flops / 1e9 / seconds:.0f} |",
-                  flush=True)
+            rate = flops / 1e9 / seconds
+            print(f"| {model} | {size} | {w}x{h} | {seconds:.3f} | {flops / 1e9:.1f} | {rate:.0f} | "
+                  f"{rate / peak:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

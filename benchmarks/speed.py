@@ -17,36 +17,19 @@ convolution throughput, to compare with the GFLOP/s of one evaluation.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
-from datetime import date
 from pathlib import Path
 
-import torch
+from common import IMAGES, conv_throughput, machine_line
 
 from nstyle.engine import run
 from nstyle.images import load_image, save_image
 from nstyle.judge import Judge, image_health
 
-IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 BASELINE = dict(loss="classic", content_weight=5.0, style_weight=100.0, tv_weight=1e-3, init="noise",
                 content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
                 pooling="max", model="vgg19", optimizer="lbfgs")
 CLASSIC_ITERATIONS = 1000
-
-
-def conv_throughput(seconds: float = 3.0) -> float:
-    """GFLOP/s of channels-last 3x3 convolutions of VGG's middle size (256 -> 256 channels, 64x64)."""
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(memory_format=torch.channels_last)
-    x = torch.rand(1, 256, 64, 64).to(memory_format=torch.channels_last)
-    flops = 2 * 256 * 256 * 9 * 64 * 64
-    with torch.no_grad():
-        conv(x)
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            conv(x)
-            count += 1
-    return flops * count / (time.perf_counter() - start) / 1e9
 
 
 def parse_schedule(text: str) -> tuple[str, dict]:
@@ -63,19 +46,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--baseline-iterations", type=int, default=CLASSIC_ITERATIONS)
     parser.add_argument("--schedule", action="append", default=[], metavar="NAME:K=V,...")
+    parser.add_argument("--runs", default="baseline,default",
+                        help="which of baseline, default to run (the --schedule runs always run)")
     parser.add_argument("-o", "--output", type=Path, default=Path("speed-results"))
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     content, style = load_image(IMAGES / "tubingen.jpg"), load_image(IMAGES / "starry_night.jpg")
     judge = Judge(content, style, size=args.size)
     peak = conv_throughput()
-    print(f"# speed, {date.today()}, {platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}")
+    print(machine_line("speed"))
     print(f"channels-last 3x3 convolution throughput: {peak:.0f} GFLOP/s")
     print("| run | evaluations | wall s | s / evaluation | judge content | judge style | health |")
     print("|---|---|---|---|---|---|---|")
-    runs = [("baseline", BASELINE | {"iterations": args.baseline_iterations})]
-    runs += [("nstyle default", {})] + [parse_schedule(s) for s in args.schedule]
+    wanted = set(args.runs.split(","))
+    runs = [("baseline", BASELINE | {"iterations": args.baseline_iterations})] if "baseline" in wanted else []
+    runs += [("nstyle default", {})] if "default" in wanted else []
+    runs += [parse_schedule(s) for s in args.schedule]
     rows = {}
     for name, options in runs:
         start = time.perf_counter()
@@ -88,6 +74,8 @@ def main() -> None:
         rows[name] = (wall, per_eval, scores)
         print(f"| {name} | {evaluations} | {wall:.1f} | {per_eval:.3f} | {scores.content:.4f} | {scores.style:.4f} | "
               f"{','.join(image_health(result.image)) or 'ok'} |", flush=True)
+    if "baseline" not in rows:
+        return
     base_wall, base_eval, base_scores = rows["baseline"]
     classic_wall = base_wall + (CLASSIC_ITERATIONS - args.baseline_iterations) * base_eval
     if args.baseline_iterations != CLASSIC_ITERATIONS:

@@ -22,6 +22,27 @@ def test_gram_matrix_matches_einsum_on_random_features():
     assert torch.allclose(gram_matrix(x), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_matrix_gradient_is_exact_in_both_layouts(channels_last):
+    """The hand-written backward (one matrix product) against autograd's numerical check, in double."""
+    f = torch.randn(2, 5, 4, 3, dtype=torch.float64)
+    if channels_last:
+        f = f.contiguous(memory_format=torch.channels_last)
+    f.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: gram_matrix(x, per_position=True), (f,))
+    assert torch.autograd.gradcheck(gram_matrix, (f,))
+
+
+def test_gram_matrix_gradient_keeps_the_channels_last_layout():
+    f = torch.randn(1, 8, 6, 7).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    gram_matrix(f).pow(2).sum().backward()
+    assert f.grad.is_contiguous(memory_format=torch.channels_last)
+    reference = f.detach().clone().requires_grad_(True)
+    flat = reference.reshape(1, 8, 42)
+    torch.bmm(flat, flat.transpose(1, 2)).pow(2).sum().backward()
+    torch.testing.assert_close(f.grad, reference.grad, rtol=1e-5, atol=1e-4)
+
+
 def test_content_loss_paper_is_half_sum_of_squares():
     # (F - S) = [[0, 2, 0], [0, 1, 0]] -> sum of squares 5
     assert ContentLoss(S, "paper")(F).item() == pytest.approx(2.5)

@@ -41,12 +41,35 @@ from torch import nn
 MODES = ("nstyle", "paper", "keras", "classic")
 
 
+class _PositionGram(torch.autograd.Function):
+    """``F^T F / M`` over positions, with a backward that is a single matrix product.
+
+    For channels-last features (what the backbones produce) ``[B, H*W, C]`` is a free view, so neither
+    direction copies the feature map, and the gradient comes back channels-last, the layout the
+    convolutions' own gradients have (adding gradients of mixed layouts costs as much as a convolution
+    at 512 px). Autograd's version of ``bmm(F, F^T)`` took 0.33 s more per evaluation at 512 px.
+    """
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = features.shape
+        flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        ctx.save_for_backward(flat)
+        ctx.shape = (b, c, h, w)
+        return torch.bmm(flat.transpose(1, 2), flat) / (h * w)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        b, c, h, w = ctx.shape
+        grad_flat = torch.bmm(flat, (grad + grad.transpose(1, 2)) / (h * w))
+        return grad_flat.view(b, h, w, c).permute(0, 3, 1, 2)
+
+
 def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Tensor:
     """``F F^T`` for features [B, C, H, W] -> [B, C, C]; ``per_position`` divides by M = H*W."""
-    b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)
-    gram = torch.bmm(flat, flat.transpose(1, 2))
-    return gram / (h * w) if per_position else gram
+    gram = _PositionGram.apply(features)
+    return gram if per_position else gram * (features.shape[-2] * features.shape[-1])
 
 
 def _check_mode(mode: str) -> str:

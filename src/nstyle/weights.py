@@ -317,7 +317,7 @@ def load_state_dict(name: str, weights_file: str | os.PathLike | None = None) ->
 
 
 def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **options) -> Backbone:
-    """A pretrained backbone in eval mode with frozen parameters."""
+    """A pretrained backbone in eval mode with frozen parameters, its weights stored channels-last."""
     record = get_record(name)
     model = record.build(**options)
     state = load_state_dict(name, weights_file)
@@ -327,4 +327,4 @@ def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **op
         raise WeightsError(f"weights for {name} do not fit the network ({str(err).splitlines()[0]}); "
                            f"fetch them again with `nstyle weights fetch {name}`") from None
     model.eval().requires_grad_(False)
-    return model
+    return model.to(memory_format=torch.channels_last)
