@@ -111,9 +111,12 @@ class ContentLoss(nn.Module):
         self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.from_squared_error((features - self.target).pow(2).sum(), features.numel())
+
+    def from_squared_error(self, squared: torch.Tensor, count: int) -> torch.Tensor:
+        """The loss from the summed squared error over ``count`` values (what tiles add up)."""
         if self.mode == "classic":
-            return (features - self.target).pow(2).mean()
-        squared = (features - self.target).pow(2).sum()
+            return squared / count
         if self.mode == "paper":
             return 0.5 * squared
         return squared * self.scale  # keras: scale 1
@@ -141,13 +144,16 @@ class StyleLoss(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         _, n, h, w = features.shape
-        m = h * w
+        return self.from_gram(gram_matrix(features, per_position=True), n, h * w)
+
+    def from_gram(self, gram: torch.Tensor, n: int, m: int) -> torch.Tensor:
+        """The loss from the image's per-position Gram ``G/M`` of ``n`` channels over ``m`` positions."""
         if self.mode == "nstyle":
-            return (gram_matrix(features, per_position=True) - self.target).pow(2).sum() * self.scale
+            return (gram - self.target).pow(2).sum() * self.scale
         if self.mode == "classic":  # Grams over C*H*W values: the per-position Grams divided by C
-            return ((gram_matrix(features, per_position=True) - self.target) / n).pow(2).mean()
+            return ((gram - self.target) / n).pow(2).mean()
         # paper and keras compare raw Grams: G against A scaled to this layer's M (A = M * A/M).
-        squared = (gram_matrix(features) - self.target * m).pow(2).sum()
+        squared = ((gram - self.target) * m).pow(2).sum()
         if self.mode == "paper":
             return squared / (4.0 * n**2 * m**2)
         return squared / (4.0 * 3**2 * self.image_pixels**2)
@@ -194,8 +200,11 @@ class StyleTransferLoss(nn.Module):
         mode: str = "nstyle",
         style_blend: Sequence[float] | None = None,
         smoothing: float | None = None,
+        style_targets: Mapping[str, torch.Tensor] | None = None,
     ):
-        """``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off."""
+        """``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
+        ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
+        instead of ``styles``."""
         super().__init__()
         self.backbone = backbone
         self.mode = _check_mode(mode)
@@ -215,8 +224,8 @@ class StyleTransferLoss(nn.Module):
                 {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
                 if smoothing else {})
             content_features = self._smooth(content_features)
-            grams: dict[str, torch.Tensor] = {}
-            for style, share in zip(styles, blend, strict=True):
+            grams: dict[str, torch.Tensor] = dict(style_targets or {})
+            for style, share in zip(styles, blend, strict=True) if style_targets is None else ():
                 for name, feats in self._smooth(backbone(style, list(self.layer_weights))).items():
                     gram = gram_matrix(feats, per_position=True) * share
                     grams[name] = grams[name] + gram if name in grams else gram
