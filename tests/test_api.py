@@ -24,7 +24,9 @@ def test_cli_flags_come_from_the_options_dataclass():
     assert fields <= dests
     assert dests - fields == {"help", "content", "style", "output", "save_every", "plot", "resume", "paper", "quiet"}
     help_text = transfer.format_help()
-    assert "(default: 500)" in help_text and "(default: lbfgs)" in help_text
+    defaults = nstyle.TransferOptions()
+    assert f"(default: {defaults.iterations})" in help_text and f"(default: {defaults.optimizer})" in help_text
+    assert f"(default: {defaults.tile})" in help_text
 
 
 def test_unknown_option_is_rejected():

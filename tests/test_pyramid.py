@@ -11,13 +11,20 @@ def test_level_sizes_halve_down_to_a_floor():
     assert level_sizes(512, 3) == [128, 256, 512]
     assert level_sizes(512, 1) == [512]
     assert level_sizes(200, 4, min_size=64) == [100, 200]  # 50 would be below the floor
+    assert level_sizes(4096, 0, min_size=128) == [128, 256, 512, 1024, 2048, 4096]  # 0: as many as fit
     with pytest.raises(ValueError):
-        level_sizes(512, 0)
+        level_sizes(512, -1)
 
 
 def test_coarser_levels_run_twice_the_iterations():
     assert level_iterations(20, 3) == [80, 40, 20]
     assert level_iterations(7, 1) == [7]
+
+
+def test_levels_up_to_512_px_get_at_least_the_default_schedule():
+    assert level_iterations(20, 3, [128, 256, 512]) == [80, 40, 20]
+    assert level_iterations(2, 6, [128, 256, 512, 1024, 2048, 4096]) == [80, 40, 20, 8, 4, 2]
+    assert level_iterations(100, 2, [256, 512]) == [200, 100]
 
 
 def test_upsample_keeps_range_and_takes_the_next_shape():

@@ -66,6 +66,12 @@ COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "wei
                            "style_layers", "style_layer_weights"})
 
 
+def _option_default(name: str):
+    from .engine import TransferOptions
+
+    return TransferOptions.__dataclass_fields__[name].default
+
+
 def _signature_default(func, name: str):
     import inspect
 
@@ -115,9 +121,11 @@ def build_parser() -> Parser:
 
     d = sub.add_parser("demo", help="stylise an image shipped with scikit-image (no files needed)")
     d.add_argument("-o", "--output", default="nstyle-demo.png", help="output image (default: %(default)s)")
-    d.add_argument("--size", type=int, default=256, help="long side in pixels (default: %(default)s)")
-    d.add_argument("--iterations", type=int, default=200, help="iterations (default: %(default)s)")
-    d.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
+    d.add_argument("--size", type=int, default=_option_default("size"),
+                   help="long side in pixels (default: %(default)s)")
+    d.add_argument("--iterations", type=int, default=_option_default("iterations"),
+                   help="iterations at the final size (default: %(default)s)")
+    d.add_argument("--device", default=_option_default("device"), help="cpu, cuda or auto (default: %(default)s)")
     d.set_defaults(func=cmd_demo)
     return parser
 

@@ -90,7 +90,8 @@ def compare(
 
     ``paper`` replays the seed paper's settings on every network (``iterations`` then counts its rounds of
     20 L-BFGS evaluations and ``size`` is the height, as in ``nstyle transfer --paper``). Other keyword
-    options are passed to every transfer (``init``, ``style_weight``, ...), except the per-network layers.
+    options are passed to every transfer (``init``, ``style_weight``, ...), except the per-network layers;
+    unless given, a comparison runs at one size (``levels=1``) without early stopping.
     """
     from .engine import run, select_device
     from .paper import run_paper
@@ -98,6 +99,8 @@ def compare(
 
     for name in models:
         get_record(name)  # an unknown name fails before anything runs
+    # One size and every iteration on every network, so loss curves and times compare like for like.
+    options = {"levels": 1, "tolerance": 0.0} | options
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     content_img, style_img = as_image(content), as_image(style)

@@ -25,9 +25,10 @@ from .tiling import TiledObjective, style_targets_of
 from .weights import get_record, load_backbone
 
 ImageInput = str | os.PathLike | PIL.Image.Image
+MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing
 
 # Weights for the size- and scale-free "nstyle" losses: content and style terms both start near 1.
-NSTYLE_WEIGHTS = {"content": 1.0, "style": 100.0, "tv": 1.0}
+NSTYLE_WEIGHTS = {"content": 10.0, "style": 100.0, "tv": 1.0}
 PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
 CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
@@ -43,13 +44,14 @@ class TransferOptions:
 
     model: str = _opt("vgg19", "backbone network (see `nstyle weights list`)")
     size: int = _opt(512, "long side of the output in pixels")
-    iterations: int = _opt(500, "optimisation iterations (evaluations of loss and gradient) at the final size")
-    levels: int = _opt(1, "coarse-to-fine: optimise at this many sizes, each twice the previous, the coarser "
-                       "ones with twice the iterations of the next")
-    tolerance: float = _opt(0.0, "stop a level when the loss improved by less than this fraction over 50 "
+    iterations: int = _opt(20, "optimisation iterations (evaluations of loss and gradient) at the final size; "
+                           "each coarser level runs twice as many as the next finer one")
+    levels: int = _opt(0, "coarse-to-fine: optimise at up to this many sizes, each twice the previous, none "
+                       f"below {MIN_LEVEL_SIZE} px (0: as many as fit, e.g. 128, 256, 512; 1: the final size only)")
+    tolerance: float = _opt(1e-4, "stop a level when the loss improved by less than this fraction over 50 "
                             "iterations (0: run every iteration)")
-    tile: int = _opt(1024, "sizes whose long side exceeds this many pixels are optimised in overlapping tiles of "
-                     "this size, so memory stays bounded however large the output (0: never tile)")
+    tile: int = _opt(1024, "sizes whose long side exceeds this many pixels are evaluated in overlapping tiles "
+                     "of this size, so memory stays bounded however large the output (0: never tile)")
     optimizer: str = _opt("lbfgs", "optimisation method", choices=OPTIMIZERS)
     lr: float | None = _opt(None, "step size (default: 1 for lbfgs, 0.02 for adam and sgd)")
     init: str = _opt("content", "start image: noise, content, style, or an image file")
@@ -70,9 +72,14 @@ class TransferOptions:
     device: str = _opt("auto", "cpu, cuda, or auto (cuda when available)")
     weights: str | None = _opt(None, "use this weights file instead of the cached download")
 
+    def level_plan(self) -> list[tuple[int, int]]:
+        """(long side, iterations) of each level, coarse to fine."""
+        sizes = level_sizes(self.size, self.levels, min_size=MIN_LEVEL_SIZE)
+        return list(zip(sizes, level_iterations(self.iterations, len(sizes), sizes), strict=True))
+
     def planned_iterations(self) -> int:
         """Evaluations over all levels (before any early stop)."""
-        return sum(level_iterations(self.iterations, self.levels))
+        return sum(n for _, n in self.level_plan())
 
     def resolved_weights(self) -> dict[str, float]:
         base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS,
@@ -201,8 +208,8 @@ def run(
         raise UsageError(f"--iterations must be at least 1, not {opts.iterations}")
     if opts.tile and opts.tile < MIN_TILE:
         raise UsageError(f"--tile must be 0 (off) or at least {MIN_TILE} pixels, not {opts.tile}")
-    if opts.levels < 1:
-        raise UsageError(f"--levels must be at least 1, not {opts.levels}")
+    if opts.levels < 0:
+        raise UsageError(f"--levels must be 0 (as many as fit) or a positive number, not {opts.levels}")
     device = select_device(opts.device)
     generator = seed_everything(opts.seed)
     record = get_record(opts.model)  # unknown names fail before any work
@@ -215,10 +222,11 @@ def run(
     style_imgs = [resize_to_long_side(as_image(s), opts.size) for s in styles]
 
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
-    sizes = level_sizes(opts.size, opts.levels, min_size=max(64, smallest))
     history: list[IterationRecord] = []
     image = None
-    for size, iterations in zip(sizes, level_iterations(opts.iterations, len(sizes)), strict=True):
+    aspect = min(content_img.size) / max(content_img.size)
+    plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
+    for size, iterations in plan:
         content_t = image_to_tensor(resize_to_long_side(content_img, size), device=device)
         style_ts = [image_to_tensor(resize_to_long_side(s, size), device=device) for s in style_imgs]
         if image is None:
