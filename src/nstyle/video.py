@@ -235,9 +235,9 @@ def stylise_frames(
     description = {"frames": len(images), "input": _fingerprint(images), "style": _fingerprint(style_images),
                    "options": {k: v for k, v in dataclasses.asdict(opts).items() if k != "device"},
                    "video": dataclasses.asdict(settings)}
-    prepare_folder(folder, resume)
     state = RunState(folder, description)
     done = state.load() if resume else 0
+    prepare_folder(folder, resume)
     paths = [folder / FRAME_NAME.format(i + 1) for i in range(len(images))]
     steps = plan(len(images), settings.passes)
     stylised: list[np.ndarray | None] = [None] * len(images)
