@@ -114,9 +114,7 @@ class RunState:
         return self.path.is_file()
 
     def load(self) -> int:
-        if not self.exists():
-            raise UsageError(f"--resume: {self.path.parent} holds no unfinished run ({STATE_NAME}); "
-                             "run without --resume to start afresh")
+        check_resumable(self.path.parent)
         try:
             data = json.loads(self.path.read_text())
             done = int(data["done"])
@@ -138,6 +136,13 @@ class RunState:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def check_resumable(folder: Path) -> None:
+    """Fail early when ``--resume`` has nothing to continue."""
+    if not (folder / STATE_NAME).is_file():
+        raise UsageError(f"--resume: {folder} holds no unfinished run ({STATE_NAME}); run without --resume to start "
+                         "afresh")
 
 
 def prepare_folder(folder: Path, resume: bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .images import SAVE_FORMATS, load_image
-from .video import VideoSettings, stylise_frames
+from .video import VideoSettings, check_resumable, stylise_frames
 from .videoio import VIDEO_CODECS, is_video_path, read_clip, write_video
 
 
@@ -48,10 +48,12 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
 
     output = check_output(Path(output))
     settings.check()
+    folder = working_folder(output)
+    if resume:
+        check_resumable(folder)
     style_image = load_image(style)  # a bad style image fails before the clip is decoded
     size = options_from(**options).size
     clip = read_clip(source, size, start, end, fps)
-    folder = working_folder(output)
     if not quiet:
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
