@@ -93,7 +93,7 @@ def figure(frames, results: dict[str, list[Image.Image]], rows: list[str], path:
     draw = ImageDraw.Draw(sheet)
     for r, name in enumerate(["input", *rows]):
         seq = frames if name == "input" else results[name]
-        text = {"input": "input (pan and zoom)", "independent": "each frame stylised on its own"}.get(
+        text = {"input": "input", "independent": "each frame stylised on its own"}.get(
             name, f"nstyle video, temporal weight {name.split()[-1]}")
         draw.text((3, r * (h + label) + 1), text, fill="black")
         for c, t in enumerate(picks):
