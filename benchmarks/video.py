@@ -1,0 +1,134 @@
+"""Video stability: nstyle's video mode against stylising every frame on its own, by the temporal warping error.
+
+The clip is made here: a slow pan and zoom across tubingen.jpg (../shared/images), whose true motion is known
+exactly (``nstyle.stability.pan_zoom_clip``), so the error is measured with the true flow and not with the
+flow estimator that the video mode uses. ``--real CLIP`` adds any real clip (video file, GIF or folder of
+frames), measured with estimated flow (DIS, Ruder et al.'s masks). For each method:
+
+  warping error   mean over frame pairs of the mean squared RGB difference (0..1) between a stylised frame
+                  and the previous stylised frame warped by the input's motion, over the reliable pixels
+  judge style     mean over frames of nstyle.judge's style distance (VGG19 Gram distance to the painting)
+  judge content   mean over frames of the judge's content distance to that frame of the input
+
+  independent     every frame an ordinary transfer (``nstyle transfer``'s engine, same size and iterations)
+  video W         ``nstyle video`` with --temporal-weight W (0: warped start only, no temporal loss)
+
+    python benchmarks/video.py [--size 128] [--frames 10] [--iterations 80] [--weights 0,2000] [-o DIR]
+        [--real CLIP] [--figure docs/images/video_frames.jpg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from nstyle.engine import run
+from nstyle.images import load_image
+from nstyle.judge import Judge
+from nstyle.stability import estimated_motion, pan_zoom_clip, warping_error
+from nstyle.video import VideoSettings, stylise_frames
+from nstyle.videoio import read_clip
+
+IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+
+
+def judge_frames(frames, style, results: dict[str, list[Image.Image]], size: int) -> dict[str, tuple[float, float]]:
+    """Mean (content, style) distance per method, each frame judged against its own input frame."""
+    sums = {name: np.zeros(2) for name in results}
+    for t, frame in enumerate(frames):
+        judge = Judge(frame, style, size=size)
+        for name, seq in results.items():
+            scores = judge(seq[t])
+            sums[name] += (scores.content, scores.style)
+    return {name: tuple(s / len(frames)) for name, s in sums.items()}
+
+
+def benchmark(title, frames, motion, style, args, out: Path) -> dict[str, list[Image.Image]]:
+    options = {"size": args.size, "iterations": args.iterations}
+    results, seconds = {}, {}
+    start = time.perf_counter()
+    results["independent"] = [run(f, style, **options).image for f in frames]
+    seconds["independent"] = time.perf_counter() - start
+    for weight in args.weights:
+        name = f"video {weight:g}"
+        folder = out / f"{title}_video_{weight:g}"
+        for old in folder.glob("frame_*.png"):
+            old.unlink()
+        start = time.perf_counter()
+        result = stylise_frames(frames, style, folder, options, VideoSettings(temporal_weight=weight), quiet=False)
+        seconds[name] = time.perf_counter() - start
+        results[name] = [Image.open(p).convert("RGB") for p in result.paths]
+    judged = judge_frames(frames, style, results, args.size)
+    print(f"\n### {title}: {len(frames)} frames of {frames[0].width}x{frames[0].height}\n")
+    print("| method | warping error | vs independent | judge style | judge content | wall s |")
+    print("|---|---|---|---|---|---|")
+    base = warping_error(results["independent"], motion)
+    print(f"| input clip itself | {warping_error(frames, motion):.2e} | | | | |")
+    for name, seq in results.items():
+        error = warping_error(seq, motion)
+        content, style_distance = judged[name]
+        print(f"| {name} | {error:.2e} | {error / base:.2f} | {style_distance:.3f} | {content:.3f} | "
+              f"{seconds[name]:.0f} |", flush=True)
+    for name, seq in results.items():
+        folder = out / f"{title}_{name.replace(' ', '_')}"
+        folder.mkdir(exist_ok=True)
+        for t, image in enumerate(seq):
+            image.save(folder / f"frame_{t + 1:05d}.png")
+    return results
+
+
+def figure(frames, results: dict[str, list[Image.Image]], rows: list[str], path: Path, columns: int = 4) -> None:
+    """Input and each chosen method's frames side by side, one row each, labelled; a small JPEG."""
+    picks = np.linspace(0, len(frames) - 1, columns).round().astype(int)
+    w, h = frames[0].size
+    label = 14
+    sheet = Image.new("RGB", (columns * w, (len(rows) + 1) * (h + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, name in enumerate(["input", *rows]):
+        seq = frames if name == "input" else results[name]
+        text = {"input": "input", "independent": "each frame stylised on its own"}.get(
+            name, f"nstyle video, temporal weight {name.split()[-1]}")
+        draw.text((3, r * (h + label) + 1), text, fill="black")
+        for c, t in enumerate(picks):
+            sheet.paste(seq[t], (c * w, r * (h + label) + label))
+            if r == 0:
+                draw.text((c * w + w - 52, 1), f"frame {t + 1}", fill="black")
+    sheet.save(path, quality=85, optimize=True)
+    print(f"\nwrote {path} ({path.stat().st_size // 1024} KB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=80)
+    parser.add_argument("--weights", default="0,2000", help="comma-separated temporal weights for video mode")
+    parser.add_argument("--style", default="starry_night")
+    parser.add_argument("--real", type=Path, help="also a real clip (video file, GIF or folder of frames)")
+    parser.add_argument("--real-frames", type=int, default=8)
+    parser.add_argument("--figure", type=Path, help="write frames of the clip side by side to this JPEG")
+    parser.add_argument("-o", "--output", type=Path, default=Path("video-results"))
+    args = parser.parse_args()
+    args.weights = [float(w) for w in args.weights.split(",")]
+    args.output.mkdir(parents=True, exist_ok=True)
+    style = load_image(IMAGES / f"{args.style}.jpg")
+    print(f"# video stability, {date.today()}, {platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}; {args.style}, vgg19, {args.size} px, {args.iterations} iterations a frame")
+    frames, motion = pan_zoom_clip(load_image(IMAGES / "tubingen.jpg"), frames=args.frames, size=args.size)
+    results = benchmark("pan_zoom", frames, motion, style, args, args.output)
+    if args.figure:
+        figure(frames, results, ["independent", f"video {args.weights[-1]:g}"], args.figure)
+    if args.real:
+        real = read_clip(args.real, args.size).frames[:args.real_frames]
+        benchmark(args.real.stem, real, estimated_motion(real), style, args, args.output)
+
+
+if __name__ == "__main__":
+    main()
