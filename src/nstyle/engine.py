@@ -16,9 +16,11 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .color import HISTOGRAM_METHODS, PRESERVE_COLOR, luminance_image, match_color, recombine
 from .errors import UsageError
+from .guidance import Guidance, read_mask, read_maps
 from .images import as_image, image_to_tensor, load_image, resize_to_long_side, tensor_to_image
-from .losses import MODES, StyleTransferLoss
+from .losses import MODES, Guides, StyleTransferLoss
 from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
 from .pyramid import level_iterations, level_sizes, upsample
 from .weights import get_record, load_backbone
@@ -30,6 +32,8 @@ NSTYLE_WEIGHTS = {"content": 1.0, "style": 100.0, "tv": 1.0}
 PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
 CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
+# --strength s multiplies the default style weight by 10^(STRENGTH_DECADES * (s - 0.5)): s = 0.5 is the default.
+STRENGTH_DECADES = 4.0
 
 
 def _opt(default, help: str, **extra):
@@ -57,6 +61,28 @@ class TransferOptions:
     style_layers: Sequence[str] | None = _opt(None, "style layers (default: the network's)", nargs="+")
     style_layer_weights: Sequence[float] | None = _opt(
         None, "one weight per style layer (default: equal)", nargs="+")
+    style_blend: Sequence[float] | None = _opt(
+        None, "one weight per style image: their Gram targets are mixed in these proportions (default: equal)",
+        nargs="+", type=float, metavar="W")
+    style_scale: float = _opt(1.0, "size of the style image relative to the output (long sides): above 1 gives "
+                              "larger brush strokes, below 1 finer ones")
+    strength: float | None = _opt(
+        None, "style strength from 0 (keep the content) to 1 (all style): sets the style weight on a log scale, "
+        f"the default weight times 10^({STRENGTH_DECADES:g} * (strength - 0.5)); instead of --style-weight")
+    preserve_color: str | None = _opt(
+        None, "keep the content's colours: luminance (transfer the luminance only) or histogram (match the style's "
+        "colour mean and covariance to the content's first)", choices=PRESERVE_COLOR)
+    histogram_method: str = _opt("eig", "how --preserve-color histogram maps colours: eig (symmetric square roots) "
+                                 "or cholesky", choices=HISTOGRAM_METHODS)
+    mask: str | None = _opt(None, "where to style: a grey mask (white styled, black keeps the content, grey "
+                            "between) or a colour mask with --mask-colors", metavar="FILE")
+    mask_colors: Sequence[str] | None = _opt(
+        None, "the mask colour of each style, in the order of the styles (names or #rrggbb); black keeps the "
+        "content", nargs="+", metavar="COLOR")
+    content_map: str | None = _opt(None, "semantic transfer: colour-coded label map of the content; each region "
+                                   "takes the style of the --style-map region of the same colour", metavar="FILE")
+    style_map: Sequence[str] | None = _opt(None, "label map of each style image, in the colours of --content-map",
+                                           nargs="+", metavar="FILE")
     smoothing: float = _opt(
         0.0, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's "
         "activation spread (try 5 with a 100x --style-weight); 0: off (see docs/PAPER.md)")
@@ -75,7 +101,19 @@ class TransferOptions:
         base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS,
                 "classic": CLASSIC_WEIGHTS}[self.loss]
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
-        return {k: base[k] if v is None else float(v) for k, v in given.items()}
+        weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
+        if self.strength is not None:
+            if self.style_weight is not None:
+                raise UsageError("--strength sets the style weight; give --strength or --style-weight, not both")
+            if not 0.0 <= self.strength <= 1.0:
+                raise UsageError(f"--strength must be between 0 and 1, not {self.strength:g}")
+            weights["style"] = strength_weight(self.strength, base["style"])
+        return weights
+
+
+def strength_weight(strength: float, default: float) -> float:
+    """The style weight for a strength 0..1: log-linear around the default (strength 0.5)."""
+    return default * 10.0 ** (STRENGTH_DECADES * (strength - 0.5))
 
 
 def options_from(**overrides) -> TransferOptions:
@@ -132,8 +170,8 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
     return image_to_tensor(img, device=content.device)
 
 
-def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
-               styles: Sequence[torch.Tensor]) -> StyleTransferLoss:
+def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
+               guides: Guides | None = None) -> StyleTransferLoss:
     content_layers = list(options.content_layers or backbone.default_content_layers)
     style_layers = list(options.style_layers or backbone.default_style_layers)
     layer_weights = list(options.style_layer_weights or [1.0 / len(style_layers)] * len(style_layers))
@@ -146,8 +184,74 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
         style_layers=dict(zip(backbone.resolve(style_layers), layer_weights)),
         content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
         mode=options.loss,
+        style_blend=style_blend(options, len(styles)),
         smoothing=options.smoothing,
+        guidance=guides,
     )
+
+
+def style_blend(options: TransferOptions, count: int) -> list[float]:
+    """The weights that mix the style images (equal by default), checked."""
+    if options.style_blend is None:
+        return [1.0] * count
+    blend = [float(b) for b in options.style_blend]
+    if len(blend) != count:
+        raise UsageError(f"--style-blend has {len(blend)} weight(s) for {count} style image(s); give one weight "
+                         "per style")
+    if min(blend) < 0 or sum(blend) <= 0:
+        raise UsageError("--style-blend weights must be 0 or more, and not all 0")
+    return blend
+
+
+def prepare_colors(options: TransferOptions, content: PIL.Image.Image,
+                   styles: list[PIL.Image.Image]) -> tuple[PIL.Image.Image, list[PIL.Image.Image]]:
+    """The content and styles that the transfer sees under --preserve-color (see ``nstyle.color``)."""
+    if options.preserve_color is None:
+        return content, styles
+    if options.preserve_color == "histogram":
+        if options.histogram_method not in HISTOGRAM_METHODS:
+            raise UsageError(f"--histogram-method must be one of {', '.join(HISTOGRAM_METHODS)}, "
+                             f"not {options.histogram_method!r}")
+        return content, [match_color(s, content, options.histogram_method) for s in styles]
+    if options.preserve_color == "luminance":
+        return luminance_image(content), [luminance_image(s, content) for s in styles]
+    raise UsageError(f"--preserve-color must be one of {', '.join(PRESERVE_COLOR)}, not {options.preserve_color!r}")
+
+
+def read_guidance(options: TransferOptions, content: PIL.Image.Image, styles: list[PIL.Image.Image],
+                  blend: list[float]) -> Guidance | None:
+    """Regions from --mask or from --content-map and --style-map, or None."""
+    maps = options.content_map is not None or options.style_map is not None
+    if options.mask_colors and options.mask is None:
+        raise UsageError("--mask-colors needs a --mask")
+    if options.mask is not None and maps:
+        raise UsageError("give --mask or --content-map with --style-map, not both")
+    if options.mask is not None:
+        if options.mask_colors and options.style_blend is not None:
+            raise UsageError("--style-blend does not apply with --mask-colors: each style has its own region")
+        return read_mask(as_image(options.mask), content.size, blend, options.mask_colors)
+    if not maps:
+        return None
+    if options.content_map is None or options.style_map is None:
+        raise UsageError("semantic transfer needs both --content-map and --style-map")
+    style_maps = [options.style_map] if isinstance(options.style_map, (str, os.PathLike, PIL.Image.Image)) \
+        else list(options.style_map)
+    if len(style_maps) != len(styles):
+        raise UsageError(f"{len(style_maps)} style map(s) for {len(styles)} style image(s); give one --style-map "
+                         "per style")
+    return read_maps(as_image(options.content_map), content.size, [as_image(m) for m in style_maps],
+                     [s.size for s in styles], blend)
+
+
+def level_guides(guidance: Guidance | None, content: torch.Tensor, styles: Sequence[torch.Tensor]) -> Guides | None:
+    """The guidance resized to one level's content and style images."""
+    if guidance is None:
+        return None
+    device = content.device
+    return Guides(content=guidance.content_tensor(content.shape, device),
+                  styles=[guidance.style_tensor(k, s.shape, device) for k, s in enumerate(styles)],
+                  mix=torch.as_tensor(guidance.mix, dtype=torch.float32, device=device),
+                  keep=guidance.keep_tensor(content.shape, device))
 
 
 def run(
@@ -177,28 +281,58 @@ def run(
         raise UsageError(f"{opts.model} needs images of at least {smallest} px on the short side, and this one is "
                          f"{content_img.width}x{content_img.height} at --size {opts.size}; give a larger --size")
     styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
-    style_imgs = [resize_to_long_side(as_image(s), opts.size) for s in styles]
+    if not styles:
+        raise UsageError("give at least one style image")
+    blend = style_blend(opts, len(styles))
+    opts.resolved_weights()  # --strength is checked before any work
+    if opts.style_scale <= 0 or round(min(content_img.size) * opts.style_scale) < smallest:
+        raise UsageError(f"--style-scale {opts.style_scale:g} makes the style image too small for {opts.model}; "
+                         "give a larger --style-scale or --size")
+    style_imgs = [as_image(s) for s in styles]
+    guidance = read_guidance(opts, content_img, style_imgs, blend)
+    work_content, style_imgs = prepare_colors(opts, content_img, style_imgs)
 
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
     sizes = level_sizes(opts.size, opts.levels, min_size=max(64, smallest))
     history: list[IterationRecord] = []
     image = None
     for size, iterations in zip(sizes, level_iterations(opts.iterations, len(sizes)), strict=True):
-        content_t = image_to_tensor(resize_to_long_side(content_img, size), device=device)
-        style_ts = [image_to_tensor(resize_to_long_side(s, size), device=device) for s in style_imgs]
-        objective = build_loss(opts, backbone, content_t, style_ts)
+        level_content = resize_to_long_side(work_content, size)
+        content_t = image_to_tensor(level_content, device=device)
+        style_size = max(1, round(size * opts.style_scale))
+        style_ts = [image_to_tensor(resize_to_long_side(s, style_size), device=device) for s in style_imgs]
+        objective = build_loss(opts, backbone, content_t, style_ts, level_guides(guidance, content_t, style_ts))
         if image is None:
             init = initial_image(opts.init, content_t, style_ts[0], generator)
+            if opts.preserve_color == "luminance" and opts.init not in ("noise", "content", "style"):
+                init = image_to_tensor(luminance_image(tensor_to_image(init)), device=device)
         else:
             init = upsample(image, content_t.shape)
+        present = _presenter(objective, opts, content_img, size)
         outcome: OptimizationResult = optimize(objective, init, iterations, opts.optimizer, opts.lr,
-                                               _numbered(callback, history), opts.tolerance)
+                                               _shown(_numbered(callback, history), present), opts.tolerance)
         history += _renumbered(outcome.history, history)
-        image = outcome.image
+        image = objective.compose(outcome.image)
         if outcome.stopped not in ("completed", "converged"):
             break
     best = len(history) - len(outcome.history) + outcome.best_iteration
-    return TransferResult(tensor_to_image(image), history, opts, best, outcome.stopped)
+    final = recombine(image, content_img) if opts.preserve_color == "luminance" else tensor_to_image(image)
+    return TransferResult(final, history, opts, best, outcome.stopped)
+
+
+def _presenter(objective: StyleTransferLoss, opts: TransferOptions, content: PIL.Image.Image, size: int):
+    """The picture the user should see for the optimised image: masks composed, luminance recoloured."""
+    if opts.preserve_color != "luminance":
+        return objective.compose
+    colour = resize_to_long_side(content, size)
+    return lambda image: image_to_tensor(recombine(objective.compose(image), colour), device=image.device)
+
+
+def _shown(callback, present):
+    """The user's callback, seeing the picture rather than the free variable."""
+    if callback is None:
+        return None
+    return lambda record, image: callback(record, present(image))
 
 
 def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:
