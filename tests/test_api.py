@@ -22,7 +22,8 @@ def test_cli_flags_come_from_the_options_dataclass():
     dests = {a.dest for a in transfer._actions}
     fields = {f.name for f in dataclasses.fields(nstyle.TransferOptions)}
     assert fields <= dests
-    assert dests - fields == {"help", "content", "style", "output", "save_every", "plot", "resume", "paper", "quiet"}
+    assert dests - fields == {"help", "content", "style", "styles", "output", "save_every", "plot", "resume", "paper",
+                             "quiet"}
     help_text = transfer.format_help()
     assert "(default: 500)" in help_text and "(default: lbfgs)" in help_text
 

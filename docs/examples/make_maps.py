@@ -1,10 +1,13 @@
-"""Semantic label maps for the README's example, drawn from the test images by simple colour and position rules.
+"""The label maps and masks of the README's Control examples, drawn from the test images by simple rules.
 
-    python docs/examples/make_maps.py [IMAGES_DIR]   # default ../shared/images; writes docs/images/*_map.png
+    python docs/examples/make_maps.py [IMAGES_DIR]   # default ../shared/images; writes into docs/images/
 
-Each map is a flat two-colour PNG at a quarter of its image's size (maps are resized to their image):
-sky is blue (#3050c0), the rest orange (#e08020), in both maps, so each region of tubingen takes the
-statistics of the region of the same colour in starry_night.
+Semantic maps (``tubingen_map.png``, ``starry_night_map.png``): flat two-colour PNGs at a quarter of their
+image's size (maps are resized to their image): sky is blue (#3050c0), the rest orange (#e08020), in both
+maps, so each region of tubingen takes the statistics of the region of the same colour in starry_night.
+Masks (``control/ramp_mask.png``, ``control/tubingen_mask.png``): a grey mask, black on the left third, white
+on the right third and a soft ramp between; and a colour mask with tubingen's sky red, its houses blue and
+the river (the bottom quarter) black.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def _touching_top(mask: np.ndarray) -> np.ndarray:
 def tubingen_map(path: Path) -> Image.Image:
     """Sky: blue pixels (blue well above red) in the upper part, connected to the top edge."""
     rgb = _rgb(path)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    r, b = rgb[..., 0], rgb[..., 2]
     rows = np.linspace(0, 1, rgb.shape[0])[:, None]
     sky = (b - r > 0.12) & (b > 0.45) & (rows < 0.6)
     return _paint(_touching_top(sky))
@@ -62,12 +65,33 @@ def starry_night_map(path: Path) -> Image.Image:
     return _paint(~below_horizon & ~cypress, smooth=11)
 
 
+def ramp_mask(width: int = 256, height: int = 192) -> Image.Image:
+    """Black (keep) on the left third, white (style) on the right third, a linear ramp between."""
+    x = np.linspace(0, 1, width)[None, :].repeat(height, 0)
+    return Image.fromarray((np.clip((x - 1 / 3) * 3, 0, 1) * 255).astype(np.uint8))
+
+
+def tubingen_mask(path: Path) -> Image.Image:
+    """Sky red, houses blue, the river (bottom quarter) black."""
+    labels = np.asarray(tubingen_map(path))
+    sky = (labels == np.array(SKY, np.uint8)).all(axis=-1)
+    mask = np.where(sky[..., None], np.array((255, 0, 0), np.uint8), np.array((0, 0, 255), np.uint8))
+    mask[int(0.75 * mask.shape[0]):] = 0
+    return Image.fromarray(mask)
+
+
 def main(images: Path) -> None:
     out = ROOT / "docs" / "images"
-    out.mkdir(parents=True, exist_ok=True)
-    tubingen_map(images / "tubingen.jpg").save(out / "tubingen_map.png", optimize=True)
-    starry_night_map(images / "starry_night.jpg").save(out / "starry_night_map.png", optimize=True)
-    print(f"wrote {out / 'tubingen_map.png'} and {out / 'starry_night_map.png'}")
+    (out / "control").mkdir(parents=True, exist_ok=True)
+    written = {
+        out / "tubingen_map.png": tubingen_map(images / "tubingen.jpg"),
+        out / "starry_night_map.png": starry_night_map(images / "starry_night.jpg"),
+        out / "control" / "ramp_mask.png": ramp_mask(),
+        out / "control" / "tubingen_mask.png": tubingen_mask(images / "tubingen.jpg"),
+    }
+    for path, image in written.items():
+        image.save(path, optimize=True)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def styles_of(args: argparse.Namespace) -> list[str]:
 def _add_sweep(sub) -> None:
     s = sub.add_parser("sweep", help="the same transfer at several style strengths, as a labelled grid",
                        description="Run the transfer once per --strength and write a labelled grid of the results "
-                                   "to OUTPUT, and a CSV next to it (grid.png -> grid.csv) with each style weight and the judge's distances.")
+                                   "to OUTPUT, and a CSV next to it (grid.png -> grid.csv) with each style weight "
+                                   "and the judge's distances.")
     add_content_and_styles(s)
     s.add_argument("-o", "--output", required=True, help="grid image (.png, .jpg)")
     s.add_argument("--strength", dest="strengths", nargs="+", type=float, metavar="S", default=[0.2, 0.5, 0.8],

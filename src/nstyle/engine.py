@@ -18,7 +18,7 @@ import torch
 
 from .color import HISTOGRAM_METHODS, PRESERVE_COLOR, luminance_image, match_color, recombine
 from .errors import UsageError
-from .guidance import Guidance, read_mask, read_maps
+from .guidance import Guidance, read_maps, read_mask
 from .images import as_image, image_to_tensor, load_image, resize_to_long_side, tensor_to_image
 from .losses import MODES, Guides, StyleTransferLoss
 from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
@@ -33,7 +33,7 @@ PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alph
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
 CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
 # --strength s multiplies the default style weight by 10^(STRENGTH_DECADES * (s - 0.5)): s = 0.5 is the default.
-STRENGTH_DECADES = 4.0
+STRENGTH_DECADES = 6.0
 
 
 def _opt(default, help: str, **extra):

@@ -197,7 +197,8 @@ def read_mask(mask: PIL.Image.Image, size: tuple[int, int], blend: Sequence[floa
 
 def _palette(pixels: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The flat colours of a label map: colours binned to 16 levels a channel, bins of at least ``min_share``
-    of the pixels kept (their mean colour), nearby bins merged. Returns each pixel's nearest palette index
+    of the pixels kept (their mean colour), nearby bins and the blends along edges between two colours
+    dropped. Returns each pixel's nearest palette index
     [H, W], the palette [P, 3] and its pixel counts [P]."""
     valid = ~np.isnan(pixels).any(axis=-1)
     flat = pixels[valid]
@@ -210,12 +211,23 @@ def _palette(pixels: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarr
     merged: list[np.ndarray] = []
     for i in big[np.argsort(-counts[big], kind="stable")]:  # most common first
         color = flat[inverse == i].mean(axis=0)
-        if all(np.linalg.norm(color - m) > 0.15 for m in merged):
+        edge = counts[i] < 0.05 * len(flat) and _between(color, merged)  # a few pixels blending two regions
+        if all(np.linalg.norm(color - m) > 0.15 for m in merged) and not edge:
             merged.append(color)
     palette_arr = np.array(merged) if merged else flat.mean(axis=0, keepdims=True)
     labels = nearest(np.nan_to_num(pixels), palette_arr)
     counts_out = np.array([(labels[valid] == i).sum() for i in range(len(palette_arr))])
     return labels, palette_arr, counts_out
+
+
+def _between(color: np.ndarray, palette: Sequence[np.ndarray], tolerance: float = 0.15) -> bool:
+    """True when ``color`` lies on the line between two (more common) palette colours: an edge's blend."""
+    for i, a in enumerate(palette):
+        for b in palette[i + 1:]:
+            t = np.clip(np.dot(color - a, b - a) / max(np.dot(b - a, b - a), 1e-12), 0.0, 1.0)
+            if np.linalg.norm(a + t * (b - a) - color) < tolerance:
+                return True
+    return False
 
 
 def nearest(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
 """The style/content trade-off at a glance: one transfer per ``--strength``, side by side in a labelled grid.
 
-``--strength s`` (0..1) sets the style weight to the default times ``10^(4 (s - 0.5))`` (``nstyle.engine.
-strength_weight``): 0.5 is the default, each 0.25 step is ten times more or less style, 0 is 1/100 of the
-default (little more than the content) and 1 is 100 times it. The content weight stays as it is. Every result
-is scored by the common judge (``nstyle.judge``: VGG19 relative content and style distances), so the grid and
-its CSV show the trade-off in numbers as well as in pictures.
+``--strength s`` (0..1) sets the style weight to the default times ``10^(6 (s - 0.5))`` (``nstyle.engine.
+strength_weight``): 0.5 is the default, each step of 1/6 is ten times more or less style, 0 is 1/1000 of the
+default (the content, barely touched) and 1 is 1000 times it (the style's statistics rule). The content weight
+stays as it is. Every result is scored by the common judge (``nstyle.judge``: VGG19 relative content and style
+distances), so the grid and its CSV show the trade-off in numbers as well as in pictures.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class StrengthRun:
 
 def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], strengths: Sequence[float],
           output: str | os.PathLike, quiet: bool = False, tile: int = 256, **options) -> list[StrengthRun]:
-    """Transfer once per strength; write the grid to ``output`` and the numbers next to it (``grid.png`` -> ``grid.csv``)."""
+    """Transfer once per strength; write the grid to ``output`` and the numbers next to it (grid.png -> grid.csv)."""
     from tqdm import tqdm
 
     from .engine import options_from, run, select_device
