@@ -10,6 +10,7 @@ from nstyle.cli import build_parser
 
 def test_public_names():
     assert callable(nstyle.transfer) and callable(nstyle.run) and callable(nstyle.run_paper)
+    assert callable(nstyle.sweep) and callable(nstyle.match_color) and callable(nstyle.recombine)
     assert issubclass(nstyle.StopOptimization, Exception)
     with pytest.raises(AttributeError):
         nstyle.no_such_thing  # noqa: B018
