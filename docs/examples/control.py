@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "images" / "control"
 DOCS = ROOT / "docs" / "images"
-COMMON = "--size 256 --levels 2 --iterations 100 -q"
+COMMON = "--size 256 --levels 2 --iterations 60 -q"
 # At 256 px the default weight lets the style swamp the houses; a lighter strength keeps them (not for sweep).
 STRENGTH = "--strength 0.3"
 
