@@ -93,6 +93,8 @@ def main(args: list[str]) -> None:
         start = time.perf_counter()
         code = nstyle(argv(name))
         print(f"{name}: exit {code}, {time.perf_counter() - start:.0f}s: nstyle {' '.join(argv(name))}", flush=True)
+    for sidecar in OUT.glob("*.losses.csv"):  # the loss logs are not part of the docs
+        sidecar.unlink()
     figures(images)
 
 
