@@ -10,6 +10,7 @@ from nstyle.cli import build_parser
 
 def test_public_names():
     assert callable(nstyle.transfer) and callable(nstyle.run) and callable(nstyle.run_paper)
+    assert callable(nstyle.sweep) and callable(nstyle.match_color) and callable(nstyle.recombine)
     assert issubclass(nstyle.StopOptimization, Exception)
     with pytest.raises(AttributeError):
         nstyle.no_such_thing  # noqa: B018
@@ -22,7 +23,8 @@ def test_cli_flags_come_from_the_options_dataclass():
     dests = {a.dest for a in transfer._actions}
     fields = {f.name for f in dataclasses.fields(nstyle.TransferOptions)}
     assert fields <= dests
-    assert dests - fields == {"help", "content", "style", "output", "save_every", "plot", "resume", "paper", "quiet"}
+    assert dests - fields == {"help", "content", "style", "styles", "output", "save_every", "plot", "resume", "paper",
+                             "quiet"}
     help_text = transfer.format_help()
     defaults = nstyle.TransferOptions()
     assert f"(default: {defaults.iterations})" in help_text and f"(default: {defaults.optimizer})" in help_text

@@ -199,3 +199,45 @@ def test_version_and_demo(tmp_path, capsys):
     code, stdout, _ = run_cli(["demo", "-o", out, "--size", "40", "--iterations", "2"], capsys)
     assert code == 0 and "chelsea" in stdout
     assert Image.open(out).size == (40, 27) and (tmp_path / "demo.losses.png").is_file()
+
+
+@pytest.fixture
+def red_blue_mask(tmp_path) -> Path:
+    mask = np.zeros((40, 48, 3), dtype=np.uint8)
+    mask[:, :24] = (255, 0, 0)
+    mask[:, 24:] = (0, 0, 255)
+    path = tmp_path / "mask.png"
+    Image.fromarray(mask).save(path)
+    return path
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--style", "{p}", "{p}", "--style-blend", "0.7"], "--style-blend has 1 weight(s) for 2 style image(s)"),
+    (["{p}", "--style", "{p}"], "either after CONTENT or with --style"),
+    ([], "give a style image"),
+    (["{p}", "--style-blend", "-1"], "must be 0 or more"),
+    (["{p}", "--strength", "1.5"], "--strength must be between 0 and 1"),
+    (["{p}", "--strength", "0.5", "--style-weight", "10"], "not both"),
+    (["{p}", "--style-scale", "0"], "--style-scale 0 makes the style image too small"),
+    (["{p}", "--preserve-color", "hue"], "invalid choice"),
+    (["--style", "{p}", "{p}", "--mask", "{mask}"], None),  # a colour mask needs --mask-colors: below
+    (["--style", "{p}", "{p}", "--mask", "{mask}", "--mask-colors", "red"], "1 colour(s) for 2 style(s)"),
+    (["--style", "{p}", "{p}", "--mask", "{mask}", "--mask-colors", "red", "green"], "has no style"),
+    (["{p}", "--mask-colors", "red"], "--mask-colors needs a --mask"),
+    (["{p}", "--content-map", "{mask}"], "needs both --content-map and --style-map"),
+    (["{p}", "--content-map", "{mask}", "--style-map", "{red}"], "has no region of colour #0000ff"),
+    (["{p}", "--mask", "{mask}", "--content-map", "{mask}", "--style-map", "{mask}"], "not both"),
+])
+def test_control_mistakes_are_one_line_usage_errors(args, problem, tmp_path, photo, red_blue_mask, capsys):
+    red = tmp_path / "red.png"
+    Image.new("RGB", (48, 40), "red").save(red)
+    args = [a.format(p=photo, mask=red_blue_mask, red=red) for a in args]
+    code, _, err = run_cli(["transfer", photo, *args, "-o", tmp_path / "o.png", *TINY], capsys)
+    assert code == 2
+    assert (problem or "give --mask-colors") in one_line_error(err)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_sweep_rejects_strengths_outside_0_1(tmp_path, photo, capsys):
+    code, _, err = run_cli(["sweep", photo, photo, "-o", tmp_path / "g.png", "--strength", "0.2", "2", *TINY], capsys)
+    assert code == 2 and "between 0 and 1" in one_line_error(err)

@@ -40,9 +40,9 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
         kwargs: dict = {"default": None, "help": meta.pop("help")}
         if "nargs" in meta:
             kwargs["nargs"] = meta.pop("nargs")
-            kwargs["type"] = float if "weights" in f.name else str
+            kwargs["type"] = meta.pop("type", float if "weights" in f.name else str)
         else:
-            kwargs["type"] = hints.get(str(f.type), str)
+            kwargs["type"] = meta.pop("type", hints.get(str(f.type), str))
         if "choices" in meta:
             kwargs["choices"] = meta.pop("choices")
         if f.name == "model":
@@ -50,7 +50,7 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
         if f.default is not None:
             kwargs["help"] += f" (default: {f.default})"
         if "choices" not in kwargs:
-            kwargs["metavar"] = "FILE" if f.name == "weights" else f.name.upper().split("_")[-1]
+            kwargs["metavar"] = meta.pop("metavar", "FILE" if f.name == "weights" else f.name.upper().split("_")[-1])
         parser.add_argument(_flag(f.name), dest=f.name, **kwargs)
 
 
@@ -85,9 +85,9 @@ def build_parser() -> Parser:
     sub.required = True
 
     t = sub.add_parser("transfer", help="paint a content image in the style of a style image",
-                       description="Paint CONTENT in the style of STYLE and write the result to OUTPUT.")
-    t.add_argument("content", help="content image (a photo)")
-    t.add_argument("style", help="style image (a painting)")
+                       description="Paint CONTENT in the style of STYLE (or of several, --style A B) and write "
+                                   "the result to OUTPUT.")
+    add_content_and_styles(t)
     t.add_argument("-o", "--output", required=True, help="output image (.png, .jpg)")
     add_transfer_options(t)
     t.add_argument("--save-every", type=int, metavar="N", default=0,
@@ -118,6 +118,7 @@ def build_parser() -> Parser:
     m.set_defaults(func=cmd_models)
 
     _add_compare(sub)
+    _add_sweep(sub)
     _add_video(sub)
 
     d = sub.add_parser("demo", help="stylise an image shipped with scikit-image (no files needed)")
@@ -129,6 +130,50 @@ def build_parser() -> Parser:
     d.add_argument("--device", default=_option_default("device"), help="cpu, cuda or auto (default: %(default)s)")
     d.set_defaults(func=cmd_demo)
     return parser
+
+
+def add_content_and_styles(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("content", help="content image (a photo)")
+    parser.add_argument("style", nargs="*", metavar="STYLE", help="style image(s) (a painting)")
+    parser.add_argument("--style", dest="styles", nargs="+", metavar="STYLE",
+                        help="style image(s), instead of the positional STYLE; mix several with --style-blend")
+
+
+def styles_of(args: argparse.Namespace) -> list[str]:
+    """The style images, positional or from --style (one of the two)."""
+    if args.style and args.styles:
+        raise UsageError("give the style images either after CONTENT or with --style, not both")
+    styles = args.style or args.styles
+    if not styles:
+        raise UsageError("give a style image: nstyle transfer CONTENT STYLE -o OUTPUT")
+    return list(styles)
+
+
+def _add_sweep(sub) -> None:
+    s = sub.add_parser("sweep", help="the same transfer at several style strengths, as a labelled grid",
+                       description="Run the transfer once per --strength and write a labelled grid of the results "
+                                   "to OUTPUT, and a CSV next to it (grid.png -> grid.csv) with each style weight "
+                                   "and the judge's distances.")
+    add_content_and_styles(s)
+    s.add_argument("-o", "--output", required=True, help="grid image (.png, .jpg)")
+    s.add_argument("--strength", dest="strengths", nargs="+", type=float, metavar="S", default=[0.2, 0.5, 0.8],
+                   help="strengths from 0 to 1 (default: 0.2 0.5 0.8)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_transfer_options(s, exclude=frozenset({"strength"}))
+    s.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .images import check_output_path
+    from .sweep import sweep
+
+    output = check_output_path(args.output)
+    styles = styles_of(args)
+    if any(not 0 <= s <= 1 for s in args.strengths):
+        raise UsageError("--strength values must be between 0 and 1")
+    runs = sweep(args.content, styles, args.strengths, output, quiet=args.quiet, **given_options(args))
+    print(f"wrote {output} ({len(runs)} strengths)")
+    return 0 if len(runs) == len(args.strengths) else 130
 
 
 def _add_compare(sub) -> None:
@@ -259,7 +304,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         return _run_paper(args, output)
     from .runner import run_transfer_job
 
-    return run_transfer_job(args.content, args.style, output, given_options(args), save_every=args.save_every,
+    return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
                             plot=args.plot, resume=args.resume, quiet=args.quiet)
 
 
@@ -273,7 +318,10 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})
     if ignored:
         raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in ignored)}")
-    result = run_paper(args.content, args.style, output, iterations=opts.get("iterations", OUTER_ITERATIONS),
+    styles = styles_of(args)
+    if len(styles) > 1:
+        raise UsageError("--paper takes one style image")
+    result = run_paper(args.content, styles[0], output, iterations=opts.get("iterations", OUTER_ITERATIONS),
                        seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
                        model=opts.get("model", "vgg19"), height=opts.get("size", 400))
     save_image(result.image, output)

@@ -192,13 +192,17 @@ def _font(size: int):
 def make_grid(content: PIL.Image.Image, style: PIL.Image.Image, runs: list[ModelRun],
               tile: int = 256) -> PIL.Image.Image:
     """One row: content, style, then each model's result, each with a label underneath."""
-    from PIL import ImageDraw
-
     tiles = [("content", "", content), ("style", "", style)]
     tiles += [(r.model, f"content {r.scores.content:.2f}  style {r.scores.style:.2f}  "
                         f"{r.seconds_per_iteration:.2f} s/it" + (f"  [{', '.join(r.health)}]" if r.health else ""),
                r.image) for r in runs]
-    height = resize_to_long_side(content, tile).size[1]
+    return labelled_row(tiles, resize_to_long_side(content, tile).size[1])
+
+
+def labelled_row(tiles: Sequence[tuple[str, str, PIL.Image.Image]], height: int) -> PIL.Image.Image:
+    """Pictures side by side at one ``height``, each with a title and a grey note underneath."""
+    from PIL import ImageDraw
+
     label_h, pad = 44, 6
     pics = [(name, note, img.convert("RGB").resize((max(1, round(img.width * height / img.height)), height),
                                                    PIL.Image.LANCZOS)) for name, note, img in tiles]

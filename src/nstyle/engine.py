@@ -16,9 +16,11 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .color import HISTOGRAM_METHODS, PRESERVE_COLOR, luminance_image, recombine
+from .control import level_guides, prepare_colors, presenter, read_guidance, shown, style_blend
 from .errors import UsageError
 from .images import as_image, image_to_tensor, load_image, resize_to_long_side, tensor_to_image
-from .losses import MODES, StyleTransferLoss
+from .losses import MODES, Guides, StyleTransferLoss
 from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
 from .pyramid import level_iterations, level_sizes, upsample
 from .tiling import TiledObjective, style_targets_of
@@ -32,6 +34,8 @@ NSTYLE_WEIGHTS = {"content": 10.0, "style": 100.0, "tv": 1.0}
 PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
 CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
+# --strength s multiplies the default style weight by 10^(STRENGTH_DECADES * (s - 0.5)): s = 0.5 is the default.
+STRENGTH_DECADES = 6.0
 
 
 def _opt(default, help: str, **extra):
@@ -62,6 +66,28 @@ class TransferOptions:
     style_layers: Sequence[str] | None = _opt(None, "style layers (default: the network's)", nargs="+")
     style_layer_weights: Sequence[float] | None = _opt(
         None, "one weight per style layer (default: equal)", nargs="+")
+    style_blend: Sequence[float] | None = _opt(
+        None, "one weight per style image: their Gram targets are mixed in these proportions (default: equal)",
+        nargs="+", type=float, metavar="W")
+    style_scale: float = _opt(1.0, "size of the style image relative to the output (long sides): above 1 gives "
+                              "larger brush strokes, below 1 finer ones")
+    strength: float | None = _opt(
+        None, "style strength from 0 (keep the content) to 1 (all style): sets the style weight on a log scale, "
+        f"the default weight times 10^({STRENGTH_DECADES:g} * (strength - 0.5)); instead of --style-weight")
+    preserve_color: str | None = _opt(
+        None, "keep the content's colours: luminance (transfer the luminance only) or histogram (match the style's "
+        "colour mean and covariance to the content's first)", choices=PRESERVE_COLOR)
+    histogram_method: str = _opt("eig", "how --preserve-color histogram maps colours: eig (symmetric square roots) "
+                                 "or cholesky", choices=HISTOGRAM_METHODS)
+    mask: str | None = _opt(None, "where to style: a grey mask (white styled, black keeps the content, grey "
+                            "between) or a colour mask with --mask-colors", metavar="FILE")
+    mask_colors: Sequence[str] | None = _opt(
+        None, "the mask colour of each style, in the order of the styles (names or #rrggbb); black keeps the "
+        "content", nargs="+", metavar="COLOR")
+    content_map: str | None = _opt(None, "semantic transfer: colour-coded label map of the content; each region "
+                                   "takes the style of the --style-map region of the same colour", metavar="FILE")
+    style_map: Sequence[str] | None = _opt(None, "label map of each style image, in the colours of --content-map",
+                                           nargs="+", metavar="FILE")
     smoothing: float = _opt(
         0.0, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's "
         "activation spread (try 5 with a 100x --style-weight); 0: off (see docs/PAPER.md)")
@@ -85,7 +111,19 @@ class TransferOptions:
         base = {"nstyle": NSTYLE_WEIGHTS, "paper": PAPER_WEIGHTS, "keras": KERAS_WEIGHTS,
                 "classic": CLASSIC_WEIGHTS}[self.loss]
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
-        return {k: base[k] if v is None else float(v) for k, v in given.items()}
+        weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
+        if self.strength is not None:
+            if self.style_weight is not None:
+                raise UsageError("--strength sets the style weight; give --strength or --style-weight, not both")
+            if not 0.0 <= self.strength <= 1.0:
+                raise UsageError(f"--strength must be between 0 and 1, not {self.strength:g}")
+            weights["style"] = strength_weight(self.strength, base["style"])
+        return weights
+
+
+def strength_weight(strength: float, default: float) -> float:
+    """The style weight for a strength 0..1: log-linear around the default (strength 0.5)."""
+    return default * 10.0 ** (STRENGTH_DECADES * (strength - 0.5))
 
 
 def options_from(**overrides) -> TransferOptions:
@@ -152,8 +190,8 @@ def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str
     return backbone.resolve(content_layers), dict(zip(backbone.resolve(style_layers), layer_weights))
 
 
-def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
-               styles: Sequence[torch.Tensor], style_targets: dict[str, torch.Tensor] | None = None
+def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
+               guides: Guides | None = None, style_targets: dict[str, torch.Tensor] | None = None
                ) -> StyleTransferLoss:
     content_layers, style_layers = loss_layers(options, backbone)
     weights = options.resolved_weights()
@@ -163,7 +201,9 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor,
         style_layers=style_layers,
         content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
         mode=options.loss,
+        style_blend=style_blend(options, len(styles)),
         smoothing=options.smoothing,
+        guidance=guides,
         style_targets=style_targets,
     )
 
@@ -185,7 +225,8 @@ def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
                          f"({options.size}) or --tile 0")
     overlap = tile_overlap(options.tile)
     content_layers, style_layers = loss_layers(options, backbone)
-    targets = style_targets_of(backbone, styles, list(style_layers), options.tile, overlap)
+    targets = style_targets_of(backbone, styles, list(style_layers), options.tile, overlap,
+                               blend=style_blend(options, len(styles)))
     return TiledObjective(backbone, content, targets, content_layers, style_layers, options.resolved_weights(),
                           options.loss, options.tile, overlap)
 
@@ -219,7 +260,16 @@ def run(
         raise UsageError(f"{opts.model} needs images of at least {smallest} px on the short side, and this one is "
                          f"{content_img.width}x{content_img.height} at --size {opts.size}; give a larger --size")
     styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
-    style_imgs = [resize_to_long_side(as_image(s), opts.size) for s in styles]
+    if not styles:
+        raise UsageError("give at least one style image")
+    blend = style_blend(opts, len(styles))
+    opts.resolved_weights()  # --strength is checked before any work
+    if opts.style_scale <= 0 or round(min(content_img.size) * opts.style_scale) < smallest:
+        raise UsageError(f"--style-scale {opts.style_scale:g} makes the style image too small for {opts.model}; "
+                         "give a larger --style-scale or --size")
+    style_imgs = [as_image(s) for s in styles]
+    guidance = read_guidance(opts, content_img, style_imgs, blend)
+    work_content, style_imgs = prepare_colors(opts, content_img, style_imgs)
 
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
     history: list[IterationRecord] = []
@@ -227,24 +277,33 @@ def run(
     aspect = min(content_img.size) / max(content_img.size)
     plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
     for size, iterations in plan:
-        content_t = image_to_tensor(resize_to_long_side(content_img, size), device=device)
-        style_ts = [image_to_tensor(resize_to_long_side(s, size), device=device) for s in style_imgs]
-        if image is None:
-            init = initial_image(opts.init, content_t, style_ts[0], generator)
-        else:
-            init = upsample(image, content_t.shape)
+        level_content = resize_to_long_side(work_content, size)
+        content_t = image_to_tensor(level_content, device=device)
+        style_size = max(1, round(size * opts.style_scale))
+        style_ts = [image_to_tensor(resize_to_long_side(s, style_size), device=device) for s in style_imgs]
         if opts.tile and size > opts.tile:
+            if guidance is not None:
+                raise UsageError(f"masks and maps need the whole image at once; give --tile larger than --size "
+                                 f"({opts.size}) or --tile 0")
             objective = tiled_objective(opts, backbone, content_t, style_ts)
         else:
-            objective = build_loss(opts, backbone, content_t, style_ts)
+            objective = build_loss(opts, backbone, content_t, style_ts, level_guides(guidance, content_t, style_ts))
+        if image is None:
+            init = initial_image(opts.init, content_t, style_ts[0], generator)
+            if opts.preserve_color == "luminance" and opts.init not in ("noise", "content", "style"):
+                init = image_to_tensor(luminance_image(tensor_to_image(init)), device=device)
+        else:
+            init = upsample(image, content_t.shape)
+        present = presenter(objective, opts.preserve_color, content_img, size)
         outcome: OptimizationResult = optimize(objective, init, iterations, opts.optimizer, opts.lr,
-                                               _numbered(callback, history), opts.tolerance)
+                                               shown(_numbered(callback, history), present), opts.tolerance)
         history += _renumbered(outcome.history, history)
-        image = outcome.image
+        image = objective.compose(outcome.image)
         if outcome.stopped not in ("completed", "converged"):
             break
     best = len(history) - len(outcome.history) + outcome.best_iteration
-    return TransferResult(tensor_to_image(image), history, opts, best, outcome.stopped)
+    final = recombine(image, content_img) if opts.preserve_color == "luminance" else tensor_to_image(image)
+    return TransferResult(final, history, opts, best, outcome.stopped)
 
 
 def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -181,6 +182,21 @@ class TotalVariationLoss(nn.Module):
         return dy.mean() + dx.mean()
 
 
+@dataclass
+class Guides:
+    """Guidance at one image size (tensors; ``nstyle.guidance.Guidance`` makes them from masks and maps).
+
+    ``content`` [1, R, H, W] and ``styles`` (per style image, [1, R, Hs, Ws]) are region weights, ``mix``
+    [K, R] the share of each style image in each region, ``keep`` [1, 1, H, W] how much of each pixel stays
+    the content (or None).
+    """
+
+    content: torch.Tensor
+    styles: Sequence[torch.Tensor]
+    mix: torch.Tensor
+    keep: torch.Tensor | None = None
+
+
 class StyleTransferLoss(nn.Module):
     """alpha * content + beta * sum_l w_l E_l + tv_weight * TV, evaluated in one pass of the backbone.
 
@@ -200,11 +216,16 @@ class StyleTransferLoss(nn.Module):
         mode: str = "nstyle",
         style_blend: Sequence[float] | None = None,
         smoothing: float | None = None,
+        guidance: Guides | None = None,
         style_targets: Mapping[str, torch.Tensor] | None = None,
     ):
-        """``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
+        """``style_blend``: one weight per style image, mixing their Grams (default equal).
+        ``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
+        ``guidance``: regions with their own style statistics (guided Grams, see ``nstyle.guidance``); its
+        ``mix`` replaces ``style_blend``, and its ``keep`` weights hold pixels at the content.
         ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
-        instead of ``styles``."""
+        instead of ``styles`` (without guidance).
+        """
         super().__init__()
         self.backbone = backbone
         self.mode = _check_mode(mode)
@@ -224,15 +245,31 @@ class StyleTransferLoss(nn.Module):
                 {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
                 if smoothing else {})
             content_features = self._smooth(content_features)
-            grams: dict[str, torch.Tensor] = dict(style_targets or {})
-            for style, share in zip(styles, blend, strict=True) if style_targets is None else ():
-                for name, feats in self._smooth(backbone(style, list(self.layer_weights))).items():
-                    gram = gram_matrix(feats, per_position=True) * share
-                    grams[name] = grams[name] + gram if name in grams else gram
+            style_features = ([self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
+                              if style_targets is None else [])
         self.content_losses = nn.ModuleDict(
             {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
-        self.style_losses = nn.ModuleDict(
-            {name: StyleLoss(grams[name], mode, image_pixels=pixels) for name in self.layer_weights})
+        if guidance is None:
+            self.style_losses = nn.ModuleDict({name: StyleLoss(
+                style_targets[name] if style_targets is not None else
+                sum(gram_matrix(f[name], per_position=True) * share for f, share in zip(style_features, blend,
+                                                                                         strict=True)),
+                mode, image_pixels=pixels) for name in self.layer_weights})
+        else:
+            from .guidance import GuidedStyleLoss, guided_gram, region_shares
+
+            mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
+            shares = region_shares(guidance.content)
+            losses = {}
+            for name in self.layer_weights:
+                with torch.no_grad():
+                    targets = sum(guided_gram(f[name], g) * mix[k][:, None, None]
+                                  for k, (f, g) in enumerate(zip(style_features, guidance.styles, strict=True)))
+                losses[name] = GuidedStyleLoss(targets, guidance.content, shares, mode, image_pixels=pixels)
+            self.style_losses = nn.ModuleDict(losses)
+        keep = guidance.keep if guidance is not None else None
+        self.register_buffer("keep", keep.detach() if keep is not None else None)
+        self.register_buffer("content_image", content.detach() if keep is not None else None)
         self.tv_loss = TotalVariationLoss(mode)
 
     def _smooth(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -240,7 +277,15 @@ class StyleTransferLoss(nn.Module):
             return features
         return {name: self.smoothing[name](f) for name, f in features.items()}
 
+    def compose(self, image: torch.Tensor) -> torch.Tensor:
+        """The picture that the free image ``x`` stands for: ``keep * content + (1 - keep) * x`` (``x`` itself
+        without a mask)."""
+        if self.keep is None:
+            return image
+        return self.keep * self.content_image + (1.0 - self.keep) * image
+
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image = self.compose(image)
         features = self._smooth(self.backbone(image, self.layers))
         zero = image.new_zeros(())
         content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)

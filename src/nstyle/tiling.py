@@ -123,6 +123,10 @@ class TiledObjective:
                              for n in self.layer_weights}
         self.tv_loss = TotalVariationLoss(mode)
 
+    def compose(self, image: torch.Tensor) -> torch.Tensor:
+        """The picture the optimised image stands for: itself (tiles take no masks)."""
+        return image
+
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         parts: dict[str, torch.Tensor] = {}
         loss = _TiledLoss.apply(image, self, parts)
