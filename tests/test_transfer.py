@@ -105,10 +105,11 @@ def test_paper_replay_prints_what_the_paper_shows(images, tmp_path):
 
 def test_coarse_to_fine_runs_every_level_and_numbers_on(images):
     seen = []
-    result = run(images["tubingen"], images["starry_night"], size=128, iterations=5, levels=2,
+    result = run(images["tubingen"], images["starry_night"], size=256, iterations=5, levels=2, tolerance=0.0,
                  callback=lambda record, image: seen.append((record.iteration, image.shape[-1])))
-    assert [n for n, _ in seen] == list(range(1, 16))  # 10 at 64 px, then 5 at 128 px
-    assert {w for n, w in seen if n <= 10} == {64} and {w for n, w in seen if n > 10} == {128}
-    assert result.image.size == (128, 96) and len(result.history) == 15
+    # The 128 px level runs at least the default schedule's 80 (twice 5 would be 10), then 5 at 256 px.
+    assert [n for n, _ in seen] == list(range(1, 86))
+    assert {w for n, w in seen if n <= 80} == {128} and {w for n, w in seen if n > 80} == {256}
+    assert result.image.size == (256, 192) and len(result.history) == 85
     elapsed = [r.elapsed for r in result.history]
     assert elapsed == sorted(elapsed)

@@ -30,7 +30,7 @@ ImageInput = str | os.PathLike | PIL.Image.Image
 MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing
 
 # Weights for the size- and scale-free "nstyle" losses: content and style terms both start near 1.
-NSTYLE_WEIGHTS = {"content": 10.0, "style": 100.0, "tv": 1.0}
+NSTYLE_WEIGHTS = {"content": 1.0, "style": 100.0, "tv": 1.0}
 PAPER_WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
 KERAS_WEIGHTS = {"content": 0.025, "style": 5.0, "tv": 0.1}  # the seed paper's run
 CLASSIC_WEIGHTS = {"content": 5.0, "style": 100.0, "tv": 1e-3}  # neural-style's defaults
