@@ -28,7 +28,7 @@ from nstyle.judge import Judge, image_health
 
 BASELINE = dict(loss="classic", content_weight=5.0, style_weight=100.0, tv_weight=1e-3, init="noise",
                 content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
-                pooling="max", model="vgg19", optimizer="lbfgs")
+                pooling="max", model="vgg19", optimizer="lbfgs", levels=1, tolerance=0.0)
 CLASSIC_ITERATIONS = 1000
 
 
