@@ -225,9 +225,6 @@ def tile_overlap(tile: int) -> int:
 def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
                     styles: Sequence[torch.Tensor]) -> TiledObjective:
     """The loss of a level too large for one pass, evaluated exactly, tile by tile (``nstyle.tiling``)."""
-    if options.smoothing:
-        raise UsageError(f"--smoothing needs the whole image at once; give --tile larger than --size "
-                         f"({options.size}) or --tile 0")
     overlap = tile_overlap(options.tile)
     content_layers, style_layers = loss_layers(options, backbone)
     targets = style_targets_of(backbone, styles, list(style_layers), options.tile, overlap,
@@ -276,20 +273,23 @@ def run(
     guidance = read_guidance(opts, content_img, style_imgs, blend)
     work_content, style_imgs = prepare_colors(opts, content_img, style_imgs)
 
+    aspect = min(content_img.size) / max(content_img.size)
+    plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
+    tiled = opts.tile and plan[-1][0] > opts.tile
+    if tiled and (opts.smoothing or guidance is not None):  # before any level runs, not when the tiles come
+        needs = "--smoothing needs" if opts.smoothing else "masks and maps need"
+        raise UsageError(f"{needs} the whole image at once; give --tile larger than --size ({opts.size}) "
+                         "or --tile 0")
+
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
     history: list[IterationRecord] = []
     image = None
-    aspect = min(content_img.size) / max(content_img.size)
-    plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
     for size, iterations in plan:
         level_content = resize_to_long_side(work_content, size)
         content_t = image_to_tensor(level_content, device=device)
         style_size = max(1, round(size * opts.style_scale))
         style_ts = [image_to_tensor(resize_to_long_side(s, style_size), device=device) for s in style_imgs]
         if opts.tile and size > opts.tile:
-            if guidance is not None:
-                raise UsageError(f"masks and maps need the whole image at once; give --tile larger than --size "
-                                 f"({opts.size}) or --tile 0")
             objective = tiled_objective(opts, backbone, content_t, style_ts)
         else:
             objective = build_loss(opts, backbone, content_t, style_ts, level_guides(guidance, content_t, style_ts))

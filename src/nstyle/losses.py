@@ -73,6 +73,15 @@ def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Ten
     return gram if per_position else gram * (features.shape[-2] * features.shape[-1])
 
 
+def mode_layer_weights(layer_weights: Mapping[str, float], mode: str) -> dict[str, float]:
+    """The style layers' weights as a loss mode uses them: the nstyle mode normalises them to sum to 1."""
+    weights = dict(layer_weights)
+    if mode == "nstyle":
+        total = sum(weights.values())
+        weights = {k: v / total for k, v in weights.items()}
+    return weights
+
+
 def _check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"loss mode must be one of {MODES}, not {mode!r}")
@@ -105,11 +114,13 @@ class ActivationSmoothing(nn.Module):
 class ContentLoss(nn.Module):
     """Squared feature error against the content image's features on one layer."""
 
-    def __init__(self, target: torch.Tensor, mode: str = "nstyle"):
+    def __init__(self, target: torch.Tensor, mode: str = "nstyle", target_squared_norm: float | None = None):
+        """``target_squared_norm``: the nstyle normaliser when ``target`` is only part of the target (a tile's)."""
         super().__init__()
         self.mode = _check_mode(mode)
         self.register_buffer("target", target.detach())
-        self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
+        norm = target.pow(2).sum().item() if target_squared_norm is None else target_squared_norm
+        self.scale = 1.0 / max(norm, 1e-12) if mode == "nstyle" else 1.0
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.from_squared_error((features - self.target).pow(2).sum(), features.numel())
@@ -230,10 +241,7 @@ class StyleTransferLoss(nn.Module):
         self.backbone = backbone
         self.mode = _check_mode(mode)
         self.content_layers = list(content_layers)
-        self.layer_weights = dict(style_layers)
-        if mode == "nstyle":
-            total = sum(self.layer_weights.values())
-            self.layer_weights = {k: v / total for k, v in self.layer_weights.items()}
+        self.layer_weights = mode_layer_weights(style_layers, mode)
         self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
         self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
         blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)

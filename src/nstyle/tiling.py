@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import ContentLoss, StyleLoss, TotalVariationLoss, gram_matrix
+from .losses import ContentLoss, StyleLoss, TotalVariationLoss, gram_matrix, mode_layer_weights
 
 ALIGN = 32  # tile edges and overlap middles fall on multiples of the deepest stride, so feature grids line up
 
@@ -104,21 +104,18 @@ class TiledObjective:
         self.backbone = backbone
         self.tiles = tile_grid(content.shape[-2], content.shape[-1], tile, overlap)
         self.weights = dict(weights)
-        self.layer_weights = dict(layer_weights)
-        if mode == "nstyle":
-            total = sum(self.layer_weights.values())
-            self.layer_weights = {k: v / total for k, v in self.layer_weights.items()}
+        self.layer_weights = mode_layer_weights(layer_weights, mode)
         self.content_layers = list(content_layers)
         self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
         with torch.no_grad():
             self.content_targets = [{n: t.owned(f) for n, f in backbone(t.crop(content), self.content_layers).items()}
                                     for t in self.tiles]
         self.content_counts = {n: sum(c[n].numel() for c in self.content_targets) for n in self.content_layers}
-        # One ContentLoss per layer for the reduction; its normaliser is that of the whole target.
-        self.content_losses = {n: ContentLoss(self.content_targets[0][n], mode) for n in self.content_layers}
-        for n, loss in self.content_losses.items():
-            if mode == "nstyle":
-                loss.scale = 1.0 / sum(c[n].pow(2).sum().item() for c in self.content_targets)
+        # One ContentLoss per layer for the reduction, normalised by the whole target's squared norm.
+        self.content_losses = {
+            n: ContentLoss(self.content_targets[0][n], mode,
+                           target_squared_norm=sum(c[n].pow(2).sum().item() for c in self.content_targets))
+            for n in self.content_layers}
         self.style_losses = {n: StyleLoss(style_targets[n], mode, image_pixels=content.shape[-2] * content.shape[-1])
                              for n in self.layer_weights}
         self.tv_loss = TotalVariationLoss(mode)
