@@ -59,11 +59,22 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_INPUT_PIXELS) -> I
         raise ImageError(f"cannot read {name}: it is a directory, not an image file; pass an image file")
     if os.path.getsize(path) == 0:
         raise ImageError(f"cannot read {name}: the file is empty (0 bytes); re-export or re-download it")
+    return _decode(path, name, max_pixels)
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """``load_image`` for a file already in memory (an upload, a job sent to another machine)."""
+    if not data:
+        raise ImageError(f"cannot read {name!r}: the file is empty (0 bytes); re-export or re-download it")
+    return _decode(io.BytesIO(data), repr(name), max_pixels)
+
+
+def _decode(source, name: str, max_pixels: int) -> Image.Image:
     try:
         # Our own size check below is the real guard; Pillow's warning would only duplicate it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 width, height = img.size
                 if width <= 0 or height <= 0:
                     raise ImageError(
