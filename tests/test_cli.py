@@ -241,3 +241,11 @@ def test_control_mistakes_are_one_line_usage_errors(args, problem, tmp_path, pho
 def test_sweep_rejects_strengths_outside_0_1(tmp_path, photo, capsys):
     code, _, err = run_cli(["sweep", photo, photo, "-o", tmp_path / "g.png", "--strength", "0.2", "2", *TINY], capsys)
     assert code == 2 and "between 0 and 1" in one_line_error(err)
+
+
+def test_output_piped_into_a_closed_reader_ends_quietly():
+    """`nstyle models | head -1`: the reader leaves early; no traceback, only the line it read."""
+    reader = subprocess.run(f"{sys.executable} -m nstyle models | head -1", shell=True, capture_output=True,
+                            text=True, timeout=120)
+    assert reader.stdout.startswith("vgg19")
+    assert "Traceback" not in reader.stderr and "BrokenPipe" not in reader.stderr, reader.stderr
