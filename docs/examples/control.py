@@ -18,9 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "images" / "control"
 DOCS = ROOT / "docs" / "images"
-COMMON = "--size 256 --levels 2 --iterations 60 -q"
-# At 256 px the default weight lets the style swamp the houses; a lighter strength keeps them (not for sweep).
-STRENGTH = "--strength 0.3"
+# The README's pictures are 256 px (the default schedule then paints at 128 and 256 px); otherwise the defaults.
+COMMON = "--size 256 -q"
 
 # name -> command (as in the README, run inside the images folder; OUT/ and DOCS/ name the docs folders)
 COMMANDS = {
@@ -41,7 +40,7 @@ COMMANDS = {
 
 
 def argv(name: str) -> list[str]:
-    text = f"{COMMANDS[name]} {COMMON}" + ("" if name == "sweep" else f" {STRENGTH}")
+    text = f"{COMMANDS[name]} {COMMON}"
     text = text.replace("OUT/", f"{OUT}/").replace("DOCS/", f"{DOCS}/")
     return shlex.split(text)
 
