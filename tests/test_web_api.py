@@ -334,3 +334,17 @@ def test_a_real_tiny_comparison(real, images):
     assert table[0].startswith("model,") and [row.split(",")[0] for row in table[1:]] == ["squeezenet1_1", "alexnet"]
     grid = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{record['id']}/image").content))
     assert grid.width > 3 * grid.height  # content, style and two results side by side
+
+
+def test_serve_refuses_a_bad_port_in_one_line(capsys):
+    from nstyle.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert capsys.readouterr().err.strip() == "nstyle: error: --port must be between 1 and 65535, not 70000"
+
+
+def test_serve_listens_on_localhost_by_default():
+    from nstyle.cli import build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)

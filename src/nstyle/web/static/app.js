@@ -220,20 +220,22 @@ function render(record) {
   panel.dataset.status = record.status;
   const names = record.names || {};
   $("job-title").textContent = `${record.kind === "compare" ? "Comparison" : "Stylise"}: ${names.content || "content"} in the style of ${(names.styles || []).join(" + ") || "style"} (${record.status})`;
+  const finished = FINISHED.includes(record.status);
+  panel.dataset.iteration = p ? String(p.iteration) : "0";
   if (p) {
-    $("bar").value = p.total ? Math.min(1, p.iteration / p.total) : 0;
+    $("bar").value = record.status === "done" ? 1 : (p.total ? Math.min(1, p.iteration / p.total) : 0);
     const parts = [`iteration ${p.iteration} / ${p.total}`];
     if (p.stage) parts.push(p.stage);
-    parts.push(`loss ${number(p.loss)}`, `${duration(p.elapsed)} elapsed`);
-    if (!FINISHED.includes(record.status)) parts.push(`about ${duration(p.time_left)} left`);
+    parts.push(`loss ${number(p.loss)}`);
+    if (!finished) parts.push(`${duration(p.elapsed)} elapsed`, `about ${duration(p.time_left)} left`);
     $("stats").textContent = parts.join(" · ");
   } else {
     $("bar").removeAttribute("value");  // indeterminate while the network loads
-    $("stats").textContent = record.status === "queued" ? "waiting for the job before it" : "starting (loading the network)";
+    $("stats").textContent = record.status === "queued" ? "waiting for the job before it"
+      : finished ? "" : "starting (loading the network)";
   }
-  if (record.status === "done" && p) $("bar").value = 1;
-  if (FINISHED.includes(record.status) && record.seconds !== null) {
-    $("stats").textContent += ` · ${record.status} after ${record.iterations} iterations in ${duration(record.seconds)}`;
+  if (finished && record.seconds !== null) {
+    $("stats").textContent += `${p ? " · " : ""}${record.status} after ${record.iterations} iterations in ${duration(record.seconds)}`;
   }
   $("job-error").textContent = record.error || "";
   const hasResult = record.files.includes("result.png");
