@@ -121,6 +121,7 @@ def build_parser() -> Parser:
     _add_compare(sub)
     _add_sweep(sub)
     _add_video(sub)
+    _add_serve(sub)
 
     d = sub.add_parser("demo", help="stylise an image shipped with scikit-image (no files needed)")
     d.add_argument("-o", "--output", default="nstyle-demo.png", help="output image (default: %(default)s)")
@@ -250,6 +251,60 @@ def cmd_video(args: argparse.Namespace) -> int:
                              flow=args.flow)
     return run_video_job(args.input, args.style, args.output, given_options(args), settings, start=start, end=end,
                          fps=args.fps, resume=args.resume, quiet=args.quiet)
+
+
+def default_data_dir() -> Path:
+    """Where `nstyle serve` keeps its jobs and gallery: $XDG_DATA_HOME/nstyle/web (~/.local/share/nstyle/web)."""
+    import os
+
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "nstyle" / "web"
+
+
+def _add_serve(sub) -> None:
+    s = sub.add_parser("serve", help="a local web page to stylise images and compare backbones",
+                       description="Start the web application: a page to stylise images (watch the painting emerge, "
+                                   "stop it, keep a gallery) and compare backbones, and its JSON API (docs/WEB.md). "
+                                   "Listens on localhost only unless --host says otherwise.")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine "
+                                                       "only; the page has no login, so think before 0.0.0.0)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    s.add_argument("--data", metavar="DIR", default=None,
+                   help=f"folder for jobs and the gallery (default: {default_data_dir()})")
+    s.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    try:
+        import uvicorn
+
+        from .web import create_app
+    except ImportError as err:
+        raise UsageError(f"nstyle serve needs the web extra ({err.name} is missing): "
+                         "pip install 'nstyle[web]'") from None
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    data = Path(args.data) if args.data else default_data_dir()
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {data} ({err.strerror}); give another --data folder") from None
+    app = create_app(data)
+    try:
+        local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login)",
+              file=sys.stderr)
+    print(f"nstyle serve: http://{args.host}:{args.port}/  (jobs and gallery in {data}; Ctrl-C stops)", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
+    except OSError as err:  # e.g. the port is taken
+        raise UsageError(f"cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
+                         "give another --port") from None
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -84,6 +84,7 @@ def compare(
     device: str = "auto",
     quiet: bool = False,
     log: Callable[[str], None] = print,
+    callback: Callable[[str, IterationRecord, object], None] | None = None,
     **options,
 ) -> list[ModelRun]:
     """Run the same transfer on each of ``models``; write images, plots, table and report to ``output_dir``.
@@ -91,7 +92,9 @@ def compare(
     ``paper`` replays the seed paper's settings on every network (``iterations`` then counts its rounds of
     20 L-BFGS evaluations and ``size`` is the height, as in ``nstyle transfer --paper``). Other keyword
     options are passed to every transfer (``init``, ``style_weight``, ...), except the per-network layers;
-    unless given, a comparison runs at one size (``levels=1``) without early stopping.
+    unless given, a comparison runs at one size (``levels=1``) without early stopping. ``callback(model, record,
+    image)`` sees every iteration (``image`` is None with ``paper``); raising ``StopOptimization`` in it ends the
+    comparison after that network, with what was done written out.
     """
     from .engine import run, select_device
     from .paper import run_paper
@@ -109,9 +112,11 @@ def compare(
     for index, model in enumerate(models, start=1):
         bar = _progress(model, index, len(models), iterations * (20 if paper else 1), quiet)
 
-        def tick(record: IterationRecord, _image=None, bar=bar) -> None:
+        def tick(record: IterationRecord, image=None, bar=bar, model=model) -> None:
             bar.update(1)
             bar.set_postfix(loss=f"{record.total:.4g}", refresh=False)
+            if callback is not None:
+                callback(model, record, image)
 
         try:
             if paper:
@@ -126,8 +131,8 @@ def compare(
         runs.append(ModelRun(model, result.image, result.history, scores, image_health(result.image), result.stopped))
         save_image(result.image, out / f"{model}.png")
         write_history_csv(result.history, out / f"{model}.losses.csv")
-        if result.stopped == "interrupted":
-            log(f"nstyle: compare interrupted during {model}; writing what was done")
+        if result.stopped in ("interrupted", "cancelled"):
+            log(f"nstyle: compare {result.stopped} during {model}; writing what was done")
             break
     reference = {"content image": judge(content_img), "style image": judge(style_img)}
     write_outputs(out, runs, content_img, style_img, reference,

@@ -6,6 +6,10 @@ mask), so it can travel to another process or a Ray node with no shared file sys
 one in the current process: progress goes to a callback, a cancel flag stops it with the image so far, and a
 job's own failure (a bad image, bad options) never raises: the :class:`JobOutcome` says ``failed`` with
 the one-line reason. Executors run many jobs and return futures of outcomes.
+
+A job is a transfer (``kind="transfer"``, the default) or a backbone comparison (``kind="compare"``: the content and
+one style through ``nstyle.compare`` on ``options["models"]``; its grid, plots and tables come back as bytes in
+``JobOutcome.files``), so a comparison travels to an executor like any other job.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import PIL.Image
 FILE_OPTIONS = ("mask", "content_map", "style_map", "init")
 #: Options a job cannot carry to another machine.
 LOCAL_ONLY_OPTIONS = ("weights",)
+#: What a job can be: one transfer, or the same transfer on several backbones (``nstyle.compare``).
+JOB_KINDS = ("transfer", "compare")
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,23 @@ class InputImage:
 @dataclass
 class JobSpec:
     """What to paint: a content image, one or more styles, ``TransferOptions`` fields by name, and the files of
-    the options that name files (``FILE_OPTIONS``; a list for ``style_map``)."""
+    the options that name files (``FILE_OPTIONS``; a list for ``style_map``). A ``compare`` job's options are
+    ``nstyle.compare``'s keywords (``models``, ``size``, ``iterations``, ``seed`` and transfer options)."""
 
     content: InputImage
     styles: list[InputImage]
     options: dict = field(default_factory=dict)
     option_files: dict[str, InputImage | list[InputImage]] = field(default_factory=dict)
+    kind: str = "transfer"
 
     def key(self) -> str:
         """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done."""
         files = {k: [f.digest for f in v] if isinstance(v, list) else v.digest for k, v in self.option_files.items()}
-        text = json.dumps({"content": self.content.digest, "styles": [s.digest for s in self.styles],
-                           "options": self.options, "files": files}, sort_keys=True, default=str)
+        described = {"content": self.content.digest, "styles": [s.digest for s in self.styles],
+                     "options": self.options, "files": files}
+        if self.kind != "transfer":  # transfer keys stay as they were before job kinds
+            described["kind"] = self.kind
+        text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -92,6 +103,7 @@ class JobProgress:
     content: float
     style: float
     image: PIL.Image.Image | None = None
+    stage: str = ""  # a compare job: the backbone now running
 
 
 @dataclass
@@ -105,6 +117,7 @@ class JobOutcome:
     iterations: int = 0
     losses: dict[str, float] = field(default_factory=dict)  # the last iteration's total/content/style/tv
     history: list[dict] = field(default_factory=list, repr=False)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job: grid.png, table.md, ...
 
     def pil_image(self) -> PIL.Image.Image | None:
         return None if self.image is None else PIL.Image.open(io.BytesIO(self.image)).convert("RGB")
@@ -137,6 +150,10 @@ def _materialise(spec: JobSpec, folder: Path) -> dict:
 def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
             cancel: threading.Event | None = None, preview_every: int = 0) -> JobOutcome:
     """Run one job here and now; never raises for the job's own errors (only for bugs)."""
+    if spec.kind == "compare":
+        return _execute_compare(spec, on_progress, cancel, preview_every)
+    if spec.kind != "transfer":
+        return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
     from .engine import options_from, run
     from .errors import NstyleError
     from .images import tensor_to_image
@@ -177,6 +194,64 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
         status, error = "done", ""
     return JobOutcome(status, error, encode_png(result.image), time.perf_counter() - start, len(history),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history)
+
+
+def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None,
+                     cancel: threading.Event | None, preview_every: int) -> JobOutcome:
+    """``nstyle.compare`` as a job: iterations count on across the backbones; a cancel keeps the finished ones
+    (and the current one's image so far) in the grid and tables."""
+    from .compare import DEFAULT_MODELS, compare
+    from .errors import NstyleError
+    from .images import tensor_to_image
+    from .optim import StopOptimization
+
+    start = time.perf_counter()
+    options = dict(spec.options)
+    models = list(options.pop("models", DEFAULT_MODELS))
+    if spec.option_files:
+        return JobOutcome("failed", error="a comparison takes no mask or map files")
+    if len(spec.styles) != 1:
+        return JobOutcome("failed", error=f"a comparison takes one style image, not {len(spec.styles)}")
+    if not models:
+        return JobOutcome("failed", error="a comparison needs at least one backbone")
+    iterations = int(options.get("iterations", _compare_default("iterations")))
+    total = iterations * len(models)
+
+    def callback(model: str, record, image) -> None:
+        if cancel is not None and cancel.is_set():
+            raise StopOptimization("cancelled")
+        if on_progress is not None:
+            done = models.index(model) * iterations + record.iteration
+            preview = preview_every and image is not None and (
+                record.iteration % preview_every == 0 or record.iteration == 1)
+            on_progress(JobProgress(done, total, time.perf_counter() - start, record.total, record.content,
+                                    record.style, tensor_to_image(image) if preview else None, stage=model))
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="nstyle-compare-") as tmp:
+            runs = compare(spec.content.decode(), spec.styles[0].decode(), tmp, models=models, quiet=True,
+                           log=lambda _line: None, callback=callback, **options)
+            files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+    except TypeError as err:  # an unknown option name
+        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
+    except NstyleError as err:
+        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
+    except MemoryError:
+        return JobOutcome("failed", error="out of memory; give a smaller size", seconds=time.perf_counter() - start)
+    history = [{"model": r.model} | h.as_dict() for r in runs for h in r.history]
+    last = runs[-1].history[-1].as_dict() if runs and runs[-1].history else {}
+    stopped = len(runs) < len(models) or any(r.stopped in ("cancelled", "interrupted") for r in runs)
+    return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
+                      sum(len(r.history) for r in runs),
+                      {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)
+
+
+def _compare_default(name: str):
+    import inspect
+
+    from .compare import compare
+
+    return inspect.signature(compare).parameters[name].default
 
 
 class Executor(Protocol):

@@ -1,0 +1,54 @@
+"""The README's screenshot of the web page (docs/images/web.png): a real `nstyle serve`, a real finished job.
+
+    PYTHONPATH=src python docs/examples/web_screenshot.py [docs/images/web.png]
+
+Uses Debian's chromium through Playwright (as the browser test does) and the test images of ../shared/images.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from web_server import running_server  # noqa: E402
+
+IMAGES = ROOT.parent / "shared" / "images"
+CAPTURE_AT = 95  # the second run is pictured 15 iterations into its 256 px level (80 at 128 px come first)
+
+
+def main(target: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        with running_server(Path(tmp) / "data") as url:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("body[data-ready=true]")
+            page.set_input_files("#content-input", str(IMAGES / "tubingen.jpg"))
+            page.set_input_files("#style-input", str(IMAGES / "starry_night.jpg"))
+            for field, value in {"size": "256", "iterations": "40", "levels": "2", "strength": "0.3"}.items():
+                page.fill(f"#opt-{field}", value)
+            page.click("#submit")
+            page.wait_for_selector("#job[data-status=done]", timeout=900_000)
+            page.wait_for_function("document.querySelector('#live').complete && "
+                                   "document.querySelector('#live').naturalWidth > 0")
+            page.wait_for_selector("#gallery .card.done img")
+            # Run it again and take the picture while the second run is under way: the live view and the
+            # finished first run in the gallery, then stop the second one (its image so far is kept).
+            page.click("#again")
+            page.wait_for_function("document.querySelector('#job').dataset.status === 'running' && "
+                                   f"Number(document.querySelector('#job').dataset.iteration) >= {CAPTURE_AT}",
+                                   timeout=900_000)
+            page.wait_for_timeout(1500)  # the preview image of that iteration loads
+            page.evaluate("window.scrollTo(0, 0)")
+            target.write_bytes(page.screenshot(full_page=True))
+            page.click("#stop")
+            page.wait_for_selector("#job[data-status=cancelled]", timeout=120_000)
+        browser.close()
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "web.png")

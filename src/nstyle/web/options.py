@@ -1,0 +1,176 @@
+"""The options a web request may set, checked and typed, and their description for the page.
+
+Every option comes from ``TransferOptions`` (the one source of defaults, choices and help); the page builds
+its form from :func:`schema`. Options that name files or places on the server (``weights``, ``init`` as a
+file, masks and maps, ``device``) cannot be set from a request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import re
+
+from ..errors import UsageError
+from .uploads import Limits, RequestProblem
+
+#: Not settable from a request: paths on the server, or the server's own choice of device.
+SERVER_ONLY = frozenset({"weights", "device", "mask", "mask_colors", "content_map", "style_map"})
+#: Shown on the page before "More options"; the rest follow in TransferOptions' order.
+MAIN = ("model", "size", "iterations", "strength", "preserve_color", "style_blend", "style_scale", "levels", "seed")
+#: Chosen by a comparison per network, or not meaningful across networks.
+COMPARE_FIXED = frozenset({"model", "content_layers", "style_layers", "style_layer_weights"})
+INIT_CHOICES = ("content", "noise", "style")
+
+
+def _fields() -> dict[str, dataclasses.Field]:
+    from ..engine import TransferOptions
+
+    return {f.name: f for f in dataclasses.fields(TransferOptions) if f.name not in SERVER_ONLY}
+
+
+def _kind(f: dataclasses.Field) -> str:
+    """int, float, str, floats or strs, from the field's annotation."""
+    text = str(f.type)
+    if text.startswith("Sequence["):
+        return "floats" if "float" in text else "strs"
+    return text.split(" ")[0]
+
+
+def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
+    if name == "model":
+        from ..weights import records
+
+        return list(records())
+    if name == "init":
+        return list(INIT_CHOICES)
+    choices = f.metadata.get("choices")
+    return list(choices) if choices else None
+
+
+def compare_defaults() -> dict:
+    from ..compare import compare
+
+    params = inspect.signature(compare).parameters
+    return {name: params[name].default for name in ("models", "size", "iterations", "seed")}
+
+
+def schema() -> dict:
+    """Each option's name, kind, default, choices and help, for the page's forms."""
+    transfer = []
+    for name, f in _fields().items():
+        transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
+                         "help": f.metadata.get("help", ""), "main": name in MAIN,
+                         "compare": name not in COMPARE_FIXED})
+    from ..weights import is_cached, records
+
+    models = [{"name": r.name, "description": r.description, "cached": is_cached(r)} for r in records().values()]
+    defaults = compare_defaults()
+    defaults["models"] = list(defaults["models"])
+    return {"transfer": transfer, "compare": defaults, "models": models}
+
+
+def _one(name: str, kind: str, value):
+    """``value`` as the option's type, or a RequestProblem naming the option."""
+    def bad(what: str):
+        return RequestProblem(400, f"option {name}: {what}, not {json.dumps(value)[:60]}")
+
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise bad("give a whole number")
+        return int(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("give a number")
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise bad("give a text value")
+        return value
+    if not isinstance(value, list) or not value:
+        raise bad("give a list of values")
+    return [_one(name, "float" if kind == "floats" else "str", v) for v in value]
+
+
+def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) -> dict:
+    """The request's ``options`` field (a JSON object) as checked keyword options of a job of ``kind``.
+
+    Empty values (null, "") mean "the default" and are dropped. Raises RequestProblem (400) with one line."""
+    try:
+        given = json.loads(text) if text and text.strip() else {}
+    except ValueError as err:
+        raise RequestProblem(400, f"options must be a JSON object ({err})") from None
+    if not isinstance(given, dict):
+        raise RequestProblem(400, "options must be a JSON object, e.g. {\"size\": 256}")
+    given = {k: v for k, v in given.items() if v is not None and v != ""}
+    fields = _fields()
+    allowed = set(fields) - (COMPARE_FIXED if kind == "compare" else set())
+    if kind == "compare":
+        allowed.add("models")
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise RequestProblem(400, f"unknown or unsettable option(s): {', '.join(unknown)}; "
+                                  f"see GET /api/options")
+    options = {}
+    for name, value in given.items():
+        if name == "models":
+            options[name] = _models(value)
+            continue
+        f = fields[name]
+        options[name] = _one(name, _kind(f), value)
+        choices = _choices(name, f)
+        if choices and options[name] not in choices:
+            raise RequestProblem(400, f"option {name}: choose from {', '.join(choices)}, not {options[name]!r}")
+    _check_ranges(options, limits)
+    _check_with_engine(options, kind, n_styles)
+    return options
+
+
+def _models(value) -> list[str]:
+    from ..weights import records
+
+    names = _one("models", "strs", value)
+    unknown = [n for n in names if n not in records()]
+    if unknown:
+        raise RequestProblem(400, f"option models: unknown network(s) {', '.join(unknown)}; choose from "
+                                  f"{', '.join(records())}")
+    if len(set(names)) != len(names):
+        raise RequestProblem(400, "option models: each network once")
+    return names
+
+
+def _check_ranges(options: dict, limits: Limits) -> None:
+    """The server's limits, so one request cannot occupy the worker for hours."""
+    if not 16 <= options.get("size", 16) <= limits.max_size:
+        raise RequestProblem(400, f"option size: between 16 and {limits.max_size} pixels on this server, "
+                                  f"not {options['size']}")
+    if not 1 <= options.get("iterations", 1) <= limits.max_iterations:
+        raise RequestProblem(400, f"option iterations: between 1 and {limits.max_iterations} on this server, "
+                                  f"not {options['iterations']}")
+    if not 0 <= options.get("levels", 0) <= 6:
+        raise RequestProblem(400, f"option levels: between 0 and 6, not {options['levels']}")
+
+
+def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
+    """What the engine itself would refuse at the start of the run, refused now instead."""
+    from ..control import style_blend
+    from ..engine import options_from
+
+    if kind == "compare":
+        if n_styles != 1:
+            raise RequestProblem(400, f"a comparison takes one style image, not {n_styles}")
+        options = {k: v for k, v in options.items() if k != "models"}
+    try:
+        opts = options_from(**options)
+        opts.resolved_weights()
+        style_blend(opts, n_styles)
+        if kind == "transfer":
+            opts.level_plan()
+    except UsageError as err:
+        raise RequestProblem(400, option_names(str(err))) from None
+
+
+def option_names(message: str) -> str:
+    """The engine's messages name command-line flags (``--style-blend``); the API's options are ``style_blend``."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
