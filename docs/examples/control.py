@@ -4,7 +4,7 @@
 
 Each command runs through the real command line (``nstyle.cli.main``) inside IMAGES_DIR, so the README's
 commands are exactly what made its pictures. Results go to docs/images/control/ (JPEG), the figures that put
-them side by side next to them. Run docs/examples/make_maps.py first (maps and masks).
+them side by side (figure_*.jpg) next to them. Run docs/examples/make_maps.py first (maps and masks).
 """
 
 from __future__ import annotations
@@ -57,21 +57,21 @@ def figures(images: Path) -> None:
         return load_image(path)
 
     rows = {
-        "color.jpg": [("content", "tubingen.jpg", "tubingen.jpg"), ("style", "starry_night.jpg", "starry_night.jpg"),
+        "figure_color.jpg": [("content", "tubingen.jpg", "tubingen.jpg"), ("style", "starry_night.jpg", "starry_night.jpg"),
                       ("plain", "the style's colours", "default.jpg"),
                       ("luminance", "--preserve-color luminance", "luminance.jpg"),
                       ("histogram", "--preserve-color histogram", "histogram.jpg")],
-        "blend.jpg": [("style 1", "starry_night.jpg, 0.7", "starry_night.jpg"),
+        "figure_blend.jpg": [("style 1", "starry_night.jpg, 0.7", "starry_night.jpg"),
                       ("style 2", "woman-with-hat-matisse.jpg, 0.3", "woman-with-hat-matisse.jpg"),
                       ("blend", "--style-blend 0.7 0.3", "blend.jpg")],
-        "scale.jpg": [("--style-scale 0.5", "finer strokes", "scale_half.jpg"),
+        "figure_scale.jpg": [("--style-scale 0.5", "finer strokes", "scale_half.jpg"),
                       ("--style-scale 1", "the default scale", "default.jpg"),
                       ("--style-scale 2", "larger strokes", "scale_double.jpg")],
-        "mask.jpg": [("grey mask", "black keeps, white styles", "ramp_mask.png"),
+        "figure_mask.jpg": [("grey mask", "black keeps, white styles", "ramp_mask.png"),
                      ("--mask ramp_mask.png", "one style, soft edge", "ramp.jpg"),
                      ("colour mask", "red, blue, black", "tubingen_mask.png"),
                      ("--mask-colors red blue", "starry sky, Matisse houses", "regions.jpg")],
-        "semantic.jpg": [("content map", "tubingen_map.png", "tubingen_map.png"),
+        "figure_semantic.jpg": [("content map", "tubingen_map.png", "tubingen_map.png"),
                          ("style map", "starry_night_map.png", "starry_night_map.png"),
                          ("without maps", "plain transfer", "default.jpg"),
                          ("with maps", "--content-map --style-map", "semantic.jpg")],
