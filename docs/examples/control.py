@@ -57,7 +57,8 @@ def figures(images: Path) -> None:
         return load_image(path)
 
     rows = {
-        "figure_color.jpg": [("content", "tubingen.jpg", "tubingen.jpg"), ("style", "starry_night.jpg", "starry_night.jpg"),
+        "figure_color.jpg": [("content", "tubingen.jpg", "tubingen.jpg"),
+                             ("style", "starry_night.jpg", "starry_night.jpg"),
                       ("plain", "the style's colours", "default.jpg"),
                       ("luminance", "--preserve-color luminance", "luminance.jpg"),
                       ("histogram", "--preserve-color histogram", "histogram.jpg")],
