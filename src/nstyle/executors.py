@@ -92,13 +92,21 @@ class _Tracked:
 _worker_events = None  # set in each worker process by _init_worker
 
 
-def _init_worker(threads: int, events) -> None:
+def _init_worker(threads: int, events, parent: int) -> None:
     import signal
 
     global _worker_events
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the workers itself
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="nstyle-parent-watch", daemon=True).start()
     set_threads(threads)
     _worker_events = events
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose driver was killed outright (no chance to stop it) ends itself instead of computing on."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _run_in_worker(job_id: int, spec: JobSpec, want_progress: bool, cancel, preview_every: int) -> JobOutcome:
@@ -136,7 +144,7 @@ class ProcessExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_init_worker,
-                                   initargs=(self.threads, self._events))
+                                   initargs=(self.threads, self._events, os.getpid()))
 
     def submit(self, spec: JobSpec, on_progress: ProgressCallback | None = None,
                cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]:
