@@ -7,7 +7,7 @@ woman-with-hat-matisse and shipwreck (less shipwreck in its own style), nstyle's
 ``nstyle.batch.run_batch``, as ``nstyle batch`` does, so the wall time includes starting the workers and
 loading the network in each; Ray's own start-up is measured apart (a cluster is already running in real use).
 
-    python benchmarks/batch.py [--size 256] [--configs one,default,cores,ray] [-o DIR]
+    python benchmarks/batch.py [--size 256] [--configs one,default,ray,cores] [-o DIR]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def measure(name: str, jobs: list[BatchJob], folder: Path, make) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--configs", default="one,default,cores,ray",
+    parser.add_argument("--configs", default="one,default,ray,cores",
                         help="one (1 worker), default (default workers), cores (one worker per core, 1 thread "
                              "each), ray (a local Ray instance with every core)")
     parser.add_argument("-o", "--output", type=Path, help="keep the results here (default: a temporary folder)")
@@ -80,6 +80,11 @@ def main() -> None:
                              lambda n: RayExecutor())
             result["note"] = f"ray.init {started:.1f} s, not counted"
             ray.shutdown()
+        elif key == "default" and workers == 1 and results and results[0]["name"].startswith("1 worker"):
+            result = dict(results[0], name=configs[key][0], note="the same configuration as 1 worker here: "
+                                                                  "not run twice")
+        elif key == "cores" and cores == workers:
+            continue  # the default configuration already is one worker per core
         else:
             name, make = configs[key]
             result = measure(name, jobs, root / key, make)
