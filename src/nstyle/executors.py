@@ -423,7 +423,8 @@ class RayExecutor:
             for tracked in jobs.values():
                 if tracked.cancel is not None and tracked.cancel.is_set() and not tracked.started:
                     tracked.started = True
-                    ray.cancel(tracked.handle)
+                    with contextlib.suppress(Exception):  # finished meanwhile
+                        ray.cancel(tracked.handle)
             if not jobs:
                 time.sleep(0.05)
                 continue
@@ -459,12 +460,12 @@ class RayExecutor:
             return ray.get(ref)
         except ray.exceptions.TaskCancelledError:
             return sent or JobOutcome("cancelled")
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.RayTaskError,
-                ray.exceptions.RaySystemError, ray.exceptions.ObjectLostError) as err:
+        except Exception as err:  # the worker or node was lost more often than retried, out of memory, ...
             if sent is not None:
                 return sent
             reason = " ".join(str(err).split())[:200]
-            return JobOutcome("failed", error=f"lost on Ray after {self.retries} retries: {reason}")
+            return JobOutcome("failed", error=f"lost on Ray ({type(err).__name__}, after up to {self.retries} "
+                                              f"retries): {reason}")
 
     def shutdown(self, cancel_pending: bool = False) -> None:
         if cancel_pending:
