@@ -79,6 +79,7 @@ class _Tracked:
     cancel: threading.Event | None
     preview_every: int
     attempts: int = 0
+    breaks: int = 0  # pools broken under this job, started or not (bounds retries if "start" was missed)
     started: bool = False  # a worker has taken it (processes) / cancel was sent (Ray)
     pid: int | None = None
     remote_cancel: object = field(default=None, repr=False)  # the worker processes' copy of ``cancel``
@@ -209,8 +210,9 @@ class ProcessExecutor:
         if not isinstance(error, BrokenProcessPool):
             self._finish(job_id, JobOutcome("failed", error=f"the worker process failed: {error}"))
             return
-        if not tracked.started:  # queued behind the job that broke the pool: not an attempt of its own
-            tracked.attempts -= 1
+        tracked.breaks += 1
+        if not tracked.started and tracked.breaks <= 2 * (self.retries + 1):
+            tracked.attempts -= 1  # queued behind the job that broke the pool: not an attempt of its own
         elif tracked.attempts > self.retries:
             self._finish(job_id, JobOutcome("failed", error=f"the worker process died {tracked.attempts} times "
                                                             "running this job (killed, or out of memory?)"))
