@@ -28,7 +28,7 @@ browser:
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,web]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,web,ray]"
 	touch $(STAMP)
 
 demo: setup

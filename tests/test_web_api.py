@@ -74,8 +74,8 @@ def upload(content: bytes | None = None, styles: list[bytes] | None = None, opti
     return {"files": files, "data": data}
 
 
-def wait_for(client: TestClient, job_id: str, condition) -> dict:
-    deadline = time.monotonic() + WAIT_S
+def wait_for(client: TestClient, job_id: str, condition, seconds: float = WAIT_S) -> dict:
+    deadline = time.monotonic() + seconds
     while True:
         record = client.get(f"/api/jobs/{job_id}").json()
         if condition(record):
@@ -334,6 +334,27 @@ def test_a_real_tiny_comparison(real, images):
     assert table[0].startswith("model,") and [row.split(",")[0] for row in table[1:]] == ["squeezenet1_1", "alexnet"]
     grid = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{record['id']}/image").content))
     assert grid.width > 3 * grid.height  # content, style and two results side by side
+
+
+@pytest.mark.integration
+def test_the_page_hands_its_jobs_to_ray_with_live_progress(ray_local, tmp_path, images):
+    """`nstyle serve --ray`: the batch command's RayExecutor behind the same queue; previews still arrive."""
+    from nstyle.executors import make_executor
+
+    with TestClient(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
+        reply = client.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 6, "levels": 1}))
+        # Ray's first task starts a worker process and imports torch: a deadline for a loaded machine
+        record = wait_for(client, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"), 300)
+    assert record["status"] == "done", record["error"]
+    assert [p[0] for p in record["losses"]] == list(range(1, 7)) and record["preview"] >= 3
+
+
+def test_serve_takes_ray_with_or_without_an_address():
+    from nstyle.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["serve"]).ray is None and parse(["serve", "--ray"]).ray == ""
+    assert parse(["serve", "--ray", "10.0.0.5:6379"]).ray == "10.0.0.5:6379"
 
 
 def test_serve_refuses_a_bad_port_in_one_line(capsys):
