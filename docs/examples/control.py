@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "images" / "control"
 DOCS = ROOT / "docs" / "images"
-# The README's pictures are 256 px (the default schedule then paints at 128 and 256 px); otherwise the defaults.
-COMMON = "--size 256 -q"
+# The README's pictures are 256 px (the default schedule then paints at 128 and 256 px), with the content weight
+# that was the coarse-to-fine default when they were made (now 20); otherwise the defaults.
+COMMON = "--size 256 --content-weight 10 -q"
 
 # name -> command (as in the README, run inside the images folder; OUT/ and DOCS/ name the docs folders)
 COMMANDS = {
