@@ -326,7 +326,38 @@ def fetch_weights_once(model: str) -> None:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: int) -> JobOutcome:
+class _CancelBoard:
+    """A Ray actor holding the ids of cancelled jobs: ``ray.cancel`` alone can miss a task that is busy in native
+    code when it arrives (seen once in the suite: the job ran to its end), so each task also reads this."""
+
+    def __init__(self) -> None:
+        self.cancelled: set[int] = set()
+
+    def cancel(self, job_id: int) -> None:
+        self.cancelled.add(job_id)
+
+    def is_cancelled(self, job_id: int) -> bool:
+        return job_id in self.cancelled
+
+
+class _RemoteCancel:
+    """The ``threading.Event`` face of a job's entry on the board, asked at most every ``every`` seconds."""
+
+    def __init__(self, board, job_id: int, every: float = 0.25) -> None:
+        self.board, self.job_id, self.every = board, job_id, every
+        self._asked, self._set = 0.0, False
+
+    def is_set(self) -> bool:
+        now = time.monotonic()
+        if not self._set and now - self._asked >= self.every:
+            import ray
+
+            self._asked = now
+            self._set = bool(ray.get(self.board.is_cancelled.remote(self.job_id)))
+        return self._set
+
+
+def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: int, board=None) -> JobOutcome:
     """One job as a Ray task: weights into this node's cache first, then ``execute`` with progress sent to the
     driver through ``events`` (a ``ray.util.queue.Queue``); Ray's cancel arrives as a KeyboardInterrupt, which
     the engine turns into a stop that keeps the image so far."""
@@ -342,7 +373,7 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     if events is not None:
         def report(progress: JobProgress) -> None:
             events.put_nowait(("progress", job_id, progress))
-    outcome = execute(spec, report, None, preview_every)
+    outcome = execute(spec, report, None if board is None else _RemoteCancel(board, job_id), preview_every)
     if events is not None:  # a cancelled task's own return value may be dropped by Ray; this copy is not
         events.put_nowait(("outcome", job_id, outcome))
     return outcome
@@ -386,6 +417,7 @@ class RayExecutor:
         self._jobs: dict[int, _Tracked] = {}
         self._ids = itertools.count()
         self._events = None
+        self._board = None
         self._closed = False
         self._pump = threading.Thread(target=self._run_pump, name="nstyle-ray", daemon=True)
         self._pump.start()
@@ -396,6 +428,11 @@ class RayExecutor:
 
             self._events = Queue(actor_options={"num_cpus": 0})
         return self._events
+
+    def _cancel_board(self):
+        if self._board is None:
+            self._board = self.ray.remote(num_cpus=0)(_CancelBoard).remote()
+        return self._board
 
     def submit(self, spec: JobSpec, on_progress: ProgressCallback | None = None,
                cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]:
@@ -409,7 +446,8 @@ class RayExecutor:
         events = self._event_queue() if on_progress is not None or cancel is not None else None
         job_id = next(self._ids)
         threads = max(1, int(self.num_cpus))
-        tracked.handle = self._task.remote(job_id, spec, threads, events, preview_every)
+        board = self._cancel_board() if cancel is not None else None
+        tracked.handle = self._task.remote(job_id, spec, threads, events, preview_every, board)
         with self._lock:
             self._jobs[job_id] = tracked
         return tracked.future
@@ -422,9 +460,11 @@ class RayExecutor:
             with self._lock:
                 jobs = dict(self._jobs)
             self._drain(jobs, outcomes)
-            for tracked in jobs.values():
+            for job_id, tracked in jobs.items():
                 if tracked.cancel is not None and tracked.cancel.is_set() and not tracked.started:
                     tracked.started = True
+                    with contextlib.suppress(Exception):  # the board is read by the task between iterations
+                        self._board.cancel.remote(job_id)
                     with contextlib.suppress(Exception):  # finished meanwhile
                         ray.cancel(tracked.handle)
             if not jobs:
