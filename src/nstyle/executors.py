@@ -283,7 +283,15 @@ class ProcessExecutor:
             self._closed = True
             with self._lock:
                 pool = self._pool
-            pool.shutdown(wait=True)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            # Not shutdown(wait=True): after a pool was replaced it once hung for good joining its manager
+            # thread (seen in `make test`); no job is running now, so idle workers get 10 s, then are stopped.
+            pool.shutdown(wait=False)
+            for process in processes:
+                process.join(10)
+                if process.is_alive():
+                    process.terminate()
+                    process.join(5)
         self._listener.join(2)
         if self._manager is not None:
             self._manager.shutdown()
