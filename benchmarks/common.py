@@ -18,14 +18,14 @@ def machine_line(title: str) -> str:
             f"{torch.get_num_threads()} threads, torch {torch.__version__}")
 
 
-def conv_throughput(seconds: float = 3.0, device: str = "cpu") -> float:
+def conv_throughput(seconds: float = 3.0, device: str = "cpu", dtype: torch.dtype = torch.float32) -> float:
     """GFLOP/s of channels-last 3x3 convolutions of VGG's middle size (256 -> 256 channels, 64x64).
 
     The reference the issue names ("channels-last convolutions reach about 170 GFLOP/s on 2 cores"):
     the rate a plain forward convolution reaches, to which one loss evaluation's rate is compared.
     """
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device, memory_format=torch.channels_last)
-    x = torch.rand(1, 256, 64, 64, device=device).to(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device, dtype, memory_format=torch.channels_last)
+    x = torch.rand(1, 256, 64, 64, device=device, dtype=dtype).to(memory_format=torch.channels_last)
     flops = 2 * 256 * 256 * 9 * 64 * 64
     with torch.no_grad():
         conv(x)

@@ -3,9 +3,11 @@
 Runs everything in one process on tubingen + starry_night (../shared/images), so the figures compare
 as ratios on a shared, noisy machine. Counts the FLOPs of one evaluation (forward and backward to the
 image, with PyTorch's FLOP counter) and reports its rate as a share of the machine's channels-last
-convolution throughput, measured in the same run.
+convolution throughput in the same number format, measured in the same run. With both precisions given,
+the last column is float32's time over bfloat16's.
 
     python benchmarks/iteration_time.py [--sizes 256 512] [--models vgg19 vgg16] [--repeats 5]
+                                        [--precisions float32 bfloat16]
 """
 
 from __future__ import annotations
@@ -41,26 +43,34 @@ def main() -> None:
     parser.add_argument("--models", nargs="+",
                         default=["vgg19", "vgg16", "resnet50", "inception_v3", "squeezenet1_1", "alexnet"])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--precisions", nargs="+", default=["float32"], choices=["float32", "bfloat16"])
     args = parser.parse_args()
     content_img = load_image(IMAGES / "tubingen.jpg")
     style_img = load_image(IMAGES / "starry_night.jpg")
     print(machine_line("iteration time"))
-    peak = conv_throughput()
-    print(f"channels-last 3x3 convolution throughput: {peak:.0f} GFLOP/s")
-    print("| network | size | pixels | s / iteration | GFLOP / iteration | GFLOP/s | of conv peak |")
-    print("|---|---|---|---|---|---|---|")
+    dtypes = {name: getattr(torch, name) for name in args.precisions}
+    peaks = {name: conv_throughput(dtype=dtype) for name, dtype in dtypes.items()}
+    for name, peak in peaks.items():
+        print(f"channels-last 3x3 convolution throughput, {name}: {peak:.0f} GFLOP/s")
+    print("| network | size | pixels | precision | s / iteration | GFLOP / iteration | GFLOP/s | of conv peak "
+          "| float32 / this |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model in args.models:
         net = load_backbone(model)
         for size in args.sizes:
             content = image_to_tensor(resize_to_long_side(content_img, size))
             style = image_to_tensor(resize_to_long_side(style_img, size))
-            objective = build_loss(TransferOptions(model=model, size=size), net, content, [style])
-            flops = evaluation_flops(objective, content)
-            seconds = time_evaluations(objective, content, args.repeats)
             h, w = content.shape[-2:]
-            rate = flops / 1e9 / seconds
-            print(f"| {model} | {size} | {w}x{h} | {seconds:.3f} | {flops / 1e9:.1f} | {rate:.0f} | "
-                  f"{rate / peak:.0%} |", flush=True)
+            times = {}
+            for name, dtype in dtypes.items():
+                net.compute_dtype = None if dtype == torch.float32 else dtype
+                objective = build_loss(TransferOptions(model=model, size=size), net, content, [style])
+                flops = evaluation_flops(objective, content)
+                times[name] = seconds = time_evaluations(objective, content, args.repeats)
+                rate = flops / 1e9 / seconds
+                ratio = f"{times['float32'] / seconds:.2f}x" if "float32" in times else ""
+                print(f"| {model} | {size} | {w}x{h} | {name} | {seconds:.3f} | {flops / 1e9:.1f} | {rate:.0f} | "
+                      f"{rate / peaks[name]:.0%} | {ratio} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,11 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_INPUT_PIXELS) -> I
 
     Decoding happens here (not lazily later) so that broken files fail before a long run starts.
     """
+    return _decode(path, checked_image_path(path), max_pixels)
+
+
+def checked_image_path(path: str | os.PathLike) -> str:
+    """The path as messages show it, or a one-line ImageError if it is missing, a directory or empty."""
     name = repr(os.fspath(path))
     if not os.path.exists(path):
         raise ImageError(f"cannot read {name}: the file does not exist; check the path and spelling")
@@ -59,7 +64,7 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_INPUT_PIXELS) -> I
         raise ImageError(f"cannot read {name}: it is a directory, not an image file; pass an image file")
     if os.path.getsize(path) == 0:
         raise ImageError(f"cannot read {name}: the file is empty (0 bytes); re-export or re-download it")
-    return _decode(path, name, max_pixels)
+    return name
 
 
 def decode_image(data: bytes, name: str, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:

@@ -24,9 +24,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import PIL.Image
+
+T = TypeVar("T")
 
 #: Options whose values name image files: their files travel with the job.
 FILE_OPTIONS = ("mask", "content_map", "style_map", "init")
@@ -45,19 +47,16 @@ class InputImage:
 
     @classmethod
     def read(cls, path: str | Path) -> InputImage:
-        """The file's bytes, or a one-line ImageError (missing, a directory, unreadable)."""
+        """The file's bytes, or a one-line ImageError (missing, a directory, empty, unreadable)."""
         from .errors import ImageError
+        from .images import checked_image_path
 
         path = Path(path)
+        name = checked_image_path(path)
         try:
             return cls(path.name, path.read_bytes())
-        except FileNotFoundError:
-            raise ImageError(f"cannot read {str(path)!r}: the file does not exist; check the path and spelling") \
-                from None
-        except IsADirectoryError:
-            raise ImageError(f"cannot read {str(path)!r}: it is a directory, not an image file") from None
         except OSError as err:
-            raise ImageError(f"cannot read {str(path)!r}: {err.strerror or err}") from None
+            raise ImageError(f"cannot read {name}: {err.strerror or err}") from None
 
     def decode(self) -> PIL.Image.Image:
         from .images import decode_image
@@ -155,12 +154,12 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     if spec.kind != "transfer":
         return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
     from .engine import options_from, run
-    from .errors import NstyleError
     from .images import tensor_to_image
     from .optim import StopOptimization
 
     start = time.perf_counter()
-    try:
+
+    def paint():
         with tempfile.TemporaryDirectory(prefix="nstyle-job-") as tmp:
             options = _materialise(spec, Path(tmp))
             try:
@@ -178,12 +177,11 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
                     on_progress(JobProgress(record.iteration, total, record.elapsed, record.total, record.content,
                                             record.style, tensor_to_image(image) if preview else None))
 
-            result = run(content, styles, callback=callback, **options)
-    except (NstyleError, _JobError) as err:
-        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
-    except MemoryError:
-        return JobOutcome("failed", error="out of memory; give a smaller --size or a smaller --tile",
-                          seconds=time.perf_counter() - start)
+            return run(content, styles, callback=callback, **options)
+
+    result = _guarded(paint, start, "give a smaller --size or a smaller --tile")
+    if isinstance(result, JobOutcome):
+        return result
     history = [r.as_dict() for r in result.history]
     last = history[-1] if history else {}
     if result.stopped == "non-finite":
@@ -201,7 +199,6 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
     """``nstyle.compare`` as a job: iterations count on across the backbones; a cancel keeps the finished ones
     (and the current one's image so far) in the grid and tables."""
     from .compare import DEFAULT_MODELS, compare
-    from .errors import NstyleError
     from .images import tensor_to_image
     from .optim import StopOptimization
 
@@ -227,23 +224,38 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
             on_progress(JobProgress(done, total, time.perf_counter() - start, record.total, record.content,
                                     record.style, tensor_to_image(image) if preview else None, stage=model))
 
-    try:
+    def paint():
         with tempfile.TemporaryDirectory(prefix="nstyle-compare-") as tmp:
-            runs = compare(spec.content.decode(), spec.styles[0].decode(), tmp, models=models, quiet=True,
-                           log=lambda _line: None, callback=callback, **options)
-            files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
-    except TypeError as err:  # an unknown option name
-        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
-    except NstyleError as err:
-        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
-    except MemoryError:
-        return JobOutcome("failed", error="out of memory; give a smaller size", seconds=time.perf_counter() - start)
+            try:
+                runs = compare(spec.content.decode(), spec.styles[0].decode(), tmp, models=models, quiet=True,
+                               log=lambda _line: None, callback=callback, **options)
+            except TypeError as err:  # an unknown option name
+                raise _JobError(str(err)) from None
+            return runs, {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+
+    outcome = _guarded(paint, start, "give a smaller size")
+    if isinstance(outcome, JobOutcome):
+        return outcome
+    runs, files = outcome
     history = [{"model": r.model} | h.as_dict() for r in runs for h in r.history]
     last = runs[-1].history[-1].as_dict() if runs and runs[-1].history else {}
     stopped = len(runs) < len(models) or any(r.stopped in ("cancelled", "interrupted") for r in runs)
     return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
                       sum(len(r.history) for r in runs),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)
+
+
+def _guarded(work: Callable[[], T], start: float, memory_hint: str) -> T | JobOutcome:
+    """``work()``, or the failed outcome of a job's own error (a bad option or input, or too little memory):
+    those end the job, not the worker."""
+    from .errors import NstyleError
+
+    try:
+        return work()
+    except (NstyleError, _JobError) as err:
+        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
+    except MemoryError:
+        return JobOutcome("failed", error=f"out of memory; {memory_hint}", seconds=time.perf_counter() - start)
 
 
 def _compare_default(name: str):

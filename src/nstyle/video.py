@@ -38,6 +38,7 @@ from .errors import UsageError
 from .flow import METHODS, frame_flow, warp
 from .images import as_image, image_to_tensor, load_image, resize_to_long_side, save_image, tensor_to_image
 from .optim import IterationRecord, optimize
+from .precision import compute_dtype
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 from .videoio import FRAME_NAME
 from .weights import load_backbone
@@ -253,6 +254,7 @@ def stylise_frames(
     device = select_device(opts.device)
     seed_everything(opts.seed)
     backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
+    backbone.compute_dtype = compute_dtype(opts.precision, device)
     style_tensors = [image_to_tensor(s, device=device) for s in style_images]
     contents = [np.asarray(im) for im in images]
     offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
