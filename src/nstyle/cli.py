@@ -1,15 +1,24 @@
-"""The ``nstyle`` command line. Transfer flags are generated from ``TransferOptions`` (one source of defaults)."""
+"""The ``nstyle`` command line. Transfer flags are generated from ``TransferOptions`` (``commands.options``)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .commands.options import (
+    Parser,
+    _flag,
+    _option_default,
+    _signature_default,
+    add_content_and_styles,
+    add_transfer_options,
+    given_options,
+    styles_of,
+)
 from .errors import NstyleError, UsageError
 
 DEMO_CONTENT = "chelsea.png"
@@ -17,66 +26,9 @@ DEMO_STYLE = "ihc.png"
 PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (exit 2) instead of the usage block."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
-    """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
-    from .engine import TransferOptions
-    from .weights import records
-
-    hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
-    for f in dataclasses.fields(TransferOptions):
-        if f.name in exclude:
-            continue
-        meta = dict(f.metadata)
-        kwargs: dict = {"default": None, "help": meta.pop("help")}
-        if "nargs" in meta:
-            kwargs["nargs"] = meta.pop("nargs")
-            kwargs["type"] = meta.pop("type", float if "weights" in f.name else str)
-        else:
-            kwargs["type"] = meta.pop("type", hints.get(str(f.type), str))
-        if "choices" in meta:
-            kwargs["choices"] = meta.pop("choices")
-        if f.name == "model":
-            kwargs["choices"] = list(records())  # every registered network
-        if f.default is not None:
-            kwargs["help"] += f" (default: {f.default})"
-        if "choices" not in kwargs:
-            kwargs["metavar"] = meta.pop("metavar", "FILE" if f.name == "weights" else f.name.upper().split("_")[-1])
-        parser.add_argument(_flag(f.name), dest=f.name, **kwargs)
-
-
-def given_options(args: argparse.Namespace) -> dict:
-    from .engine import TransferOptions
-
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
-            if getattr(args, f.name, None) is not None}
-
-
 # Set per network by `compare` itself, or one of its own flags.
 COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "weights", "content_layers",
                            "style_layers", "style_layer_weights"})
-
-
-def _option_default(name: str):
-    from .engine import TransferOptions
-
-    return TransferOptions.__dataclass_fields__[name].default
-
-
-def _signature_default(func, name: str):
-    import inspect
-
-    return inspect.signature(func).parameters[name].default
 
 
 def build_parser() -> Parser:
@@ -133,23 +85,6 @@ def build_parser() -> Parser:
     d.add_argument("--device", default=_option_default("device"), help="cpu, cuda or auto (default: %(default)s)")
     d.set_defaults(func=cmd_demo)
     return parser
-
-
-def add_content_and_styles(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("content", help="content image (a photo)")
-    parser.add_argument("style", nargs="*", metavar="STYLE", help="style image(s) (a painting)")
-    parser.add_argument("--style", dest="styles", nargs="+", metavar="STYLE",
-                        help="style image(s), instead of the positional STYLE; mix several with --style-blend")
-
-
-def styles_of(args: argparse.Namespace) -> list[str]:
-    """The style images, positional or from --style (one of the two)."""
-    if args.style and args.styles:
-        raise UsageError("give the style images either after CONTENT or with --style, not both")
-    styles = args.style or args.styles
-    if not styles:
-        raise UsageError("give a style image: nstyle transfer CONTENT STYLE -o OUTPUT")
-    return list(styles)
 
 
 def _add_sweep(sub) -> None:
