@@ -83,14 +83,14 @@ class _RowError(Exception):
 
 
 class _RowParser(argparse.ArgumentParser):
-    """The transfer options' own flags and types (``cli.add_transfer_options``), failing with an exception."""
+    """The transfer options' own flags and types (``add_transfer_options``), failing with an exception."""
 
     def error(self, message: str):
         raise _RowError(message)
 
 
 def option_parser() -> _RowParser:
-    from .cli import add_transfer_options
+    from .commands.options import add_transfer_options
 
     parser = _RowParser(prog="nstyle batch", add_help=False)
     add_transfer_options(parser)
@@ -117,7 +117,7 @@ def parse_cells(cells: dict[str, str], parser: _RowParser) -> dict:
             argv += [flag, *[v.strip() for v in text.split(LIST_SEPARATOR) if v.strip()]]
         else:
             argv.append(f"{flag}={text}")
-    from .cli import given_options
+    from .commands.options import given_options
 
     return given_options(parser.parse_args(argv))
 

@@ -1,0 +1,71 @@
+"""``nstyle serve``: the local web page and its JSON API; the web stack and Ray are imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def default_data_dir() -> Path:
+    """Where `nstyle serve` keeps its jobs and gallery: $XDG_DATA_HOME/nstyle/web (~/.local/share/nstyle/web)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "nstyle" / "web"
+
+
+def add(sub) -> None:
+    s = sub.add_parser("serve", help="a local web page to stylise images and compare backbones",
+                       description="Start the web application: a page to stylise images (watch the painting emerge, "
+                                   "stop it, keep a gallery) and compare backbones, and its JSON API (docs/WEB.md). "
+                                   "Listens on localhost only unless --host says otherwise.")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine "
+                                                       "only; the page has no login, so think before 0.0.0.0)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    s.add_argument("--data", metavar="DIR", default=None,
+                   help=f"folder for jobs and the gallery (default: {default_data_dir()})")
+    s.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run the page's jobs as Ray tasks (one at a time, live progress kept): alone, on "
+                        "RAY_ADDRESS's cluster or a local Ray instance; with an address, on that cluster "
+                        "(needs pip install 'nstyle[ray]')")
+    s.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    try:
+        import uvicorn
+
+        from ..web import create_app
+    except ImportError as err:
+        raise UsageError(f"nstyle serve needs the web extra ({err.name} is missing): "
+                         "pip install 'nstyle[web]'") from None
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    data = Path(args.data) if args.data else default_data_dir()
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {data} ({err.strerror}); give another --data folder") from None
+    executor = None
+    if args.ray is not None:  # the batch command's runner: same tasks, same weights-once-per-node fetch
+        from ..executors import make_executor
+
+        executor = make_executor(ray=args.ray)
+    app = create_app(data, executor=executor)
+    try:
+        local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login)",
+              file=sys.stderr)
+    print(f"nstyle serve: http://{args.host}:{args.port}/  (jobs and gallery in {data}; Ctrl-C stops)", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
+    except OSError as err:  # e.g. the port is taken
+        raise UsageError(f"cannot listen on {args.host}:{args.port} ({err.strerror or err}); "
+                         "give another --port") from None
+    return 0

@@ -1,0 +1,66 @@
+"""``nstyle transfer``: one content image in the style of one or more style images, or the paper's run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UsageError
+from .options import _flag, add_content_and_styles, add_transfer_options, given_options, styles_of
+
+
+def add(sub) -> None:
+    t = sub.add_parser("transfer", help="paint a content image in the style of a style image",
+                       description="Paint CONTENT in the style of STYLE (or of several, --style A B) and write "
+                                   "the result to OUTPUT.")
+    add_content_and_styles(t)
+    t.add_argument("-o", "--output", required=True, help="output image (.png, .jpg)")
+    add_transfer_options(t)
+    t.add_argument("--save-every", type=int, metavar="N", default=0,
+                   help="also write the image every N iterations as OUTPUT_iterNNNN")
+    t.add_argument("--plot", action="store_true", help="write the loss curve next to the output (.losses.png)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its checkpoint (.resume.png/.resume.json next to the output)")
+    t.add_argument("--paper", action="store_true",
+                   help="replay the seed paper's Keras run (VGG19, 400 px tall, 10 rounds of 20 L-BFGS "
+                        "evaluations, its weights); --iterations counts rounds")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_transfer)
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from ..images import check_output_path
+
+    output = check_output_path(args.output)  # before a long run, not after it
+    if args.save_every < 0:
+        raise UsageError("--save-every must be 0 (off) or a positive number of iterations")
+    if args.paper:
+        return _run_paper(args, output)
+    from ..runner import run_transfer_job
+
+    return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
+                            plot=args.plot, resume=args.resume, quiet=args.quiet)
+
+
+def _run_paper(args: argparse.Namespace, output: Path) -> int:
+    from ..images import save_image
+    from ..paper import OUTER_ITERATIONS, run_paper
+    from ..plot import plot_history, write_history_csv
+    from ..runner import sidecar
+
+    opts = given_options(args)
+    ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})
+    if ignored:
+        raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in ignored)}")
+    styles = styles_of(args)
+    if len(styles) > 1:
+        raise UsageError("--paper takes one style image")
+    result = run_paper(args.content, styles[0], output, iterations=opts.get("iterations", OUTER_ITERATIONS),
+                       seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
+                       model=opts.get("model", "vgg19"), height=opts.get("size", 400))
+    save_image(result.image, output)
+    write_history_csv(result.history, sidecar(output, ".losses.csv"))
+    if args.plot:
+        plot_history(result.history, sidecar(output, ".losses.png"), title="nstyle --paper")
+    print(f"wrote {output} ({len(result.history)} evaluations, {result.seconds:.0f}s)")
+    return 130 if result.stopped == "interrupted" else 0

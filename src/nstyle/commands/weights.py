@@ -1,0 +1,77 @@
+"""``nstyle weights`` (list, fetch, path) and ``nstyle models``: the networks and their cached weights."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .options import Parser
+
+
+def add(sub) -> None:
+    w = sub.add_parser("weights", help="list, fetch or locate pretrained weights")
+    wsub = w.add_subparsers(dest="weights_command", metavar="ACTION", parser_class=Parser)
+    wsub.required = True
+    wsub.add_parser("list", help="networks, whether cached, size").set_defaults(func=cmd_weights_list)
+    wf = wsub.add_parser("fetch", help="download, verify and convert weights into the cache")
+    wf.add_argument("names", nargs="+", metavar="NAME", help="network names, or 'all'")
+    wf.add_argument("--force", action="store_true", help="fetch again even if cached")
+    wf.set_defaults(func=cmd_weights_fetch)
+    wp = wsub.add_parser("path", help="print where a network's converted weights are cached")
+    wp.add_argument("name", metavar="NAME")
+    wp.set_defaults(func=cmd_weights_path)
+
+    m = sub.add_parser("models", help="every backbone: layers, default layers, parameters, weights cached")
+    m.add_argument("--layers", action="store_true", help="also list every layer name")
+    m.set_defaults(func=cmd_models)
+
+
+def cmd_weights_list(args: argparse.Namespace) -> int:
+    from ..weights import is_cached, records
+
+    rows = [("name", "cached", "size", "source", "description")]
+    for rec in records().values():
+        cached = is_cached(rec)
+        size = rec.cache_path().stat().st_size if cached else rec.download_size
+        rows.append((rec.name, "yes" if cached else "no", f"{size / 1e6:.0f} MB" if size else "?",
+                     rec.source.describe(), rec.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+    return 0
+
+
+def cmd_weights_fetch(args: argparse.Namespace) -> int:
+    from ..weights import fetch, records
+
+    names = list(records()) if "all" in args.names else args.names
+    for name in names:
+        print(fetch(name, force=args.force))
+    return 0
+
+
+def cmd_weights_path(args: argparse.Namespace) -> int:
+    from ..weights import get_record, is_cached
+
+    record = get_record(args.name)
+    print(record.cache_path())
+    if not is_cached(record):
+        print(f"nstyle: {args.name} is not fetched yet; run `nstyle weights fetch {args.name}`", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from ..weights import is_cached, records
+
+    for rec in records().values():
+        net = rec.build()
+        params = sum(p.numel() for p in net.parameters())
+        print(f"{rec.name}: {rec.description}")
+        print(f"  parameters {params / 1e6:.1f} M, preprocessing {rec.preprocessing.name}, "
+              f"weights {'cached' if is_cached(rec) else 'not fetched'}")
+        print(f"  content layers: {' '.join(net.default_content_layers)}; "
+              f"style layers: {' '.join(net.default_style_layers)}")
+        if args.layers:
+            print(f"  layers: {' '.join(net.layer_names)}")
+    return 0
