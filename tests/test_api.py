@@ -34,3 +34,12 @@ def test_cli_flags_come_from_the_options_dataclass():
 def test_unknown_option_is_rejected():
     with pytest.raises(TypeError, match="colour"):
         nstyle.run("a.png", "b.png", colour="red")
+
+
+def test_the_sweep_function_survives_the_sweep_command_being_imported():
+    """The module behind ``nstyle.sweep`` is not called ``sweep``: importing it would replace the function."""
+    import nstyle
+    import nstyle.commands.sweep  # noqa: F401
+    from nstyle.strength_sweep import sweep  # what `nstyle sweep` imports
+
+    assert nstyle.sweep is sweep and callable(nstyle.sweep)

@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "transfer": "engine", "run": "engine", "TransferOptions": "engine", "TransferResult": "engine",
     "StopOptimization": "optim", "IterationRecord": "optim", "run_paper": "paper",
-    "NstyleError": "errors", "UsageError": "errors", "sweep": "sweep", "match_color": "color",
+    "NstyleError": "errors", "UsageError": "errors", "sweep": "strength_sweep", "match_color": "color",
     "recombine": "color",
 }
 __all__ = ["__version__", *_EXPORTS]

@@ -106,19 +106,19 @@ def _transfer_fields() -> dict[str, dataclasses.Field]:
 def parse_cells(cells: dict[str, str], parser: _RowParser) -> dict:
     """Option cells (column name -> text) to typed option values, with the command line's types and choices;
     an empty cell is left out (it takes the default). Lists are separated by ``;``."""
+    from .commands.options import given_options, option_flag
+
     fields = _transfer_fields()
     argv: list[str] = []
     for name, text in cells.items():
         text = (text or "").strip()
         if not text:
             continue
-        flag = "--" + name.replace("_", "-")
+        flag = option_flag(name)
         if "nargs" in fields[name].metadata:
             argv += [flag, *[v.strip() for v in text.split(LIST_SEPARATOR) if v.strip()]]
         else:
             argv.append(f"{flag}={text}")
-    from .commands.options import given_options
-
     return given_options(parser.parse_args(argv))
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .options import _flag, _signature_default, add_transfer_options, given_options
+from .options import _signature_default, add_transfer_options, given_options, option_flag
 
 PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
 
@@ -56,7 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         get_record(name)
     options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
     if args.paper and options:
-        raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in sorted(options))}")
+        raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in sorted(options))}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -18,7 +18,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _flag(name: str) -> str:
+def option_flag(name: str) -> str:
+    """The command-line flag of a TransferOptions field: ``style_weight`` -> ``--style-weight``."""
     return "--" + name.replace("_", "-")
 
 
@@ -46,7 +47,7 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
             kwargs["help"] += f" (default: {f.default})"
         if "choices" not in kwargs:
             kwargs["metavar"] = meta.pop("metavar", "FILE" if f.name == "weights" else f.name.upper().split("_")[-1])
-        parser.add_argument(_flag(f.name), dest=f.name, **kwargs)
+        parser.add_argument(option_flag(f.name), dest=f.name, **kwargs)
 
 
 def given_options(args: argparse.Namespace) -> dict:

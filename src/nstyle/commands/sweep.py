@@ -24,7 +24,7 @@ def add(sub) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ..images import check_output_path
-    from ..sweep import sweep
+    from ..strength_sweep import sweep
 
     output = check_output_path(args.output)
     styles = styles_of(args)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .options import _flag, add_content_and_styles, add_transfer_options, given_options, styles_of
+from .options import add_content_and_styles, add_transfer_options, given_options, option_flag, styles_of
 
 
 def add(sub) -> None:
@@ -51,7 +51,7 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     opts = given_options(args)
     ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})
     if ignored:
-        raise UsageError(f"--paper fixes these settings; drop {', '.join(_flag(n) for n in ignored)}")
+        raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in ignored)}")
     styles = styles_of(args)
     if len(styles) > 1:
         raise UsageError("--paper takes one style image")
