@@ -168,6 +168,14 @@ def select_device(name: str) -> torch.device:
         raise UsageError(f"unknown device {name!r}; use cpu, cuda or auto") from None
 
 
+def load_network(opts: TransferOptions, device: torch.device):
+    """The chosen backbone with its weights and pooling, on ``device``, computing in ``--precision``."""
+    dtype = compute_dtype(opts.precision, device)  # a bad precision fails before the weights load
+    backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
+    backbone.compute_dtype = dtype
+    return backbone
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -259,7 +267,6 @@ def run(
     if opts.levels < 0:
         raise UsageError(f"--levels must be 0 (as many as fit) or a positive number, not {opts.levels}")
     device = select_device(opts.device)
-    dtype = compute_dtype(opts.precision, device)
     generator = seed_everything(opts.seed)
     record = get_record(opts.model)  # unknown names fail before any work
     content_img = resize_to_long_side(as_image(content), opts.size)
@@ -287,8 +294,7 @@ def run(
         raise UsageError(f"{needs} the whole image at once; give --tile larger than --size ({opts.size}) "
                          "or --tile 0")
 
-    backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
-    backbone.compute_dtype = dtype
+    backbone = load_network(opts, device)
     history: list[IterationRecord] = []
     image = None
     for size, iterations in plan:

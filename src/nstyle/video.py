@@ -33,15 +33,13 @@ import numpy as np
 import PIL.Image
 import torch
 
-from .engine import ImageInput, build_loss, options_from, run, seed_everything, select_device
+from .engine import ImageInput, build_loss, load_network, options_from, run, seed_everything, select_device
 from .errors import UsageError
 from .flow import METHODS, frame_flow, warp
 from .images import as_image, image_to_tensor, load_image, resize_to_long_side, save_image, tensor_to_image
 from .optim import IterationRecord, optimize
-from .precision import compute_dtype
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 from .videoio import FRAME_NAME
-from .weights import load_backbone
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
 LONG_TERM_OFFSETS = (1, 10, 20, 40)  # Ruder et al.'s J for long-term consistency
@@ -253,8 +251,7 @@ def stylise_frames(
 
     device = select_device(opts.device)
     seed_everything(opts.seed)
-    backbone = load_backbone(opts.model, opts.weights, pooling=opts.pooling).to(device)
-    backbone.compute_dtype = compute_dtype(opts.precision, device)
+    backbone = load_network(opts, device)
     style_tensors = [image_to_tensor(s, device=device) for s in style_images]
     contents = [np.asarray(im) for im in images]
     offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
