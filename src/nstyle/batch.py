@@ -17,15 +17,14 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import replacing
 from .errors import NstyleError, UsageError
-from .images import _new_file_mode
 from .jobs import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
 
 RESULTS = "results.csv"
@@ -272,13 +271,10 @@ class ResultsTable:
         self.write()
 
     def write(self) -> None:
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, prefix=f".{RESULTS}.", suffix=".tmp",
-                                         delete=False, newline="", encoding="utf-8") as f:
+        with replacing(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, RESULT_FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.rows[o] for o in self.order if o in self.rows)
-        os.chmod(f.name, _new_file_mode(self.path))  # temporary files are created 0600
-        os.replace(f.name, self.path)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.order if self.rows.get(o, {}).get("status") == status)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import PIL.Image
 
+from .atomic import replacing
 from .images import as_image, resize_to_long_side, save_image
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 from .optim import IterationRecord
@@ -163,10 +163,8 @@ def write_outputs(out: Path, runs: list[ModelRun], content: PIL.Image.Image, sty
 
 
 def _write_text(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                     delete=False) as f:
-        f.write(text)
-    os.replace(f.name, path)
+    with replacing(path) as tmp:
+        tmp.write_text(text)
 
 
 def _csv(rows: list[dict[str, str]]) -> str:

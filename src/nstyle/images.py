@@ -7,7 +7,6 @@ checked before the run and written atomically, so a failure never leaves a half-
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import pathlib
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from nstyle.atomic import replacing
 from nstyle.errors import ImageError
 
 #: Larger inputs are refused as possible decompression bombs (a tiny file can claim huge sizes).
@@ -245,33 +245,13 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, quality
     if fmt == "JPEG":
         img = img if img.mode == "RGB" else img.convert("RGB")
         options["quality"] = quality
-    tmp_name = None
     try:
-        prefix = "." + target.name + "."
-        with tempfile.NamedTemporaryFile(delete=False, dir=target.parent, prefix=prefix, suffix=".tmp") as tmp:
-            tmp_name = tmp.name
-            img.save(tmp, format=fmt, **options)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, _new_file_mode(target))  # NamedTemporaryFile creates 0600 files
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        if tmp_name is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-        if not isinstance(exc, Exception):  # KeyboardInterrupt etc.: clean up, then let it through
-            raise
+        with replacing(target) as tmp, open(tmp, "wb") as f:
+            img.save(f, format=fmt, **options)
+    except Exception as exc:  # KeyboardInterrupt etc. pass through (replacing has cleaned up)
         raise ImageError(
             f"cannot save to {os.fspath(path)!r}: {_one_line(exc)}; check free disk space and permissions"
         ) from exc
     return target
 
 
-def _new_file_mode(target: pathlib.Path) -> int:
-    """Keep an overwritten file's permissions; give new files the usual umask-based ones."""
-    try:
-        return target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

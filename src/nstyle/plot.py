@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .atomic import replacing
 from .optim import IterationRecord
 
 COLUMNS = ("iteration", "total", "content", "style", "tv", "seconds", "elapsed")
@@ -16,13 +16,11 @@ COLUMNS = ("iteration", "total", "content", "style", "tv", "seconds", "elapsed")
 def write_history_csv(history: Sequence[IterationRecord], path: str | os.PathLike) -> Path:
     """Every iteration's losses and time, written atomically."""
     path = Path(path)
-    with tempfile.NamedTemporaryFile("w", newline="", dir=path.parent, prefix=f".{path.name}.",
-                                     suffix=".tmp", delete=False) as f:
+    with replacing(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         for r in history:
             writer.writerow([r.iteration] + [f"{getattr(r, c):.6g}" for c in COLUMNS[1:]])
-    os.replace(f.name, path)
     return path
 
 
@@ -81,11 +79,9 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path

@@ -8,11 +8,10 @@ when the run completes; ``resume=True`` continues from it with the iterations th
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from .atomic import replacing
 from .errors import UsageError
 from .images import save_image, tensor_to_image
 from .optim import IterationRecord
@@ -27,10 +26,8 @@ def sidecar(output: Path, suffix: str) -> Path:
 
 
 def _write_json(data: dict, path: Path) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                     delete=False) as f:
+    with replacing(path) as tmp, open(tmp, "w") as f:
         json.dump(data, f, indent=1)
-    os.replace(f.name, path)
 
 
 class Checkpoint:

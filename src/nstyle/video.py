@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import numpy as np
 import PIL.Image
 import torch
 
+from .atomic import replacing
 from .engine import ImageInput, build_loss, load_network, options_from, run, seed_everything, select_device
 from .errors import UsageError
 from .flow import METHODS, frame_flow, warp
@@ -128,10 +128,8 @@ class RunState:
         return done
 
     def save(self, done: int) -> None:
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp",
-                                         delete=False) as f:
+        with replacing(self.path) as tmp, open(tmp, "w") as f:
             json.dump({"done": done, "run": self.description}, f, indent=1)
-        os.replace(f.name, self.path)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -8,11 +8,9 @@ when the input has any, and replaces the output atomically, so a failed encode n
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import PIL.Image
 
+from .atomic import replacing
 from .errors import UsageError
 from .images import load_image, resize_to_long_side
 
@@ -137,23 +136,16 @@ def write_video(frames: Sequence[Path], output: Path, fps: Fraction, audio_from:
     Audio that the output's container cannot hold (or that cannot be read) is left out with a warning.
     """
     av = _av()
-    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix)
-    os.close(fd)
-    try:
+    with replacing(output) as tmp:
         try:
-            _encode(tmp_name, frames, fps, audio_from, start, end)
+            _encode(str(tmp), frames, fps, audio_from, start, end)
             copied = audio_from is not None
         except (av.FFmpegError, ValueError) as err:
             if audio_from is None:
                 raise
             print(f"nstyle: the audio was not copied ({' '.join(str(err).split())})", file=sys.stderr)
-            _encode(tmp_name, frames, fps, None, start, end)
+            _encode(str(tmp), frames, fps, None, start, end)
             copied = False
-        os.replace(tmp_name, output)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
     return copied
 
 

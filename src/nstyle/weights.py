@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .atomic import replacing
 from .errors import UsageError, WeightsError
 
 if TYPE_CHECKING:
@@ -230,14 +231,10 @@ def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Pa
     state = _convert(record, files, origin)
     _check_fits(record, state, origin)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(target) as tmp:
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
                   metadata={"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
                             "source": record.source.describe(), "source_sha256": record.source.sha256})
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

@@ -14,12 +14,12 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from ..atomic import replacing
 from ..jobs import InputImage, JobSpec
 
 log = logging.getLogger("nstyle.web")
@@ -39,11 +39,8 @@ class JobNotFound(KeyError):
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.", delete=False) as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f.name, path)
+    with replacing(path, prefix=f"{_TMP_PREFIX}{path.name}.", mode=0o600) as tmp:  # the server's files are its own
+        tmp.write_bytes(data)
 
 
 class JobStore:
