@@ -80,7 +80,8 @@ class _Tracked:
     preview_every: int
     attempts: int = 0
     breaks: int = 0  # pools broken under this job, started or not (bounds retries if "start" was missed)
-    started: bool = False  # a worker has taken it (processes) / cancel was sent (Ray)
+    started: bool = False  # a worker process has taken it
+    cancel_sent: bool = False  # its cancel went to the Ray task
     pid: int | None = None
     remote_cancel: object = field(default=None, repr=False)  # the worker processes' copy of ``cancel``
     handle: object = field(default=None, repr=False)  # the pool's future or the Ray ObjectRef of this attempt
@@ -262,36 +263,34 @@ class ProcessExecutor:
         """The process id running each started job (for tests and diagnostics)."""
         return {i: t.pid for i, t in list(self._jobs.items()) if t.started and t.pid is not None}
 
+    def _stop_workers(self, grace: float, cancel_futures: bool) -> None:
+        """Shut the pool down, give each worker ``grace`` seconds to leave, then terminate it.
+
+        Not ``shutdown(wait=True)``: after a pool was replaced it once hung for good joining its manager thread
+        (seen in `make test`)."""
+        with self._lock:
+            pool = self._pool
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=cancel_futures)
+        for process in processes:
+            process.join(grace)
+            if process.is_alive():
+                with contextlib.suppress(Exception):
+                    process.terminate()
+                process.join(5)
+
     def shutdown(self, cancel_pending: bool = False) -> None:
         """Wait for the jobs (or, with ``cancel_pending``, stop them: the workers are terminated)."""
         if cancel_pending:
             self._closed = True
-            with self._lock:
-                pool = self._pool
-                processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                with contextlib.suppress(Exception):
-                    process.terminate()
-            for process in processes:
-                process.join(5)
+            self._stop_workers(grace=0.0, cancel_futures=True)
             for job_id in list(self._jobs):
                 self._finish(job_id, JobOutcome("cancelled"))
         else:
             while self._jobs:  # retries may replace the pool while we wait
                 time.sleep(0.1)
             self._closed = True
-            with self._lock:
-                pool = self._pool
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            # Not shutdown(wait=True): after a pool was replaced it once hung for good joining its manager
-            # thread (seen in `make test`); no job is running now, so idle workers get 10 s, then are stopped.
-            pool.shutdown(wait=False)
-            for process in processes:
-                process.join(10)
-                if process.is_alive():
-                    process.terminate()
-                    process.join(5)
+            self._stop_workers(grace=10.0, cancel_futures=False)  # no job runs now: idle workers leave by themselves
         self._listener.join(2)
         if self._manager is not None:
             self._manager.shutdown()
@@ -469,8 +468,8 @@ class RayExecutor:
                 jobs = dict(self._jobs)
             self._drain(jobs, outcomes)
             for job_id, tracked in jobs.items():
-                if tracked.cancel is not None and tracked.cancel.is_set() and not tracked.started:
-                    tracked.started = True
+                if tracked.cancel is not None and tracked.cancel.is_set() and not tracked.cancel_sent:
+                    tracked.cancel_sent = True
                     with contextlib.suppress(Exception):  # the board is read by the task between iterations
                         self._board.cancel.remote(job_id)
                     with contextlib.suppress(Exception):  # finished meanwhile
