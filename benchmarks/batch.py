@@ -3,7 +3,7 @@ instance, in one process; jobs per hour for each.
 
 The 8 jobs: tubingen, shipwreck and hoovertowernight, each in the style of starry_night,
 woman-with-hat-matisse and shipwreck (less shipwreck in its own style), nstyle's default settings at 256 px
-(128 then 256 px, 40 + 20 evaluations). Each configuration writes into a fresh folder through
+(128 then 256 px, 80 + 20 evaluations). Each configuration writes into a fresh folder through
 ``nstyle.batch.run_batch``, as ``nstyle batch`` does, so the wall time includes starting the workers and
 loading the network in each; Ray's own start-up is measured apart (a cluster is already running in real use).
 

@@ -21,6 +21,7 @@ from common import IMAGES, conv_throughput, evaluation_flops, machine_line
 
 from nstyle.engine import TransferOptions, build_loss
 from nstyle.images import image_to_tensor, load_image, resize_to_long_side
+from nstyle.precision import compute_dtype
 from nstyle.weights import load_backbone
 
 
@@ -48,8 +49,8 @@ def main() -> None:
     content_img = load_image(IMAGES / "tubingen.jpg")
     style_img = load_image(IMAGES / "starry_night.jpg")
     print(machine_line("iteration time"))
-    dtypes = {name: getattr(torch, name) for name in args.precisions}
-    peaks = {name: conv_throughput(dtype=dtype) for name, dtype in dtypes.items()}
+    cpu = torch.device("cpu")
+    peaks = {name: conv_throughput(dtype=getattr(torch, name)) for name in args.precisions}
     for name, peak in peaks.items():
         print(f"channels-last 3x3 convolution throughput, {name}: {peak:.0f} GFLOP/s")
     print("| network | size | pixels | precision | s / iteration | GFLOP / iteration | GFLOP/s | of conv peak "
@@ -62,8 +63,8 @@ def main() -> None:
             style = image_to_tensor(resize_to_long_side(style_img, size))
             h, w = content.shape[-2:]
             times = {}
-            for name, dtype in dtypes.items():
-                net.compute_dtype = None if dtype == torch.float32 else dtype
+            for name in args.precisions:
+                net.compute_dtype = compute_dtype(name, cpu)
                 objective = build_loss(TransferOptions(model=model, size=size), net, content, [style])
                 flops = evaluation_flops(objective, content)
                 times[name] = seconds = time_evaluations(objective, content, args.repeats)
