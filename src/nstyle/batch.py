@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .atomic import replacing
 from .errors import NstyleError, UsageError
+from .images import output_folder
 from .jobs import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
 
 RESULTS = "results.csv"
@@ -288,17 +289,6 @@ def _g(value) -> str:
 # Running
 
 
-def prepare_folder(folder: str | os.PathLike) -> Path:
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder; give a folder for the results")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {folder} ({err.strerror}); choose another folder") from None
-    return folder
-
-
 def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
               quiet: bool = False) -> int:
     """Run the jobs not done yet; returns 0 (all done), 1 (some failed) or 130 (interrupted).
@@ -306,7 +296,7 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
     ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left."""
     from tqdm import tqdm
 
-    folder = prepare_folder(folder)
+    folder = output_folder(folder, "choose another folder for the results")
     table = ResultsTable(folder, jobs)
     todo: list[tuple[BatchJob, str]] = []
     for job in jobs:

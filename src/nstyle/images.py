@@ -210,6 +210,21 @@ def resize_to_height(img: Image.Image, height: int) -> Image.Image:
     return img.resize((width, height), Image.Resampling.LANCZOS)
 
 
+def output_folder(folder: str | os.PathLike, advice: str) -> pathlib.Path:
+    """The folder for a command's results, created if missing, or a one-line UsageError ending in ``advice``
+    (a file in its place, or no permission to create it)."""
+    from nstyle.errors import UsageError
+
+    folder = pathlib.Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder; {advice}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {folder} ({err.strerror}); {advice}") from None
+    return folder
+
+
 def check_output_path(path: str | os.PathLike) -> pathlib.Path:
     """Validate where the result will go *before* a long run, so it is not lost at the end."""
     name = repr(os.fspath(path))

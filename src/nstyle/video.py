@@ -36,7 +36,15 @@ from .atomic import replacing
 from .engine import ImageInput, build_loss, load_network, options_from, run, seed_everything, select_device
 from .errors import UsageError
 from .flow import METHODS, frame_flow, warp
-from .images import as_image, image_to_tensor, load_image, resize_to_long_side, save_image, tensor_to_image
+from .images import (
+    as_image,
+    image_to_tensor,
+    load_image,
+    output_folder,
+    resize_to_long_side,
+    save_image,
+    tensor_to_image,
+)
 from .optim import IterationRecord, optimize
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 from .videoio import FRAME_NAME
@@ -144,18 +152,13 @@ def check_resumable(folder: Path) -> None:
 
 def prepare_folder(folder: Path, resume: bool) -> None:
     """Refuse to mix a new run with an old one's frames; create the folder."""
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder; give a folder or a video file name")
     if not resume and folder.is_dir():
         if (folder / STATE_NAME).exists():
             raise UsageError(f"{folder} holds an unfinished run; continue it with --resume, or delete the folder "
                              "to start afresh")
         if any(folder.glob("frame_*.png")):
             raise UsageError(f"{folder} already holds stylised frames; delete them or choose another output")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {folder} ({err.strerror}); choose another output") from None
+    output_folder(folder, "give a folder or a video file name")
 
 
 class Progress:

@@ -44,11 +44,10 @@ def add(sub) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..compare import compare
+    from ..images import output_folder
     from ..weights import get_record
 
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} exists and is not a folder; give a folder for the results")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
         raise UsageError("--models needs at least one network name")
@@ -57,10 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
     if args.paper and options:
         raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in sorted(options))}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {out} ({err.strerror}); choose another folder") from None
+    output_folder(out, "choose another folder for the results")
     size = args.size or (PAPER_HEIGHT if args.paper else _signature_default(compare, "size"))
     iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,

@@ -44,11 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'nstyle[web]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    data = Path(args.data) if args.data else default_data_dir()
-    try:
-        data.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {data} ({err.strerror}); give another --data folder") from None
+    from ..images import output_folder
+
+    data = output_folder(args.data or default_data_dir(), "give another --data folder")
     executor = None
     if args.ray is not None:  # the batch command's runner: same tasks, same weights-once-per-node fetch
         from ..executors import make_executor
