@@ -532,6 +532,12 @@ class RayExecutor:
             self.ray.shutdown()
 
 
+def check_workers(workers: int | None) -> None:
+    """``--workers``: None (the default), 0 (in the caller's process) or a count."""
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers must be 0 (in this process) or more, not {workers}")
+
+
 def make_executor(workers: int | None = None, ray: str | None = None, retries: int = DEFAULT_RETRIES,
                   **ray_options):
     """The executor a command asked for: ``ray`` None = this machine, "" = Ray (``RAY_ADDRESS`` or a local
@@ -539,8 +545,7 @@ def make_executor(workers: int | None = None, ray: str | None = None, retries: i
     time, and None picks ``default_workers()``."""
     if ray is not None:
         return RayExecutor(ray or None, retries=retries, **ray_options)
-    if workers is not None and workers < 0:
-        raise UsageError(f"--workers must be 0 (in this process) or more, not {workers}")
+    check_workers(workers)
     if workers == 0:
         return ThreadExecutor()
     return ProcessExecutor(workers, retries=retries)

@@ -42,7 +42,7 @@ def add(sub) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import jobs_from_csv, jobs_from_globs, resolve_file_options, run_batch
-    from ..executors import default_workers, import_ray, make_executor
+    from ..executors import check_workers, default_workers, import_ray, make_executor
 
     if args.jobs is None and args.ray and Path(args.ray).suffix.lower() == ".csv":
         args.jobs, args.ray = args.ray, ""  # `--ray JOBS.csv`: the job list, not an address
@@ -52,8 +52,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise UsageError("give a job list JOBS.csv, or both --contents and --styles")
     if args.retries < 0:
         raise UsageError(f"--retries must be 0 or more, not {args.retries}")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be 0 (in this process) or more, not {args.workers}")
+    check_workers(args.workers)  # before any work; the executor is made once the jobs are read
     defaults = resolve_file_options(given_options(args), Path.cwd())
     jobs = jobs_from_csv(args.jobs, defaults) if args.jobs else jobs_from_globs(args.contents, args.styles, defaults)
     if args.ray is not None:
