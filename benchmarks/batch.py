@@ -4,7 +4,7 @@ instance, in one process; jobs per hour for each.
 The 8 jobs: tubingen, shipwreck and hoovertowernight, each in the style of starry_night,
 woman-with-hat-matisse and shipwreck (less shipwreck in its own style), nstyle's default settings at 256 px
 (128 then 256 px, 80 + 20 evaluations). Each configuration writes into a fresh folder through
-``nstyle.batch.run_batch``, as ``nstyle batch`` does, so the wall time includes starting the workers and
+``nstyle.jobs.batch.run_batch``, as ``nstyle batch`` does, so the wall time includes starting the workers and
 loading the network in each; Ray's own start-up is measured apart (a cluster is already running in real use).
 
     python benchmarks/batch.py [--size 256] [--configs one,default,ray,cores] [-o DIR]
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from common import IMAGES, machine_line
 
-from nstyle.batch import BatchJob, name_outputs, run_batch
-from nstyle.executors import THREADS_PER_JOB, ProcessExecutor, RayExecutor, cpu_count, default_workers
+from nstyle.jobs.batch import BatchJob, name_outputs, run_batch
+from nstyle.jobs.executors import THREADS_PER_JOB, ProcessExecutor, RayExecutor, cpu_count, default_workers
 
 CONTENTS = ("tubingen", "shipwreck", "hoovertowernight")
 STYLES = ("starry_night", "woman-with-hat-matisse", "shipwreck")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nstyle.color import HISTOGRAM_METHODS, MATCH_ROUNDS, color_statistics, match_color
-from nstyle.images import load_image, resize_to_long_side
+from nstyle.core.color import HISTOGRAM_METHODS, MATCH_ROUNDS, color_statistics, match_color
+from nstyle.io.images import load_image, resize_to_long_side
 
 
 def main(folder: Path) -> None:

@@ -19,10 +19,10 @@ import time
 import torch
 from common import IMAGES, conv_throughput, evaluation_flops, machine_line
 
-from nstyle.engine import TransferOptions, build_loss
-from nstyle.images import image_to_tensor, load_image, resize_to_long_side
-from nstyle.precision import compute_dtype
-from nstyle.weights import load_backbone
+from nstyle.core.engine import TransferOptions, build_loss
+from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
+from nstyle.models.precision import compute_dtype
+from nstyle.models.weights import load_backbone
 
 
 def time_evaluations(objective, image: torch.Tensor, repeats: int) -> float:

@@ -5,7 +5,7 @@ Each size runs in a fresh process (so its peak resident memory is its own) on tu
 run, each larger level with half the iterations of the one before), the levels above --tile evaluated tile
 by tile. Reports
 wall time, evaluations, peak memory (RSS on CPU, allocated memory on CUDA), and the seam score at the
-tile lines (``nstyle.tiling.seam_score``: about 1 when the lines do not stand out) next to the same score at
+tile lines (``nstyle.core.tiling.seam_score``: about 1 when the lines do not stand out) next to the same score at
 control lines half a tile away. Writes each result, a half-size preview and a 1:1 crop across a tile
 corner to -o.
 
@@ -26,9 +26,9 @@ from common import IMAGES, machine_line
 
 CHILD = """
 import json, resource, sys, time, torch
-from nstyle.engine import run, tile_overlap
-from nstyle.images import image_to_tensor, save_image
-from nstyle.tiling import seam_score, tile_grid
+from nstyle.core.engine import run, tile_overlap
+from nstyle.io.images import image_to_tensor, save_image
+from nstyle.core.tiling import seam_score, tile_grid
 size, iterations, tile, levels, device, out = json.loads(sys.argv[1])
 start = time.perf_counter()
 result = run(sys.argv[2], sys.argv[3], size=size, iterations=iterations, levels=levels, tile=tile, device=device)

@@ -1,7 +1,7 @@
 """What bfloat16 does to the pictures: every backbone, the same run in float32 and in bfloat16.
 
 In one process on tubingen.jpg + starry_night.jpg (../shared/images): wall time, the judge's content and
-style distances (``nstyle.judge``, always float32) and the style distance as a share of the content image's,
+style distances (``nstyle.eval.judge``, always float32) and the style distance as a share of the content image's,
 plus a grid with one row per network (float32 left, bfloat16 right) to look at.
 
     python benchmarks/precision.py [--size 128] [--iterations 80] [--models vgg19 resnet50] [-o DIR]
@@ -16,10 +16,10 @@ from pathlib import Path
 from common import IMAGES, machine_line
 from PIL import Image
 
-from nstyle.engine import run
-from nstyle.images import load_image, save_image
-from nstyle.judge import Judge
-from nstyle.weights import records
+from nstyle.core.engine import run
+from nstyle.io.images import load_image, save_image
+from nstyle.eval.judge import Judge
+from nstyle.models.weights import records
 
 PRECISIONS = ("float32", "bfloat16")
 

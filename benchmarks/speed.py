@@ -7,7 +7,7 @@ In one process, on tubingen.jpg + starry_night.jpg (../shared/images):
              --baseline-iterations N runs fewer and extrapolates the time of 1000 from the measured time
              per iteration (the report says so).
   schedules  nstyle's default and any --schedule "name:key=value,key=value" given.
-Every result is scored by the judge of ``nstyle.judge`` (VGG19 relu4_2 content distance, Gram distance over
+Every result is scored by the judge of ``nstyle.eval.judge`` (VGG19 relu4_2 content distance, Gram distance over
 relu1_1..relu5_1, each relative to the target's norm). Also measures the machine's channels-last 3x3
 convolution throughput, to compare with the GFLOP/s of one evaluation.
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 from common import IMAGES, conv_throughput, machine_line
 
-from nstyle.engine import run
-from nstyle.images import load_image, save_image
-from nstyle.judge import Judge, image_health
+from nstyle.core.engine import run
+from nstyle.io.images import load_image, save_image
+from nstyle.eval.judge import Judge, image_health
 
 BASELINE = dict(loss="classic", content_weight=5.0, style_weight=100.0, tv_weight=1e-3, init="noise",
                 content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],

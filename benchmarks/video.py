@@ -1,13 +1,13 @@
 """Video stability: nstyle's video mode against stylising every frame on its own, by the temporal warping error.
 
 The clip is made here: a slow pan and zoom across tubingen.jpg (../shared/images), whose true motion is known
-exactly (``nstyle.stability.pan_zoom_clip``), so the error is measured with the true flow and not with the
+exactly (``nstyle.video.stability.pan_zoom_clip``), so the error is measured with the true flow and not with the
 flow estimator that the video mode uses. ``--real CLIP`` adds any real clip (video file, GIF or folder of
 frames), measured with estimated flow (DIS, Ruder et al.'s masks). For each method:
 
   warping error   mean over frame pairs of the mean squared RGB difference (0..1) between a stylised frame
                   and the previous stylised frame warped by the input's motion, over the reliable pixels
-  judge style     mean over frames of nstyle.judge's style distance (VGG19 Gram distance to the painting)
+  judge style     mean over frames of nstyle.eval.judge's style distance (VGG19 Gram distance to the painting)
   judge content   mean over frames of the judge's content distance to that frame of the input
 
   independent     every frame an ordinary transfer (``nstyle transfer``'s engine, same size and iterations)
@@ -29,12 +29,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from nstyle.engine import run
-from nstyle.images import load_image
-from nstyle.judge import Judge
-from nstyle.stability import estimated_motion, pan_zoom_clip, warping_error
-from nstyle.video import VideoSettings, stylise_frames
-from nstyle.videoio import read_clip
+from nstyle.core.engine import run
+from nstyle.io.images import load_image
+from nstyle.eval.judge import Judge
+from nstyle.video.stability import estimated_motion, pan_zoom_clip, warping_error
+from nstyle.video.stylise import VideoSettings, stylise_frames
+from nstyle.io.videofile import read_clip
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 

@@ -40,6 +40,6 @@ def test_the_sweep_function_survives_the_sweep_command_being_imported():
     """The module behind ``nstyle.sweep`` is not called ``sweep``: importing it would replace the function."""
     import nstyle
     import nstyle.commands.sweep  # noqa: F401
-    from nstyle.strength_sweep import sweep  # what `nstyle sweep` imports
+    from nstyle.eval.sweep import sweep  # what `nstyle sweep` imports
 
     assert nstyle.sweep is sweep and callable(nstyle.sweep)

@@ -50,8 +50,8 @@ def figures(images: Path) -> None:
     """The side-by-side figures of the README from the results."""
     from PIL import Image
 
-    from nstyle.compare import labelled_row
-    from nstyle.images import load_image, save_image
+    from nstyle.eval.compare import labelled_row
+    from nstyle.io.images import load_image, save_image
 
     def pic(name: str) -> Image.Image:
         path = OUT / name if (OUT / name).exists() else (DOCS / name if (DOCS / name).exists() else images / name)

@@ -7,10 +7,10 @@ and takes a progress callback. The API is imported lazily so that the command li
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "transfer": "engine", "run": "engine", "TransferOptions": "engine", "TransferResult": "engine",
-    "StopOptimization": "optim", "IterationRecord": "optim", "run_paper": "paper",
-    "NstyleError": "errors", "UsageError": "errors", "sweep": "strength_sweep", "match_color": "color",
-    "recombine": "color",
+    "transfer": "core.engine", "run": "core.engine", "TransferOptions": "core.engine",
+    "TransferResult": "core.engine", "StopOptimization": "core.optim", "IterationRecord": "core.optim",
+    "run_paper": "eval.paper", "NstyleError": "errors", "UsageError": "errors", "sweep": "eval.sweep",
+    "match_color": "core.color", "recombine": "core.color",
 }
 __all__ = ["__version__", *_EXPORTS]
 

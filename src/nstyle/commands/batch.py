@@ -10,7 +10,7 @@ from .options import add_transfer_options, given_options
 
 
 def add(sub) -> None:
-    from ..executors import DEFAULT_RETRIES
+    from ..jobs.executors import DEFAULT_RETRIES
 
     b = sub.add_parser("batch", help="many transfers from a CSV job list or folders, here or on a Ray cluster",
                        description="Run every job of JOBS.csv (columns content, style (several separated by ';'), "
@@ -41,8 +41,8 @@ def add(sub) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from ..batch import jobs_from_csv, jobs_from_globs, resolve_file_options, run_batch
-    from ..executors import check_workers, default_workers, import_ray, make_executor
+    from ..jobs.batch import jobs_from_csv, jobs_from_globs, resolve_file_options, run_batch
+    from ..jobs.executors import check_workers, default_workers, import_ray, make_executor
 
     if args.jobs is None and args.ray and Path(args.ray).suffix.lower() == ".csv":
         args.jobs, args.ray = args.ray, ""  # `--ray JOBS.csv`: the job list, not an address

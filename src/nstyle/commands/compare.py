@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .options import _signature_default, add_transfer_options, given_options, option_flag
 
-PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
+PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.eval.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
 
 # Set per network by `compare` itself, or one of its own flags.
 COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "weights", "content_layers",
@@ -16,7 +16,7 @@ COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "wei
 
 
 def add(sub) -> None:
-    from ..compare import compare
+    from ..eval.compare import compare
 
     c = sub.add_parser("compare", help="the same transfer on several backbones, scored by one judge",
                        description="Run the same transfer on each backbone and write each result, a labelled grid, "
@@ -43,9 +43,9 @@ def add(sub) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..compare import compare
-    from ..images import output_folder
-    from ..weights import get_record
+    from ..eval.compare import compare
+    from ..io.images import output_folder
+    from ..models.weights import get_record
 
     out = Path(args.output)
     models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -34,8 +34,8 @@ def demo_images() -> tuple[Path, Path]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..images import check_output_path
-    from ..runner import run_transfer_job
+    from ..io.images import check_output_path
+    from ..jobs.runner import run_transfer_job
 
     output = check_output_path(args.output)
     content, style = demo_images()

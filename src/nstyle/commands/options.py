@@ -25,8 +25,8 @@ def option_flag(name: str) -> str:
 
 def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
     """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
-    from ..engine import TransferOptions
-    from ..weights import records
+    from ..core.engine import TransferOptions
+    from ..models.weights import records
 
     hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
     for f in dataclasses.fields(TransferOptions):
@@ -51,14 +51,14 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
 
 
 def given_options(args: argparse.Namespace) -> dict:
-    from ..engine import TransferOptions
+    from ..core.engine import TransferOptions
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
             if getattr(args, f.name, None) is not None}
 
 
 def _option_default(name: str):
-    from ..engine import TransferOptions
+    from ..core.engine import TransferOptions
 
     return TransferOptions.__dataclass_fields__[name].default
 

@@ -44,12 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'nstyle[web]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
-    from ..images import output_folder
+    from ..io.images import output_folder
 
     data = output_folder(args.data or default_data_dir(), "give another --data folder")
     executor = None
     if args.ray is not None:  # the batch command's runner: same tasks, same weights-once-per-node fetch
-        from ..executors import make_executor
+        from ..jobs.executors import make_executor
 
         executor = make_executor(ray=args.ray)
     app = create_app(data, executor=executor)

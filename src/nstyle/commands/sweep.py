@@ -23,8 +23,8 @@ def add(sub) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..images import check_output_path
-    from ..strength_sweep import sweep
+    from ..io.images import check_output_path
+    from ..eval.sweep import sweep
 
     output = check_output_path(args.output)
     styles = styles_of(args)

@@ -29,24 +29,24 @@ def add(sub) -> None:
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
-    from ..images import check_output_path
+    from ..io.images import check_output_path
 
     output = check_output_path(args.output)  # before a long run, not after it
     if args.save_every < 0:
         raise UsageError("--save-every must be 0 (off) or a positive number of iterations")
     if args.paper:
         return _run_paper(args, output)
-    from ..runner import run_transfer_job
+    from ..jobs.runner import run_transfer_job
 
     return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
                             plot=args.plot, resume=args.resume, quiet=args.quiet)
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:
-    from ..images import save_image
-    from ..paper import OUTER_ITERATIONS, run_paper
-    from ..plot import plot_history, write_history_csv
-    from ..runner import sidecar
+    from ..io.images import save_image
+    from ..eval.paper import OUTER_ITERATIONS, run_paper
+    from ..io.plot import plot_history, write_history_csv
+    from ..jobs.runner import sidecar
 
     opts = given_options(args)
     ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})

@@ -9,8 +9,8 @@ from .options import add_transfer_options, given_options
 
 
 def add(sub) -> None:
-    from ..flow import METHODS
-    from ..video import DEFAULT_TEMPORAL_WEIGHT, VideoSettings
+    from ..video.flow import METHODS
+    from ..video.stylise import DEFAULT_TEMPORAL_WEIGHT, VideoSettings
 
     v = sub.add_parser("video", help="stylise a video or a folder of frames without flicker",
                        description="Stylise every frame of INPUT (a video file or a folder of frames) in the style of "
@@ -42,9 +42,9 @@ def add(sub) -> None:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    from ..video import VideoSettings
-    from ..videoio import parse_time
-    from ..videojob import run_video_job
+    from ..video.stylise import VideoSettings
+    from ..io.videofile import parse_time
+    from ..video.clip import run_video_job
 
     start = parse_time(args.start) if args.start else 0.0
     end = parse_time(args.end) if args.end else None

@@ -27,7 +27,7 @@ def add(sub) -> None:
 
 
 def cmd_weights_list(args: argparse.Namespace) -> int:
-    from ..weights import is_cached, records
+    from ..models.weights import is_cached, records
 
     rows = [("name", "cached", "size", "source", "description")]
     for rec in records().values():
@@ -42,7 +42,7 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
-    from ..weights import fetch, records
+    from ..models.weights import fetch, records
 
     names = list(records()) if "all" in args.names else args.names
     for name in names:
@@ -51,7 +51,7 @@ def cmd_weights_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_path(args: argparse.Namespace) -> int:
-    from ..weights import get_record, is_cached
+    from ..models.weights import get_record, is_cached
 
     record = get_record(args.name)
     print(record.cache_path())
@@ -62,7 +62,7 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from ..weights import is_cached, records
+    from ..models.weights import is_cached, records
 
     for rec in records().values():
         net = rec.build()

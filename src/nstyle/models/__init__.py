@@ -1,4 +1,4 @@
-"""Backbones, each registered with its weights record (see ``nstyle.weights``).
+"""Backbones, each registered with its weights record (see ``nstyle.models.weights``).
 
 Importing a module registers its records; the order here is the order of `nstyle models`: the seed
 paper's four networks first, then the small ones.

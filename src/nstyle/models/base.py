@@ -94,7 +94,7 @@ class Backbone(nn.Module):
 
     def forward(self, rgb01: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         """The named features of ``rgb01`` ([B, 3, H, W], RGB in 0..1), as float32 whatever
-        ``compute_dtype`` the network runs in (``nstyle.precision``)."""
+        ``compute_dtype`` the network runs in (``nstyle.models.precision``)."""
         if self.compute_dtype is None:
             return self._features(rgb01, layers)
         with torch.autocast(rgb01.device.type, dtype=self.compute_dtype):

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..weights import Member, PackageSource, WeightsRecord, register
+from .weights import Member, PackageSource, WeightsRecord, register
 from .base import INCEPTION, Backbone, Preprocessing
 
 BN_EPS = 1e-3  # the epsilon of the TorchScript's batch_norm calls

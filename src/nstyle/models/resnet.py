@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..weights import Member, PackageSource, WeightsRecord, register
+from .weights import Member, PackageSource, WeightsRecord, register
 from .base import CAFFE, Backbone, Preprocessing
 
 # (stage number, blocks, bottleneck width, output channels, stride of the first block)

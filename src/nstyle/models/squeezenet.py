@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..weights import Member, PackageSource, WeightsRecord, register
+from .weights import Member, PackageSource, WeightsRecord, register
 from .base import CAFFE, Backbone, Preprocessing
 
 # Stage names in execution order, and each fire module's (squeeze, expand) channels.

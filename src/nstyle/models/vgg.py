@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..weights import Member, PackageSource, WeightsRecord, register, restricted_unpickle
+from .weights import Member, PackageSource, WeightsRecord, register, restricted_unpickle
 from .base import CAFFE, TORCH, Backbone, Preprocessing
 
 # Convolutions per block.

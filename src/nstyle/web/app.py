@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..jobs import JOB_KINDS, Executor
+from ..jobs.spec import JOB_KINDS, Executor
 from .options import parse_options, schema
 from .queue import JobQueue
 from .store import FINISHED, JobNotFound, JobStore
@@ -36,7 +36,7 @@ EVENT_POLL_S, KEEPALIVE_S = 0.2, 15.0
 def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, limits: Limits | None = None,
                preview_every: int = 5) -> FastAPI:
     """The app, its jobs in ``data_dir`` (created if missing), run one at a time by ``executor``
-    (``nstyle.jobs.ThreadExecutor()`` by default)."""
+    (``nstyle.jobs.spec.ThreadExecutor()`` by default)."""
     limits = limits or Limits()
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)

@@ -25,7 +25,7 @@ INIT_CHOICES = ("content", "noise", "style")
 
 
 def _fields() -> dict[str, dataclasses.Field]:
-    from ..engine import TransferOptions
+    from ..core.engine import TransferOptions
 
     return {f.name: f for f in dataclasses.fields(TransferOptions) if f.name not in SERVER_ONLY}
 
@@ -40,7 +40,7 @@ def _kind(f: dataclasses.Field) -> str:
 
 def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
     if name == "model":
-        from ..weights import records
+        from ..models.weights import records
 
         return list(records())
     if name == "init":
@@ -50,7 +50,7 @@ def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
 
 
 def compare_defaults() -> dict:
-    from ..compare import compare
+    from ..eval.compare import compare
 
     params = inspect.signature(compare).parameters
     return {name: params[name].default for name in ("models", "size", "iterations", "seed")}
@@ -63,7 +63,7 @@ def schema() -> dict:
         transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
                          "help": f.metadata.get("help", ""), "main": name in MAIN,
                          "compare": name not in COMPARE_FIXED})
-    from ..weights import is_cached, records
+    from ..models.weights import is_cached, records
 
     models = [{"name": r.name, "description": r.description, "cached": is_cached(r)} for r in records().values()]
     defaults = compare_defaults()
@@ -128,7 +128,7 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
 
 
 def _models(value) -> list[str]:
-    from ..weights import records
+    from ..models.weights import records
 
     names = _one("models", "strs", value)
     unknown = [n for n in names if n not in records()]
@@ -154,8 +154,8 @@ def _check_ranges(options: dict, limits: Limits) -> None:
 
 def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
     """What the engine itself would refuse at the start of the run, refused now instead."""
-    from ..control import style_blend
-    from ..engine import options_from
+    from ..core.control import style_blend
+    from ..core.engine import options_from
 
     if kind == "compare":
         if n_styles != 1:

@@ -33,12 +33,12 @@ class TimeLeft:
 
 def transfer_plan(options: dict) -> list[tuple[int, int]]:
     """A transfer's levels, as ``TransferOptions.level_plan`` gives them."""
-    from ..engine import options_from
+    from ..core.engine import options_from
 
     return options_from(**options).level_plan()
 
 
 def compare_plan(options: dict, default_models, default_size: int, default_iterations: int) -> list[tuple[int, int]]:
-    """One level per network, all at the same size (``nstyle.compare`` runs one size by default)."""
+    """One level per network, all at the same size (``nstyle.eval.compare`` runs one size by default)."""
     models = options.get("models", default_models)
     return [(options.get("size", default_size), options.get("iterations", default_iterations))] * len(models)

@@ -1,4 +1,4 @@
-"""The worker: queued jobs run one at a time through an ``nstyle.jobs.Executor`` (a thread of this process
+"""The worker: queued jobs run one at a time through an ``nstyle.jobs.spec.Executor`` (a thread of this process
 by default), their progress, previews and results written to the store.
 
 Requests never wait on a job: they queue it and return, and read its state from the store while it runs.
@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 
-from ..jobs import Executor, JobOutcome, JobProgress, ThreadExecutor, encode_png
+from ..jobs.spec import Executor, JobOutcome, JobProgress, ThreadExecutor, encode_png
 from .options import option_names
 from .progress import TimeLeft, compare_plan, transfer_plan
 from .store import FILE_NAME, LATEST, RESULT, JobStore

@@ -19,8 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from ..atomic import replacing
-from ..jobs import InputImage, JobSpec
+from ..io.atomic import replacing
+from ..jobs.spec import InputImage, JobSpec
 
 log = logging.getLogger("nstyle.web")
 
@@ -168,7 +168,7 @@ class JobStore:
         raise FileNotFoundError(RESULT)
 
     def spec(self, job_id: str) -> JobSpec:
-        """The job as ``nstyle.jobs`` runs it, read back from its folder."""
+        """The job as ``nstyle.jobs.spec`` runs it, read back from its folder."""
         record = self.get(job_id)
         folder = self._folder(job_id)
         inputs = record["inputs"]

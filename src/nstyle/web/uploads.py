@@ -1,5 +1,5 @@
 """Checking uploaded images before they are stored: byte, pixel and count limits, and a full decode (the
-same checks as ``nstyle.images.decode_image``), each failure a one-line message with an HTTP status.
+same checks as ``nstyle.io.images.decode_image``), each failure a one-line message with an HTTP status.
 
 The upload's own file name is never used as a path: the stored name is made here from the decoded format.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import PIL.Image
 
 from ..errors import ImageError
-from ..images import decode_image
-from ..jobs import InputImage
+from ..io.images import decode_image
+from ..jobs.spec import InputImage
 
 #: The stored file's extension for each format Pillow reports; other formats are stored as PNG.
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tiff", "WEBP": ".webp"}
@@ -70,7 +70,7 @@ def check_image(data: bytes, role: str, filename: str | None, limits: Limits) ->
     except ImageError as err:
         raise RequestProblem(400, f"{role} image: {err}") from None
     if fmt not in EXTENSIONS:  # readable, but kept as PNG so browsers can show it
-        from ..jobs import encode_png
+        from ..jobs.spec import encode_png
 
         data, fmt = encode_png(decode_image(data, shown, max_pixels=limits.max_pixels)), "PNG"
     return InputImage(f"{role}{EXTENSIONS[fmt]}", data), shown

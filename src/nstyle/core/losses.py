@@ -1,0 +1,304 @@
+"""The losses of style transfer as small composable modules, with three normalisations.
+
+``paper`` is Gatys et al. (and the seed paper) exactly:
+    content  L_c = 1/2 sum (F - P)^2                          on one layer
+    style    E_l = 1/(4 N_l^2 M_l^2) sum (G_l - A_l)^2,  L_s = sum_l w_l E_l
+    total    alpha L_c + beta L_s + tv_weight TV
+with G = F F^T the Gram matrix of the N_l x M_l feature map (N_l channels, M_l positions).
+
+``keras`` is the Keras example neural_style_transfer.py (2017-2019) that the seed paper ran: content is
+sum (F - P)^2 without the 1/2, and the style term divides by 4 * 3^2 * (H*W)^2, with 3 channels and the
+*image's* H*W hard-coded in place of N_l and M_l; TV is sum ((dx^2 + dy^2)^1.25) on 0..255 pixels.
+
+``classic`` is the normalisation of the classic neural-style tools (Johnson's neural-style and its
+PyTorch port), the baseline of the speed benchmark: content is the mean squared feature error, the Gram
+matrix is divided by the number of feature values C*H*W and the style error is the mean over its
+entries, TV is the sum of squared neighbour differences in 0..255 units.
+
+``nstyle`` (the default) keeps the paper's terms but makes them independent of image size and of the
+backbone's activation scale, so one set of weights works at 256 and at 1024 px and on every network:
+each squared error is divided by the squared norm of its target. Grams are taken per position
+(G / M_l), which is what makes them comparable between sizes, and with them the relative errors
+    L_c = |F - P|^2 / |P|^2,   E_l = |G/M - A/M_s|^2 / |A/M_s|^2
+do not change when the image is resized or the activations are rescaled, and start near 1 for a
+mismatched image whatever the layer; the layer weights w_l are normalised to sum to 1. TV is the mean
+squared difference of neighbouring pixels in 0..1 RGB, also independent of size.
+
+``ActivationSmoothing`` is the fix of Wang et al. (CVPR 2021, "SWAG") for networks whose activations are
+too peaky for Gram statistics (ResNets, Inception): a softmax over all activations of a layer, applied
+before both losses. nstyle rescales it to mean 1 and measures its temperature in units of the layer's
+activation spread on the content image, so it too is independent of image size and activation scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+MODES = ("nstyle", "paper", "keras", "classic")
+
+
+class _PositionGram(torch.autograd.Function):
+    """``F^T F / M`` over positions, with a backward that is a single matrix product.
+
+    For channels-last features (what the backbones produce) ``[B, H*W, C]`` is a free view, so neither
+    direction copies the feature map, and the gradient comes back channels-last, the layout the
+    convolutions' own gradients have (adding gradients of mixed layouts costs as much as a convolution
+    at 512 px). Autograd's version of ``bmm(F, F^T)`` took 0.33 s more per evaluation at 512 px.
+    """
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = features.shape
+        flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        ctx.save_for_backward(flat)
+        ctx.shape = (b, c, h, w)
+        return torch.bmm(flat.transpose(1, 2), flat) / (h * w)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        b, c, h, w = ctx.shape
+        grad_flat = torch.bmm(flat, (grad + grad.transpose(1, 2)) / (h * w))
+        return grad_flat.view(b, h, w, c).permute(0, 3, 1, 2)
+
+
+def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Tensor:
+    """``F F^T`` for features [B, C, H, W] -> [B, C, C]; ``per_position`` divides by M = H*W."""
+    gram = _PositionGram.apply(features)
+    return gram if per_position else gram * (features.shape[-2] * features.shape[-1])
+
+
+def mode_layer_weights(layer_weights: Mapping[str, float], mode: str) -> dict[str, float]:
+    """The style layers' weights as a loss mode uses them: the nstyle mode normalises them to sum to 1."""
+    weights = dict(layer_weights)
+    if mode == "nstyle":
+        total = sum(weights.values())
+        weights = {k: v / total for k, v in weights.items()}
+    return weights
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"loss mode must be one of {MODES}, not {mode!r}")
+    return mode
+
+
+class ActivationSmoothing(nn.Module):
+    """``M * softmax(F / T)`` over the C*H*W activations of a layer (SWAG), M the number of activations.
+
+    The factor M makes the mean 1 at every size (plain softmax values shrink as the image grows).
+    ``temperature`` is fixed when the loss is built: ``tau`` times the standard deviation of the
+    content image's activations on that layer, so ``tau`` means the same on every network.
+    """
+
+    def __init__(self, temperature: float):
+        super().__init__()
+        self.temperature = float(temperature)
+
+    @classmethod
+    def calibrated(cls, reference: torch.Tensor, tau: float) -> ActivationSmoothing:
+        return cls(tau * reference.float().std(correction=0).clamp_min(1e-6).item())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        b = features.shape[0]
+        z = features.reshape(b, -1) / self.temperature
+        log_p = z - torch.logsumexp(z, dim=1, keepdim=True) + math.log(z.shape[1])
+        return log_p.exp().view_as(features)
+
+
+class ContentLoss(nn.Module):
+    """Squared feature error against the content image's features on one layer."""
+
+    def __init__(self, target: torch.Tensor, mode: str = "nstyle", target_squared_norm: float | None = None):
+        """``target_squared_norm``: the nstyle normaliser when ``target`` is only part of the target (a tile's)."""
+        super().__init__()
+        self.mode = _check_mode(mode)
+        self.register_buffer("target", target.detach())
+        norm = target.pow(2).sum().item() if target_squared_norm is None else target_squared_norm
+        self.scale = 1.0 / max(norm, 1e-12) if mode == "nstyle" else 1.0
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.from_squared_error((features - self.target).pow(2).sum(), features.numel())
+
+    def from_squared_error(self, squared: torch.Tensor, count: int) -> torch.Tensor:
+        """The loss from the summed squared error over ``count`` values (what tiles add up)."""
+        if self.mode == "classic":
+            return squared / count
+        if self.mode == "paper":
+            return 0.5 * squared
+        return squared * self.scale  # keras: scale 1
+
+
+class StyleLoss(nn.Module):
+    """Gram-matrix error E_l on one layer.
+
+    ``target`` is the style's per-position Gram A/M_s, shape [1, N, N]; several style images are
+    blended by averaging their per-position Grams before building the loss.
+    """
+
+    def __init__(self, target: torch.Tensor, mode: str = "nstyle", image_pixels: int | None = None):
+        super().__init__()
+        self.mode = _check_mode(mode)
+        if mode == "keras" and not image_pixels:
+            raise ValueError("the keras style loss needs the image's pixel count (H*W)")
+        self.register_buffer("target", target.detach())
+        self.image_pixels = image_pixels
+        self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
+
+    @classmethod
+    def from_features(cls, features: torch.Tensor, **kwargs) -> StyleLoss:
+        return cls(gram_matrix(features, per_position=True), **kwargs)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        _, n, h, w = features.shape
+        return self.from_gram(gram_matrix(features, per_position=True), n, h * w)
+
+    def from_gram(self, gram: torch.Tensor, n: int, m: int) -> torch.Tensor:
+        """The loss from the image's per-position Gram ``G/M`` of ``n`` channels over ``m`` positions."""
+        if self.mode == "nstyle":
+            return (gram - self.target).pow(2).sum() * self.scale
+        if self.mode == "classic":  # Grams over C*H*W values: the per-position Grams divided by C
+            return ((gram - self.target) / n).pow(2).mean()
+        # paper and keras compare raw Grams: G against A scaled to this layer's M (A = M * A/M).
+        squared = ((gram - self.target) * m).pow(2).sum()
+        if self.mode == "paper":
+            return squared / (4.0 * n**2 * m**2)
+        return squared / (4.0 * 3**2 * self.image_pixels**2)
+
+
+class TotalVariationLoss(nn.Module):
+    """Smoothness prior on the image (RGB 0..1): penalises differences between neighbouring pixels."""
+
+    def __init__(self, mode: str = "nstyle"):
+        super().__init__()
+        self.mode = _check_mode(mode)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.mode == "keras":
+            x = image * 255.0  # mean subtraction and BGR order do not change the differences
+            a = (x[:, :, :-1, :-1] - x[:, :, 1:, :-1]).pow(2)
+            b = (x[:, :, :-1, :-1] - x[:, :, :-1, 1:]).pow(2)
+            return (a + b).pow(1.25).sum()
+        dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).pow(2)
+        dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
+        if self.mode == "paper":
+            return dy.sum() + dx.sum()
+        if self.mode == "classic":
+            return (dy.sum() + dx.sum()) * 255.0**2
+        return dy.mean() + dx.mean()
+
+
+@dataclass
+class Guides:
+    """Guidance at one image size (tensors; ``nstyle.core.guidance.Guidance`` makes them from masks and maps).
+
+    ``content`` [1, R, H, W] and ``styles`` (per style image, [1, R, Hs, Ws]) are region weights, ``mix``
+    [K, R] the share of each style image in each region, ``keep`` [1, 1, H, W] how much of each pixel stays
+    the content (or None).
+    """
+
+    content: torch.Tensor
+    styles: Sequence[torch.Tensor]
+    mix: torch.Tensor
+    keep: torch.Tensor | None = None
+
+
+class StyleTransferLoss(nn.Module):
+    """alpha * content + beta * sum_l w_l E_l + tv_weight * TV, evaluated in one pass of the backbone.
+
+    Targets are computed once here; ``forward`` returns the total and its parts (already weighted).
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        content: torch.Tensor,
+        styles: Sequence[torch.Tensor],
+        content_layers: Sequence[str],
+        style_layers: Mapping[str, float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        mode: str = "nstyle",
+        style_blend: Sequence[float] | None = None,
+        smoothing: float | None = None,
+        guidance: Guides | None = None,
+        style_targets: Mapping[str, torch.Tensor] | None = None,
+    ):
+        """``style_blend``: one weight per style image, mixing their Grams (default equal).
+        ``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
+        ``guidance``: regions with their own style statistics (guided Grams, see ``nstyle.core.guidance``); its
+        ``mix`` replaces ``style_blend``, and its ``keep`` weights hold pixels at the content.
+        ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
+        instead of ``styles`` (without guidance).
+        """
+        super().__init__()
+        self.backbone = backbone
+        self.mode = _check_mode(mode)
+        self.content_layers = list(content_layers)
+        self.layer_weights = mode_layer_weights(style_layers, mode)
+        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
+        self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
+        blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
+        blend = [b / sum(blend) for b in blend]
+        pixels = content.shape[-1] * content.shape[-2]
+        with torch.no_grad():
+            content_features = backbone(content, self.layers if smoothing else self.content_layers)
+            self.smoothing = nn.ModuleDict(
+                {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
+                if smoothing else {})
+            content_features = self._smooth(content_features)
+            style_features = ([self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
+                              if style_targets is None else [])
+        self.content_losses = nn.ModuleDict(
+            {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
+        if guidance is None:
+            self.style_losses = nn.ModuleDict({name: StyleLoss(
+                style_targets[name] if style_targets is not None else
+                sum(gram_matrix(f[name], per_position=True) * share for f, share in zip(style_features, blend,
+                                                                                         strict=True)),
+                mode, image_pixels=pixels) for name in self.layer_weights})
+        else:
+            from .guidance import GuidedStyleLoss, guided_gram, region_shares
+
+            mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
+            shares = region_shares(guidance.content)
+            losses = {}
+            for name in self.layer_weights:
+                with torch.no_grad():
+                    targets = sum(guided_gram(f[name], g) * mix[k][:, None, None]
+                                  for k, (f, g) in enumerate(zip(style_features, guidance.styles, strict=True)))
+                losses[name] = GuidedStyleLoss(targets, guidance.content, shares, mode, image_pixels=pixels)
+            self.style_losses = nn.ModuleDict(losses)
+        keep = guidance.keep if guidance is not None else None
+        self.register_buffer("keep", keep.detach() if keep is not None else None)
+        self.register_buffer("content_image", content.detach() if keep is not None else None)
+        self.tv_loss = TotalVariationLoss(mode)
+
+    def _smooth(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if not self.smoothing:
+            return features
+        return {name: self.smoothing[name](f) for name, f in features.items()}
+
+    def compose(self, image: torch.Tensor) -> torch.Tensor:
+        """The picture that the free image ``x`` stands for: ``keep * content + (1 - keep) * x`` (``x`` itself
+        without a mask)."""
+        if self.keep is None:
+            return image
+        return self.keep * self.content_image + (1.0 - self.keep) * image
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image = self.compose(image)
+        features = self._smooth(self.backbone(image, self.layers))
+        zero = image.new_zeros(())
+        content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
+        style = sum((self.layer_weights[name] * loss(features[name])
+                     for name, loss in self.style_losses.items()), zero)
+        parts = {"content": self.weights["content"] * content, "style": self.weights["style"] * style}
+        parts["tv"] = self.weights["tv"] * self.tv_loss(image) if self.weights["tv"] else zero
+        return parts["content"] + parts["style"] + parts["tv"], parts

@@ -1,0 +1,375 @@
+"""Many transfers from one command: a job list (a CSV file, or every content with every style), run by an
+executor (``nstyle.jobs.executors``), each result written atomically into one folder with ``results.csv`` beside.
+
+Every row and column is checked before anything runs, so a mistake in the job list costs nothing (exit 2).
+After each job, ``results.csv`` is rewritten atomically: a batch stopped at any moment keeps every finished
+result, and running the same command again skips the jobs done with the same inputs and options
+(``JobSpec.key()``) and redoes the failed and missing ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import glob
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io.atomic import replacing
+from ..errors import NstyleError, UsageError
+from ..io.images import output_folder
+from .spec import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
+
+RESULTS = "results.csv"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
+LIST_SEPARATOR = ";"  # between the styles of a cell, and the values of any list option
+RESULT_FIELDS = ("job", "content", "style", "output", "options", "key", "status", "error", "seconds", "iterations",
+                 "total", "content_loss", "style_loss", "tv_loss", "finished")
+DONE_STATES = ("done", "skipped")
+
+
+@dataclass
+class BatchJob:
+    """One line of the job list, its paths resolved, its options parsed; ``output`` is relative to the folder."""
+
+    number: int
+    content: Path
+    styles: list[Path]
+    options: dict = field(default_factory=dict)  # TransferOptions fields, file options included (as paths)
+    output: str = ""
+
+    def spec(self) -> JobSpec:
+        """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
+        options = {k: v for k, v in self.options.items() if k not in _file_options(self.options)}
+        files = {}
+        for name in _file_options(self.options):
+            value = self.options[name]
+            files[name] = [InputImage.read(p) for p in value] if isinstance(value, list) else InputImage.read(value)
+        return JobSpec(InputImage.read(self.content), [InputImage.read(s) for s in self.styles], options, files)
+
+    def described_options(self) -> str:
+        return json.dumps({k: _plain(v) for k, v in self.options.items()}, sort_keys=True)
+
+
+def _plain(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _file_options(options: dict) -> list[str]:
+    """The options whose values are files to carry (``init`` only when it names a file)."""
+    return [k for k in FILE_OPTIONS if options.get(k) is not None
+            and not (k == "init" and options[k] in ("noise", "content", "style"))]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The job list
+
+
+class _RowError(Exception):
+    pass
+
+
+class _RowParser(argparse.ArgumentParser):
+    """The transfer options' own flags and types (``add_transfer_options``), failing with an exception."""
+
+    def error(self, message: str):
+        raise _RowError(message)
+
+
+def option_parser() -> _RowParser:
+    from ..commands.options import add_transfer_options
+
+    parser = _RowParser(prog="nstyle batch", add_help=False)
+    add_transfer_options(parser)
+    return parser
+
+
+def _transfer_fields() -> dict[str, dataclasses.Field]:
+    from ..core.engine import TransferOptions
+
+    return {f.name: f for f in dataclasses.fields(TransferOptions)}
+
+
+def parse_cells(cells: dict[str, str], parser: _RowParser) -> dict:
+    """Option cells (column name -> text) to typed option values, with the command line's types and choices;
+    an empty cell is left out (it takes the default). Lists are separated by ``;``."""
+    from ..commands.options import given_options, option_flag
+
+    fields = _transfer_fields()
+    argv: list[str] = []
+    for name, text in cells.items():
+        text = (text or "").strip()
+        if not text:
+            continue
+        flag = option_flag(name)
+        if "nargs" in fields[name].metadata:
+            argv += [flag, *[v.strip() for v in text.split(LIST_SEPARATOR) if v.strip()]]
+        else:
+            argv.append(f"{flag}={text}")
+    return given_options(parser.parse_args(argv))
+
+
+def _paths(text: str, base: Path) -> list[Path]:
+    return [base / p.strip() for p in text.split(LIST_SEPARATOR) if p.strip()]
+
+
+def resolve_file_options(options: dict, base: Path) -> dict:
+    """File options relative to ``base`` (the CSV's folder; the working directory on the command line)."""
+    resolved = dict(options)
+    for name in [*_file_options(options), "weights"]:
+        value = options.get(name)
+        if value is None:
+            continue
+        resolved[name] = [base / v for v in value] if isinstance(value, (list, tuple)) else base / value
+    return resolved
+
+
+def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list[BatchJob]:
+    """Every row of a job list, checked: unknown or missing columns and unparsable cells are UsageErrors."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"cannot read the job list {str(path)!r}: the file does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read the job list {str(path)!r}: {getattr(err, 'strerror', None) or err}") \
+            from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [(h or "").strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    fields = _transfer_fields()
+    missing = [c for c in ("content", "style") if c not in header]
+    if missing:
+        raise UsageError(f"{path.name}: the header has no {' or '.join(repr(c) for c in missing)} column; "
+                         "it needs content and style (several styles separated by ';'), optionally output "
+                         "and transfer options by name (size, iterations, ...)")
+    unknown = [h for h in header if h not in ("content", "style", "output") and h not in fields]
+    if unknown:
+        raise UsageError(f"{path.name}: unknown column(s) {', '.join(repr(u) for u in unknown)}; columns are "
+                         f"content, style, output and the transfer options: {', '.join(fields)}")
+    parser = option_parser()
+    base = path.parent
+    jobs = []
+    for number, row in enumerate(reader, start=1):
+        line = reader.line_num
+        if None in row:
+            raise UsageError(f"{path.name} line {line}: more cells than the header has columns")
+        content = (row.get("content") or "").strip()
+        styles = _paths(row.get("style") or "", base)
+        if not content or not styles:
+            raise UsageError(f"{path.name} line {line}: every job needs a content and a style image")
+        cells = {k: v for k, v in row.items() if k in fields}
+        try:
+            options = (defaults or {}) | resolve_file_options(parse_cells(cells, parser), base)
+        except _RowError as err:
+            raise UsageError(f"{path.name} line {line}: {err}") from None
+        jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip()))
+    if not jobs:
+        raise UsageError(f"{path.name} lists no jobs (only a header)")
+    return name_outputs(jobs, path.name)
+
+
+def image_files(pattern: str, what: str) -> list[Path]:
+    """The images in a folder, or the files a glob pattern matches, sorted."""
+    folder = Path(pattern).expanduser()
+    if folder.is_dir():
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(folder), recursive=True) if Path(p).is_file())
+    if not files:
+        raise UsageError(f"{what} {pattern!r} matches no image files; give a folder of images or a glob such as "
+                         "'photos/*.jpg'")
+    return files
+
+
+def jobs_from_globs(contents: str, styles: str, defaults: dict | None = None) -> list[BatchJob]:
+    """One job for every content with every style."""
+    content_files, style_files = image_files(contents, "--contents"), image_files(styles, "--styles")
+    jobs = [BatchJob(n, c, [s], dict(defaults or {}))
+            for n, (c, s) in enumerate(((c, s) for c in content_files for s in style_files), start=1)]
+    return name_outputs(jobs, "--contents/--styles")
+
+
+def name_outputs(jobs: list[BatchJob], source: str) -> list[BatchJob]:
+    """Give every job its own output name in the folder: the ``output`` cell, or content_style.png."""
+    taken: dict[str, int] = {}
+    for job in jobs:
+        if job.output:
+            name = Path(job.output)
+            if name.is_absolute() or ".." in name.parts:
+                raise UsageError(f"{source} job {job.number}: output {job.output!r} must be a name inside the "
+                                 "output folder")
+            if not name.suffix:
+                name = name.with_suffix(".png")
+            if name.suffix.lower() not in OUTPUT_SUFFIXES:
+                raise UsageError(f"{source} job {job.number}: output {job.output!r} must end in "
+                                 f"{', '.join(OUTPUT_SUFFIXES)}")
+            job.output = name.as_posix()
+            if job.output in taken:
+                raise UsageError(f"{source}: jobs {taken[job.output]} and {job.number} both write {job.output}")
+        else:
+            stem = f"{job.content.stem}_{'+'.join(s.stem for s in job.styles)}"
+            job.output = f"{stem}.png" if f"{stem}.png" not in taken else f"{stem}-{job.number}.png"
+        taken[job.output] = job.number
+    return jobs
+
+
+# ----------------------------------------------------------------------------------------------------------
+# results.csv
+
+
+class ResultsTable:
+    """``DIR/results.csv``: one row per job of this batch, rewritten atomically whenever a job ends."""
+
+    def __init__(self, folder: Path, jobs: list[BatchJob]):
+        self.path = folder / RESULTS
+        self.previous = self._read()
+        self.rows: dict[str, dict] = {j.output: self.previous[j.output] for j in jobs if j.output in self.previous}
+        self.order = [j.output for j in jobs]
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                return {row["output"]: row for row in csv.DictReader(f) if row.get("output")}
+        except (OSError, csv.Error, KeyError):
+            return {}
+
+    def is_done(self, job: BatchJob, key: str, folder: Path) -> bool:
+        row = self.previous.get(job.output)
+        return bool(row and row.get("status") in DONE_STATES and row.get("key") == key
+                    and (folder / job.output).is_file())
+
+    def record(self, job: BatchJob, status: str, key: str = "", outcome: JobOutcome | None = None,
+               error: str = "") -> None:
+        row = {"job": job.number, "content": str(job.content), "style": LIST_SEPARATOR.join(map(str, job.styles)),
+               "output": job.output, "options": job.described_options(), "key": key, "status": status,
+               "error": error, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        if status == "skipped":  # keep what the run that made the file measured
+            old = self.previous.get(job.output, {})
+            row |= {k: old.get(k, "") for k in ("seconds", "iterations", "total", "content_loss", "style_loss",
+                                                 "tv_loss", "finished")}
+        elif outcome is not None:
+            losses = outcome.losses
+            row |= {"seconds": f"{outcome.seconds:.1f}", "iterations": outcome.iterations,
+                    "total": _g(losses.get("total")), "content_loss": _g(losses.get("content")),
+                    "style_loss": _g(losses.get("style")), "tv_loss": _g(losses.get("tv")),
+                    "error": error or outcome.error}
+        row["error"] = " ".join(str(row["error"]).split())  # one line, whatever the message
+        self.rows[job.output] = row
+        self.write()
+
+    def write(self) -> None:
+        with replacing(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, RESULT_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.rows[o] for o in self.order if o in self.rows)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.order if self.rows.get(o, {}).get("status") == status)
+
+
+def _g(value) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Running
+
+
+def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
+              quiet: bool = False) -> int:
+    """Run the jobs not done yet; returns 0 (all done), 1 (some failed) or 130 (interrupted).
+
+    ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left."""
+    from tqdm import tqdm
+
+    folder = output_folder(folder, "choose another folder for the results")
+    table = ResultsTable(folder, jobs)
+    todo: list[tuple[BatchJob, str]] = []
+    for job in jobs:
+        try:
+            key = job.spec().key()
+        except NstyleError as err:  # a missing or unreadable file: this job fails, the others run
+            table.record(job, "failed", error=str(err))
+            continue
+        if table.is_done(job, key, folder):
+            table.record(job, "skipped", key)
+        else:
+            todo.append((job, key))
+    table.write()
+    finished = len(jobs) - len(todo)
+    bar = tqdm(total=len(jobs), initial=finished, unit="job", desc="nstyle batch", disable=quiet, file=sys.stderr,
+               dynamic_ncols=True)
+    executor = make_executor(len(todo)) if todo else None
+    running: dict[Future, tuple[BatchJob, str]] = {}
+    window = 2 * max(1, getattr(executor, "capacity", 1))  # queued a little ahead, not the whole list in memory
+    pending = list(reversed(todo))
+    try:
+        while pending or running:
+            while pending and len(running) < window:
+                job, _ = pending.pop()
+                try:
+                    spec = job.spec()
+                except NstyleError as err:  # removed or changed since the check above
+                    table.record(job, "failed", error=str(err))
+                    bar.update(1)
+                    continue
+                running[executor.submit(spec)] = (job, spec.key())
+            if not running:
+                continue
+            ended, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in ended:
+                job, key = running.pop(future)
+                _store(job, key, future.result(), folder, table)
+                bar.set_postfix(done=table.count("done"), failed=table.count("failed"),
+                                skipped=table.count("skipped"), refresh=False)
+                bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        if executor is not None:
+            executor.shutdown(cancel_pending=True)
+        done = table.count("done") + table.count("skipped")
+        print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
+              "command again to finish the rest", file=sys.stderr)
+        return 130
+    bar.close()
+    if executor is not None:
+        executor.shutdown()
+    counts = {s: table.count(s) for s in ("done", "skipped", "failed")}
+    print(f"nstyle batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; "
+          f"results in {folder / RESULTS}")
+    if counts["failed"]:
+        print(f"nstyle batch: {counts['failed']} of {len(jobs)} jobs failed; their errors are in "
+              f"{folder / RESULTS}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: ResultsTable) -> None:
+    """Write a finished job's image atomically, then its row; a cancelled job leaves its old row."""
+    from ..io.images import save_image
+
+    if outcome.status == "done":
+        target = folder / job.output
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_image(outcome.pil_image(), target)
+        except (NstyleError, OSError) as err:
+            table.record(job, "failed", key, outcome, error=str(err))
+            return
+        table.record(job, "done", key, outcome)
+    elif outcome.status == "failed":
+        table.record(job, "failed", key, outcome, error=outcome.error)

@@ -1,0 +1,127 @@
+"""Run one transfer job to files: progress bar, intermediate images, a resumable checkpoint, final outputs.
+
+Everything written is atomic. The checkpoint (``<out>.resume.png`` + ``<out>.resume.json``) is updated
+every ``save_every`` iterations (every ``CHECKPOINT_EVERY`` when that is off) and on Ctrl-C, and removed
+when the run completes; ``resume=True`` continues from it with the iterations that were left.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..io.atomic import replacing
+from ..errors import UsageError
+from ..io.images import save_image, tensor_to_image
+from ..core.optim import IterationRecord
+from ..io.plot import plot_history, write_history_csv
+
+CHECKPOINT_EVERY = 100
+
+
+def sidecar(output: Path, suffix: str) -> Path:
+    """A file next to the output: out.png -> out.losses.csv."""
+    return output.with_name(output.stem + suffix)
+
+
+def _write_json(data: dict, path: Path) -> None:
+    with replacing(path) as tmp, open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+
+
+class Checkpoint:
+    """The image so far and what produced it, so an interrupted run can continue."""
+
+    def __init__(self, output: Path, options: dict):
+        self.image_path = sidecar(output, ".resume.png")
+        self.meta_path = sidecar(output, ".resume.json")
+        self.options = {k: v for k, v in options.items() if k not in ("iterations", "device", "init")}
+
+    def save(self, image, history: list[IterationRecord], done: int) -> None:
+        save_image(tensor_to_image(image) if not hasattr(image, "save") else image, self.image_path)
+        _write_json({"done": done, "options": self.options, "history": [r.as_dict() for r in history]},
+                    self.meta_path)
+
+    def load(self) -> tuple[int, list[IterationRecord]]:
+        if not (self.meta_path.is_file() and self.image_path.is_file()):
+            raise UsageError(f"--resume: no checkpoint {self.meta_path.name} next to the output; "
+                             "run without --resume to start afresh")
+        try:
+            meta = json.loads(self.meta_path.read_text())
+            history = [IterationRecord(**r) for r in meta["history"]]
+            done = int(meta["done"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"--resume: checkpoint {self.meta_path.name} is damaged ({err}); "
+                             "delete it and run without --resume") from None
+        if meta["options"] != json.loads(json.dumps(self.options)):
+            raise UsageError("--resume: the checkpoint was made with other options; give the same options "
+                             "or run without --resume")
+        return done, history
+
+    def remove(self) -> None:
+        self.image_path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+
+
+def _offset(history: list[IterationRecord], done: int, elapsed: float) -> list[IterationRecord]:
+    return [IterationRecord(**(r.as_dict() | {"iteration": r.iteration + done, "elapsed": r.elapsed + elapsed}))
+            for r in history]
+
+
+def run_transfer_job(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
+                     resume: bool = False, quiet: bool = False) -> int:
+    """Stylise and write ``output`` (+ ``.losses.csv``, and ``.losses.png`` with ``plot``); returns an exit code."""
+    from tqdm import tqdm
+
+    from ..core.engine import options_from, run
+
+    opts = options_from(**options)
+    checkpoint = Checkpoint(output, options)
+    done, previous = 0, []
+    if resume:
+        done, previous = checkpoint.load()
+        # The rest runs at the final size from the checkpoint's image (coarse levels are not repeated).
+        coarse = opts.planned_iterations() - opts.iterations
+        remaining = max(1, opts.iterations - max(0, done - coarse))
+        options = options | {"init": str(checkpoint.image_path), "iterations": remaining, "levels": 1}
+    total = done + remaining if resume else opts.planned_iterations()
+    every = save_every or CHECKPOINT_EVERY
+    bar = tqdm(total=total, initial=done, unit="it", desc="nstyle", disable=quiet, file=sys.stderr,
+               dynamic_ncols=True)
+    prev_elapsed = previous[-1].elapsed if previous else 0.0
+    live: list[IterationRecord] = []
+
+    def on_iteration(record: IterationRecord, image) -> None:
+        live.append(record)
+        bar.update(1)
+        bar.set_postfix(loss=f"{record.total:.4g}", content=f"{record.content:.3g}", style=f"{record.style:.3g}",
+                        refresh=False)
+        n = done + record.iteration
+        if save_every and n % save_every == 0:
+            save_image(image, sidecar(output, f"_iter{n:04d}{output.suffix}"))
+        if n % every == 0 and n < total:
+            checkpoint.save(image, previous + _offset(live, done, prev_elapsed), n)
+
+    try:
+        result = run(content, style, callback=on_iteration, **options)
+    finally:
+        bar.close()
+    history = previous + _offset(result.history, done, prev_elapsed)
+    save_image(result.image, output)
+    write_history_csv(history, sidecar(output, ".losses.csv"))
+    if plot:
+        plot_history(history, sidecar(output, ".losses.png"), title=f"nstyle {opts.model}, {opts.size} px")
+    n = len(history)
+    if result.stopped == "interrupted":
+        checkpoint.save(result.image, history, n)
+        print(f"nstyle: interrupted after {n} iterations; best image so far written to {output}; "
+              "continue with --resume", file=sys.stderr)
+        return 130
+    checkpoint.remove()
+    if result.stopped == "non-finite":
+        print(f"nstyle: the loss stopped being finite after {n} iterations; best image written to {output}; "
+              "try a smaller --lr or another --optimizer", file=sys.stderr)
+        return 1
+    print(f"wrote {output} ({n} iterations in {history[-1].elapsed:.0f}s)" if history else f"wrote {output}")
+    return 0

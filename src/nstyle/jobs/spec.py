@@ -1,0 +1,292 @@
+"""One style-transfer job, self-contained, and the executors that run jobs: the runner shared by
+``nstyle batch`` and ``nstyle serve``.
+
+A :class:`JobSpec` carries its images as bytes (content, styles, and any image an option names, such as a
+mask), so it can travel to another process or a Ray node with no shared file system. :func:`execute` runs
+one in the current process: progress goes to a callback, a cancel flag stops it with the image so far, and a
+job's own failure (a bad image, bad options) never raises: the :class:`JobOutcome` says ``failed`` with
+the one-line reason. Executors run many jobs and return futures of outcomes.
+
+A job is a transfer (``kind="transfer"``, the default) or a backbone comparison (``kind="compare"``: the content and
+one style through ``nstyle.eval.compare`` on ``options["models"]``; its grid, plots and tables come back as bytes in
+``JobOutcome.files``), so a comparison travels to an executor like any other job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import PIL.Image
+
+T = TypeVar("T")
+
+#: Options whose values name image files: their files travel with the job.
+FILE_OPTIONS = ("mask", "content_map", "style_map", "init")
+#: Options a job cannot carry to another machine.
+LOCAL_ONLY_OPTIONS = ("weights",)
+#: What a job can be: one transfer, or the same transfer on several backbones (``nstyle.eval.compare``).
+JOB_KINDS = ("transfer", "compare")
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An image file's name (no directory: for messages and output names) and its bytes."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @classmethod
+    def read(cls, path: str | Path) -> InputImage:
+        """The file's bytes, or a one-line ImageError (missing, a directory, empty, unreadable)."""
+        from ..errors import ImageError
+        from ..io.images import checked_image_path
+
+        path = Path(path)
+        name = checked_image_path(path)
+        try:
+            return cls(path.name, path.read_bytes())
+        except OSError as err:
+            raise ImageError(f"cannot read {name}: {err.strerror or err}") from None
+
+    def decode(self) -> PIL.Image.Image:
+        from ..io.images import decode_image
+
+        return decode_image(self.data, self.name)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class JobSpec:
+    """What to paint: a content image, one or more styles, ``TransferOptions`` fields by name, and the files of
+    the options that name files (``FILE_OPTIONS``; a list for ``style_map``). A ``compare`` job's options are
+    ``nstyle.eval.compare``'s keywords (``models``, ``size``, ``iterations``, ``seed`` and transfer options)."""
+
+    content: InputImage
+    styles: list[InputImage]
+    options: dict = field(default_factory=dict)
+    option_files: dict[str, InputImage | list[InputImage]] = field(default_factory=dict)
+    kind: str = "transfer"
+
+    def key(self) -> str:
+        """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done."""
+        files = {k: [f.digest for f in v] if isinstance(v, list) else v.digest for k, v in self.option_files.items()}
+        described = {"content": self.content.digest, "styles": [s.digest for s in self.styles],
+                     "options": self.options, "files": files}
+        if self.kind != "transfer":  # transfer keys stay as they were before job kinds
+            described["kind"] = self.kind
+        text = json.dumps(described, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class JobProgress:
+    """One iteration of a running job; ``image`` (the picture so far) only every ``preview_every`` iterations."""
+
+    iteration: int
+    total: int  # planned evaluations over all levels (the run may stop earlier on convergence)
+    elapsed: float
+    loss: float
+    content: float
+    style: float
+    image: PIL.Image.Image | None = None
+    stage: str = ""  # a compare job: the backbone now running
+
+
+@dataclass
+class JobOutcome:
+    """How a job ended: ``done``, ``cancelled`` (with the image so far) or ``failed`` (``error`` says why)."""
+
+    status: str
+    error: str = ""
+    image: bytes | None = field(default=None, repr=False)  # PNG
+    seconds: float = 0.0
+    iterations: int = 0
+    losses: dict[str, float] = field(default_factory=dict)  # the last iteration's total/content/style/tv
+    history: list[dict] = field(default_factory=list, repr=False)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job: grid.png, table.md, ...
+
+    def pil_image(self) -> PIL.Image.Image | None:
+        return None if self.image is None else PIL.Image.open(io.BytesIO(self.image)).convert("RGB")
+
+
+class _JobError(Exception):
+    """A job's options are unusable (reported as ``failed``, like a UsageError)."""
+
+
+def encode_png(image: PIL.Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _materialise(spec: JobSpec, folder: Path) -> dict:
+    """The options with each carried file written to ``folder`` and its option pointing there."""
+    options = dict(spec.options)
+    for name, value in spec.option_files.items():
+        files = value if isinstance(value, list) else [value]
+        paths = []
+        for i, f in enumerate(files):
+            path = folder / f"{name}{i}{Path(f.name).suffix.lower() or '.png'}"
+            path.write_bytes(f.data)
+            paths.append(str(path))
+        options[name] = paths if isinstance(value, list) else paths[0]
+    return options
+
+
+def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
+            cancel: threading.Event | None = None, preview_every: int = 0) -> JobOutcome:
+    """Run one job here and now; never raises for the job's own errors (only for bugs)."""
+    if spec.kind == "compare":
+        return _execute_compare(spec, on_progress, cancel, preview_every)
+    if spec.kind != "transfer":
+        return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
+    from ..core.engine import options_from, run
+    from ..io.images import tensor_to_image
+    from ..core.optim import StopOptimization
+
+    start = time.perf_counter()
+
+    def paint():
+        with tempfile.TemporaryDirectory(prefix="nstyle-job-") as tmp:
+            options = _materialise(spec, Path(tmp))
+            try:
+                total = options_from(**options).planned_iterations()
+            except TypeError as err:  # an unknown option name
+                raise _JobError(str(err)) from None
+            content = spec.content.decode()
+            styles = [s.decode() for s in spec.styles]
+
+            def callback(record, image) -> None:
+                if cancel is not None and cancel.is_set():
+                    raise StopOptimization("cancelled")
+                if on_progress is not None:
+                    preview = preview_every and (record.iteration % preview_every == 0 or record.iteration == 1)
+                    on_progress(JobProgress(record.iteration, total, record.elapsed, record.total, record.content,
+                                            record.style, tensor_to_image(image) if preview else None))
+
+            return run(content, styles, callback=callback, **options)
+
+    result = _guarded(paint, start, "give a smaller --size or a smaller --tile")
+    if isinstance(result, JobOutcome):
+        return result
+    history = [r.as_dict() for r in result.history]
+    last = history[-1] if history else {}
+    if result.stopped == "non-finite":
+        status, error = "failed", "the loss stopped being finite; try a smaller lr or another optimizer"
+    elif result.stopped in ("cancelled", "interrupted"):
+        status, error = "cancelled", ""
+    else:
+        status, error = "done", ""
+    return JobOutcome(status, error, encode_png(result.image), time.perf_counter() - start, len(history),
+                      {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history)
+
+
+def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None,
+                     cancel: threading.Event | None, preview_every: int) -> JobOutcome:
+    """``nstyle.eval.compare`` as a job: iterations count on across the backbones; a cancel keeps the finished ones
+    (and the current one's image so far) in the grid and tables."""
+    from ..eval.compare import DEFAULT_MODELS, compare
+    from ..io.images import tensor_to_image
+    from ..core.optim import StopOptimization
+
+    start = time.perf_counter()
+    options = dict(spec.options)
+    models = list(options.pop("models", DEFAULT_MODELS))
+    if spec.option_files:
+        return JobOutcome("failed", error="a comparison takes no mask or map files")
+    if len(spec.styles) != 1:
+        return JobOutcome("failed", error=f"a comparison takes one style image, not {len(spec.styles)}")
+    if not models:
+        return JobOutcome("failed", error="a comparison needs at least one backbone")
+    iterations = int(options.get("iterations", _compare_default("iterations")))
+    total = iterations * len(models)
+
+    def callback(model: str, record, image) -> None:
+        if cancel is not None and cancel.is_set():
+            raise StopOptimization("cancelled")
+        if on_progress is not None:
+            done = models.index(model) * iterations + record.iteration
+            preview = preview_every and image is not None and (
+                record.iteration % preview_every == 0 or record.iteration == 1)
+            on_progress(JobProgress(done, total, time.perf_counter() - start, record.total, record.content,
+                                    record.style, tensor_to_image(image) if preview else None, stage=model))
+
+    def paint():
+        with tempfile.TemporaryDirectory(prefix="nstyle-compare-") as tmp:
+            try:
+                runs = compare(spec.content.decode(), spec.styles[0].decode(), tmp, models=models, quiet=True,
+                               log=lambda _line: None, callback=callback, **options)
+            except TypeError as err:  # an unknown option name
+                raise _JobError(str(err)) from None
+            return runs, {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+
+    outcome = _guarded(paint, start, "give a smaller size")
+    if isinstance(outcome, JobOutcome):
+        return outcome
+    runs, files = outcome
+    history = [{"model": r.model} | h.as_dict() for r in runs for h in r.history]
+    last = runs[-1].history[-1].as_dict() if runs and runs[-1].history else {}
+    stopped = len(runs) < len(models) or any(r.stopped in ("cancelled", "interrupted") for r in runs)
+    return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
+                      sum(len(r.history) for r in runs),
+                      {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)
+
+
+def _guarded(work: Callable[[], T], start: float, memory_hint: str) -> T | JobOutcome:
+    """``work()``, or the failed outcome of a job's own error (a bad option or input, or too little memory):
+    those end the job, not the worker."""
+    from ..errors import NstyleError
+
+    try:
+        return work()
+    except (NstyleError, _JobError) as err:
+        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
+    except MemoryError:
+        return JobOutcome("failed", error=f"out of memory; {memory_hint}", seconds=time.perf_counter() - start)
+
+
+def _compare_default(name: str):
+    import inspect
+
+    from ..eval.compare import compare
+
+    return inspect.signature(compare).parameters[name].default
+
+
+class Executor(Protocol):
+    """Runs jobs; ``submit`` returns at once with a future of the outcome.
+
+    ``on_progress`` and ``cancel`` are honoured where the executor can (in this process always; in worker
+    processes or on Ray as the executor documents)."""
+
+    def submit(self, spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
+               cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]: ...
+
+    def shutdown(self, cancel_pending: bool = False) -> None: ...
+
+
+class ThreadExecutor:
+    """Jobs one at a time on a background thread of this process (the web server's default)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nstyle-job")
+
+    def submit(self, spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
+               cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]:
+        return self._pool.submit(execute, spec, on_progress, cancel, preview_every)
+
+    def shutdown(self, cancel_pending: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)

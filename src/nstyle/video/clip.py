@@ -1,0 +1,74 @@
+"""The ``nstyle video`` job: read the clip, stylise it frame by frame into a folder, encode the video.
+
+OUTPUT is a video file when its extension is one (.mp4, .mkv, .mov, .m4v, .avi, .webm), otherwise a folder
+of frames. A video is made from a working folder of frames next to it (``OUTPUT.frames``), which keeps every
+finished frame and the run's state until the video is written, so ``--resume`` works for both.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..io.images import SAVE_FORMATS, load_image
+from .stylise import VideoSettings, check_resumable, stylise_frames
+from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
+
+
+def working_folder(output: Path) -> Path:
+    """Where the frames go: the output itself, or ``OUTPUT.frames`` beside a video file."""
+    return output.with_name(output.name + ".frames") if is_video_path(output) else output
+
+
+def check_output(output: Path) -> Path:
+    output = output.expanduser().absolute()
+    if output.suffix.lower() in SAVE_FORMATS:
+        raise UsageError(f"{output.name} is an image name; give a folder for the frames or a video file "
+                         f"({', '.join(VIDEO_CODECS)})")
+    if is_video_path(output):
+        if output.is_dir():
+            raise UsageError(f"{output} is a folder; give a video file name or a folder without a video extension")
+        if not output.parent.is_dir():
+            raise UsageError(f"cannot write {output.name}: folder {output.parent} does not exist; create it first")
+    return output
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def run_video_job(source, style, output, options: dict, settings: VideoSettings, start: float = 0.0,
+                  end: float | None = None, fps: float | None = None, resume: bool = False,
+                  quiet: bool = False) -> int:
+    """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code."""
+    from ..core.engine import options_from
+
+    output = check_output(Path(output))
+    settings.check()
+    folder = working_folder(output)
+    if resume:
+        check_resumable(folder)
+    style_image = load_image(style)  # a bad style image fails before the clip is decoded
+    size = options_from(**options).size
+    clip = read_clip(source, size, start, end, fps)
+    if not quiet:
+        print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
+              f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
+    result = stylise_frames(clip.frames, style_image, folder, options, settings, resume=resume, quiet=quiet)
+    if result.stopped == "interrupted":
+        finished = sum(p.is_file() for p in result.paths)
+        print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "
+              "continue with the same command and --resume", file=sys.stderr)
+        return 130
+    if folder == output:
+        print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}")
+        return 0
+    audio = clip.source if clip.has_audio else None
+    copied = write_video(result.paths, output, clip.fps, audio, clip.start, clip.end)
+    shutil.rmtree(folder)
+    print(f"wrote {output} ({len(result.paths)} frames at {float(clip.fps):g} fps"
+          f"{', audio copied' if copied else ''}) in {_duration(result.seconds)}")
+    return 0

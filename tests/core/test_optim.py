@@ -1,0 +1,78 @@
+"""The optimisation loop on a known problem: each optimiser converges; stops keep the best image."""
+
+import pytest
+import torch
+
+from nstyle.core.optim import OPTIMIZERS, StopOptimization, optimize
+
+TARGET = torch.linspace(0.2, 0.8, 3 * 4 * 5).view(1, 3, 4, 5)
+
+
+def quadratic(x):
+    loss = (x - TARGET).pow(2).sum()
+    return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_reduces_the_loss(name):
+    result = optimize(quadratic, torch.zeros(1, 3, 4, 5), iterations=60, optimizer=name)
+    assert len(result.history) == 60
+    assert result.stopped == "completed"
+    assert result.history[-1].total < 0.05 * result.history[0].total
+    assert torch.allclose(result.image, TARGET, atol=0.15)
+
+
+def test_history_records_time_and_parts():
+    result = optimize(quadratic, torch.zeros(1, 3, 4, 5), iterations=5)
+    assert [r.iteration for r in result.history] == [1, 2, 3, 4, 5]
+    assert all(r.seconds >= 0 and r.content == r.total for r in result.history)
+    assert result.history[-1].elapsed >= result.history[0].elapsed
+
+
+def test_callback_sees_every_iteration_and_can_stop():
+    seen = []
+
+    def callback(record, image):
+        seen.append(record.iteration)
+        if record.iteration == 3:
+            raise StopOptimization("enough")
+
+    result = optimize(quadratic, torch.zeros(1, 3, 4, 5), iterations=50, callback=callback)
+    assert seen == [1, 2, 3]
+    assert result.stopped == "enough"
+
+
+def test_ctrl_c_keeps_the_best_image():
+    def callback(record, image):
+        if record.iteration == 10:
+            raise KeyboardInterrupt
+
+    result = optimize(quadratic, torch.zeros(1, 3, 4, 5), iterations=100, optimizer="adam", callback=callback)
+    assert result.stopped == "interrupted"
+    best = min(result.history, key=lambda r: r.total)
+    assert result.best_iteration == best.iteration
+    assert quadratic(result.image)[0].item() < quadratic(torch.zeros(1, 3, 4, 5))[0].item()
+
+
+def test_non_finite_loss_stops_with_best_image():
+    calls = []
+
+    def exploding(x):
+        calls.append(1)
+        loss = (x - TARGET).pow(2).sum() * (float("nan") if len(calls) > 4 else 1.0)
+        return loss, {"content": loss, "style": loss, "tv": loss}
+
+    result = optimize(exploding, torch.zeros(1, 3, 4, 5), iterations=20, optimizer="adam")
+    assert result.stopped == "non-finite"
+    assert len(result.history) == 4
+    assert torch.isfinite(result.image).all()
+
+
+def test_adam_keeps_pixels_in_range():
+    def push_up(x):
+        loss = -x.sum()
+        return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+
+    result = optimize(push_up, torch.full((1, 3, 4, 5), 0.5), iterations=100, optimizer="adam", lr=0.1)
+    assert result.image.max().item() <= 1.0
+    assert result.image.min().item() == pytest.approx(1.0)

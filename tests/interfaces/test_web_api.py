@@ -1,0 +1,371 @@
+"""The web API through FastAPI's TestClient: jobs, the worker queue, cancelling, restarts, bad uploads.
+
+Most tests run the queue with a gated stand-in executor (no network weights: the job waits until the test
+releases it, so "while it runs" is a state the test holds, not a race); the integration tests at the end run
+real tiny jobs (64 px, a few iterations).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+
+import PIL.Image
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra is not installed (make setup installs it)")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from nstyle.core.engine import TransferOptions  # noqa: E402
+from nstyle.jobs.spec import InputImage, JobOutcome, JobProgress, encode_png  # noqa: E402
+from nstyle.web import create_app  # noqa: E402
+from nstyle.web.progress import TimeLeft  # noqa: E402
+from nstyle.web.store import JobStore  # noqa: E402
+from nstyle.web.uploads import Limits  # noqa: E402
+
+WAIT_S = 60.0  # a deadline for states the test is waiting for, not a timing measurement
+
+
+def png(color: str = "red", size: tuple[int, int] = (32, 24)) -> bytes:
+    return encode_png(PIL.Image.new("RGB", size, color))
+
+
+class GatedExecutor:
+    """Each job reports three iterations (the first with a red preview), then waits for ``release`` or its
+    cancel event: cancelled keeps the red image, released gives a blue result."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=1)
+
+    def submit(self, spec, on_progress=None, cancel=None, preview_every=0):
+        def work() -> JobOutcome:
+            self.started.append(spec.options.get("seed"))
+            red = PIL.Image.open(io.BytesIO(png("red"))).convert("RGB")
+            for i in (1, 2, 3):
+                on_progress(JobProgress(i, 10, 0.5 * i, 10.0 / i, 1.0, 2.0, red if i == 1 else None))
+            while not self.release.wait(0.01):
+                if cancel.is_set():
+                    return JobOutcome("cancelled", image=png("red"), iterations=3)
+            history = [{"iteration": i, "total": 10.0 / i, "content": 1.0, "style": 2.0, "tv": 0.0}
+                       for i in range(1, 11)]
+            return JobOutcome("done", image=png("blue"), seconds=5.0, iterations=10, history=history,
+                              losses={"total": 1.0})
+
+        return self._pool.submit(work)
+
+    def shutdown(self, cancel_pending: bool = False) -> None:
+        self.release.set()
+        self._pool.shutdown(wait=True)
+
+
+def upload(content: bytes | None = None, styles: list[bytes] | None = None, options: dict | None = None,
+           kind: str | None = None) -> dict:
+    files = [("content", ("photo.png", content if content is not None else png("green")))]
+    files += [("style", (f"painting{i}.png", s)) for i, s in enumerate(styles if styles is not None else [png("blue")])]
+    data = {"options": json.dumps(options or {})}
+    if kind:
+        data["kind"] = kind
+    return {"files": files, "data": data}
+
+
+def wait_for(client: TestClient, job_id: str, condition, seconds: float = WAIT_S) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        record = client.get(f"/api/jobs/{job_id}").json()
+        if condition(record):
+            return record
+        assert time.monotonic() < deadline, f"job never reached the state; last: {record['status']}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def gated(tmp_path):
+    executor = GatedExecutor()
+    with TestClient(create_app(tmp_path, executor=executor)) as client:
+        yield client, executor
+
+
+def test_a_job_runs_with_progress_previews_and_a_result(gated):
+    client, executor = gated
+    reply = client.post("/api/jobs", **upload(options={"size": 64, "seed": 1}))
+    assert reply.status_code == 201
+    job_id = reply.json()["id"]
+    record = wait_for(client, job_id, lambda r: r["progress"] and r["progress"]["iteration"] == 3)
+    assert record["status"] == "running"
+    assert record["progress"]["total"] == 10 and record["progress"]["loss"] == pytest.approx(10 / 3)
+    assert record["progress"]["time_left"] > 0
+    preview = client.get(f"/api/jobs/{job_id}/image")  # the picture so far
+    assert preview.status_code == 200 and PIL.Image.open(io.BytesIO(preview.content)).getpixel((0, 0)) == (255, 0, 0)
+
+    executor.release.set()
+    record = wait_for(client, job_id, lambda r: r["status"] == "done")
+    assert record["files"] == ["result.png"] and record["iterations"] == 10 and len(record["losses"]) == 10
+    assert record["options"] == {"size": 64, "seed": 1}
+    assert record["names"] == {"content": "photo.png", "styles": ["painting0.png"]}
+    result = client.get(f"/api/jobs/{job_id}/image", params={"download": "true"})
+    assert PIL.Image.open(io.BytesIO(result.content)).getpixel((0, 0)) == (0, 0, 255)
+    assert result.headers["content-disposition"] == f'attachment; filename="nstyle-{job_id[:8]}.png"'
+    listed = client.get("/api/jobs").json()["jobs"]
+    assert [j["id"] for j in listed] == [job_id] and "losses" not in listed[0]
+
+
+def test_jobs_run_one_at_a_time_and_the_server_answers_meanwhile(gated):
+    client, executor = gated
+    first = client.post("/api/jobs", **upload(options={"seed": 1})).json()["id"]
+    wait_for(client, first, lambda r: r["progress"] and r["progress"]["iteration"] == 3)
+    second = client.post("/api/jobs", **upload(options={"seed": 2})).json()["id"]
+    statuses = {j["id"]: j["status"] for j in client.get("/api/jobs").json()["jobs"]}
+    assert statuses == {first: "running", second: "queued"}
+    assert executor.started == [1]
+    executor.release.set()
+    wait_for(client, second, lambda r: r["status"] == "done")
+    assert executor.started == [1, 2]
+
+
+def test_stop_keeps_the_image_so_far_and_a_queued_job_never_starts(gated):
+    client, executor = gated
+    running = client.post("/api/jobs", **upload(options={"seed": 1})).json()["id"]
+    wait_for(client, running, lambda r: r["progress"] and r["progress"]["iteration"] == 3)
+    queued = client.post("/api/jobs", **upload(options={"seed": 2})).json()["id"]
+    assert client.delete(f"/api/jobs/{queued}").json()["status"] == "cancelled"
+    client.delete(f"/api/jobs/{running}")
+    record = wait_for(client, running, lambda r: r["status"] == "cancelled")
+    assert record["files"] == ["result.png"]
+    kept = client.get(f"/api/jobs/{running}/image").content
+    assert PIL.Image.open(io.BytesIO(kept)).getpixel((0, 0)) == (255, 0, 0)
+    time.sleep(0.2)  # give a wrongly started queued job the chance to show up
+    assert executor.started == [1]
+    assert client.get(f"/api/jobs/{queued}").json()["status"] == "cancelled"
+
+
+def test_rerun_makes_a_new_job_with_the_same_images_and_options(gated, tmp_path):
+    client, executor = gated
+    executor.release.set()
+    first = client.post("/api/jobs", **upload(content=png("yellow"), options={"size": 80})).json()["id"]
+    wait_for(client, first, lambda r: r["status"] == "done")
+    again = client.post(f"/api/jobs/{first}/rerun")
+    assert again.status_code == 201
+    second = again.json()["id"]
+    record = wait_for(client, second, lambda r: r["status"] == "done")
+    assert second != first and record["options"] == {"size": 80}
+    assert (tmp_path / "jobs" / second / "content.png").read_bytes() == png("yellow")
+
+
+def test_server_sent_events_follow_a_job_to_its_end(gated):
+    client, executor = gated
+    job_id = client.post("/api/jobs", **upload()).json()["id"]
+    events = []
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                events.append(line.split(":", 1)[1].strip())
+            elif line.startswith("data:") and events[-1] == "job":
+                record = json.loads(line[5:])
+                if record["progress"] and record["progress"]["iteration"] == 3:
+                    executor.release.set()
+            if events and events[-1] == "end":
+                break
+    assert events[-1] == "end" and events.count("job") >= 2
+    assert record["status"] == "done" and "losses" not in record
+
+
+def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp_path):
+    store = JobStore(tmp_path)
+    image = InputImage("content.png", png("green"))
+    finished = store.create("transfer", {"size": 64}, image, [image])["id"]
+    store.write_file(finished, "result.png", png("blue"))
+    store.update(finished, status="done", files=["result.png"], iterations=10)
+    running = store.create("transfer", {}, image, [image])["id"]
+    store.write_file(running, "latest.png", png("red"))
+    store.update(running, status="running", preview=1)
+    queued = store.create("transfer", {}, image, [image])["id"]
+    before = (tmp_path / "jobs" / finished / "job.json").read_bytes()
+    (tmp_path / "jobs" / ".tmp-0123").mkdir()  # a job whose creation was cut short
+    (tmp_path / "jobs" / ("f" * 32)).mkdir()  # a folder without a record: skipped, not fatal
+
+    with TestClient(create_app(tmp_path, executor=GatedExecutor())) as client:  # the "restart"
+        jobs = {j["id"]: j for j in client.get("/api/jobs").json()["jobs"]}
+        assert set(jobs) == {finished, running, queued}
+        assert jobs[finished]["status"] == "done"
+        assert jobs[running]["status"] == "interrupted" and jobs[queued]["status"] == "interrupted"
+        assert "server stopped" in jobs[running]["error"]
+        assert client.get(f"/api/jobs/{finished}/image").content == png("blue")
+        assert client.get(f"/api/jobs/{running}/image").content == png("red")  # the picture it had reached
+    assert (tmp_path / "jobs" / finished / "job.json").read_bytes() == before  # finished records untouched
+    assert not (tmp_path / "jobs" / ".tmp-0123").exists()
+    on_disk = json.loads((tmp_path / "jobs" / running / "job.json").read_text())
+    assert on_disk["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(("request_kw", "limits", "status", "message"), [
+    (upload(content=b"hello, not an image"), Limits(), 400, "not a recognised image format"),
+    (upload(styles=[b"\x89PNG\r\n\x1a\n" + b"\0" * 40]), Limits(), 400, "style0 image"),
+    (upload(content=png(size=(400, 300))), Limits(max_file_bytes=500), 413, "larger than the limit of"),
+    (upload(content=png(size=(400, 300))), Limits(max_pixels=10_000), 400, "decompression bomb"),
+    (upload(styles=[png()] * 3), Limits(max_styles=2), 400, "at most 2"),
+    (upload(styles=[]), Limits(), 400, "no style image"),
+    (upload(options={"size": 5000}), Limits(), 400, "option size: between 16 and 1024"),
+    (upload(options={"weights": "/etc/passwd"}), Limits(), 400, "unsettable option(s): weights"),
+    (upload(options={"init": "/etc/passwd"}), Limits(), 400, "option init: choose from"),
+    (upload(options={"iterations": "many"}), Limits(), 400, "option iterations: give a whole number"),
+    (upload(options={"strength": 3}), Limits(), 400, "strength must be between 0 and 1"),
+    (upload(options={"style_blend": [1, 2]}), Limits(), 400, "style_blend has 2 weight(s) for 1 style"),
+    (upload(options={"model": "vgg99"}), Limits(), 400, "option model: choose from"),
+    (upload(styles=[png(), png()], kind="compare"), Limits(), 400, "comparison takes one style image"),
+    (upload(options={"models": ["vgg19", "nope"]}, kind="compare"), Limits(), 400, "unknown network(s) nope"),
+    (upload(kind="sweep"), Limits(), 400, "kind must be one of"),
+])
+def test_bad_uploads_get_a_clear_4xx_and_store_nothing(tmp_path, request_kw, limits, status, message):
+    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+        reply = client.post("/api/jobs", **request_kw)
+        assert reply.status_code == status, reply.text
+        assert message in reply.json()["detail"]
+        assert "\n" not in reply.json()["detail"]
+        assert client.get("/api/jobs").json()["jobs"] == []
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+def test_options_json_must_be_an_object(gated):
+    client, _ = gated
+    reply = client.post("/api/jobs", files=upload()["files"], data={"options": "[1, 2]"})
+    assert reply.status_code == 400 and "JSON object" in reply.json()["detail"]
+
+
+def test_an_upload_larger_than_the_request_limit_is_refused_before_reading(tmp_path):
+    limits = Limits(max_file_bytes=1000, max_styles=1)
+    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+        reply = client.post("/api/jobs", **upload(content=b"x" * (limits.max_request_bytes + 1)))
+        assert reply.status_code == 413 and "in all" in reply.json()["detail"]
+
+
+def test_ids_and_file_names_from_a_request_never_reach_the_disk(gated):
+    client, executor = gated
+    executor.release.set()
+    job_id = client.post("/api/jobs", **upload()).json()["id"]
+    wait_for(client, job_id, lambda r: r["status"] == "done")
+    assert client.get(f"/api/jobs/{job_id}/files/content.png").status_code == 200
+    for path in (f"/api/jobs/{job_id}/files/job.json", f"/api/jobs/{job_id}/files/..%2Fjob.json",
+                 f"/api/jobs/{job_id}/files/%2Fetc%2Fpasswd", f"/api/jobs/{'0' * 32}", "/api/jobs/..%2F..%2Fetc",
+                 f"/api/jobs/{job_id.upper()}/image"):
+        reply = client.get(path)
+        assert reply.status_code == 404, path
+        assert "root:" not in reply.text
+
+
+def test_the_page_and_its_options(gated):
+    client, _ = gated
+    page = client.get("/")
+    assert page.status_code == 200 and "Stylise" in page.text and "/static/app.js" in page.text
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/style.css").status_code == 200
+    schema = client.get("/api/options").json()
+    by_name = {o["name"]: o for o in schema["transfer"]}
+    defaults = {f.name: f.default for f in fields(TransferOptions)}
+    assert all(by_name[name]["default"] == defaults[name] for name in by_name)
+    assert {"weights", "device", "mask"}.isdisjoint(by_name)
+    assert by_name["model"]["choices"][0] == "vgg19" and "resnet50" in [m["name"] for m in schema["models"]]
+    assert schema["limits"]["max_styles"] == Limits().max_styles and schema["kinds"] == ["transfer", "compare"]
+
+
+def test_time_left_weights_each_iteration_by_its_pixels():
+    time_left = TimeLeft([(128, 2), (256, 1)])  # costs 1, 1, 4 (in units of 128 px)
+    assert time_left(0, 0.0) is None
+    assert time_left(1, 1.0) == pytest.approx(5.0)
+    assert time_left(2, 2.0) == pytest.approx(4.0)
+    assert time_left(3, 6.0) == 0.0
+
+
+# -- real tiny jobs ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real(tmp_path):
+    with TestClient(create_app(tmp_path, preview_every=2)) as client:
+        yield client
+
+
+def real_upload(images, options: dict, kind: str | None = None) -> dict:
+    request = upload(images["tubingen"].read_bytes(), [images["starry_night"].read_bytes()], options, kind)
+    request["files"][0] = ("content", ("tubingen.jpg", images["tubingen"].read_bytes()))
+    return request
+
+
+@pytest.mark.integration
+def test_a_real_tiny_transfer(real, images):
+    reply = real.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 6, "levels": 1}))
+    assert reply.status_code == 201, reply.text
+    record = wait_for(real, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"))
+    assert record["status"] == "done", record["error"]
+    assert record["iterations"] == 6 and [p[0] for p in record["losses"]] == list(range(1, 7))
+    assert record["progress"]["time_left"] == 0.0 and record["preview"] >= 3
+    image = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{record['id']}/image").content))
+    assert max(image.size) == 64
+
+
+@pytest.mark.integration
+def test_stopping_a_real_run_keeps_its_image(real, images):
+    job_id = real.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 1000, "levels": 1,
+                                                             "tolerance": 0})).json()["id"]
+    wait_for(real, job_id, lambda r: r["progress"] and r["progress"]["iteration"] >= 3)
+    real.delete(f"/api/jobs/{job_id}")
+    record = wait_for(real, job_id, lambda r: r["status"] not in ("queued", "running"))
+    assert record["status"] == "cancelled" and 3 <= record["iterations"] < 1000
+    image = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{job_id}/image").content))
+    assert max(image.size) == 64
+
+
+@pytest.mark.integration
+def test_a_real_tiny_comparison(real, images):
+    options = {"models": ["squeezenet1_1", "alexnet"], "size": 64, "iterations": 3}
+    reply = real.post("/api/jobs", **real_upload(images, options, kind="compare"))
+    assert reply.status_code == 201, reply.text
+    record = wait_for(real, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"))
+    assert record["status"] == "done", record["error"]
+    assert {"grid.png", "losses.png", "losses_normalised.png", "table.md", "table.csv", "report.md",
+            "squeezenet1_1.png", "alexnet.png"} <= set(record["files"])
+    assert record["progress"]["total"] == 6 and record["progress"]["stage"] == "alexnet"
+    table = real.get(f"/api/jobs/{record['id']}/files/table.csv").text.splitlines()
+    assert table[0].startswith("model,") and [row.split(",")[0] for row in table[1:]] == ["squeezenet1_1", "alexnet"]
+    grid = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{record['id']}/image").content))
+    assert grid.width > 3 * grid.height  # content, style and two results side by side
+
+
+@pytest.mark.integration
+def test_the_page_hands_its_jobs_to_ray_with_live_progress(ray_local, tmp_path, images):
+    """`nstyle serve --ray`: the batch command's RayExecutor behind the same queue; previews still arrive."""
+    from nstyle.jobs.executors import make_executor
+
+    with TestClient(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
+        reply = client.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 6, "levels": 1}))
+        # Ray's first task starts a worker process and imports torch: a deadline for a loaded machine
+        record = wait_for(client, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"), 300)
+    assert record["status"] == "done", record["error"]
+    assert [p[0] for p in record["losses"]] == list(range(1, 7)) and record["preview"] >= 3
+
+
+def test_serve_takes_ray_with_or_without_an_address():
+    from nstyle.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["serve"]).ray is None and parse(["serve", "--ray"]).ray == ""
+    assert parse(["serve", "--ray", "10.0.0.5:6379"]).ray == "10.0.0.5:6379"
+
+
+def test_serve_refuses_a_bad_port_in_one_line(capsys):
+    from nstyle.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert capsys.readouterr().err.strip() == "nstyle: error: --port must be between 1 and 65535, not 70000"
+
+
+def test_serve_listens_on_localhost_by_default():
+    from nstyle.cli import build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)

@@ -1,0 +1,79 @@
+"""End to end in a real headless browser: Debian's chromium driven by Playwright against a real `nstyle serve`.
+
+Upload a content and a style image, run a tiny job, see the progress and the result, download it. Skips (with
+the reason) where chromium or Playwright is missing; `make setup` installs both where it can.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import PIL.Image
+import pytest
+from .web_server import running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make setup does it)")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no {CHROMIUM}: `make setup` installs Debian's chromium when run as root")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def test_upload_run_watch_and_download(browser, images, tmp_path):
+    data = tmp_path / "data"
+    with running_server(data) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.set_input_files("#content-input", str(images["tubingen"]))
+        page.set_input_files("#style-input", str(images["starry_night"]))
+        assert page.locator("#content-thumbs img").count() == 1
+        assert page.locator("#style-thumbs img").count() == 1
+        page.fill("#opt-size", "64")
+        page.fill("#opt-iterations", "30")
+        page.fill("#opt-levels", "1")
+        page.click("#submit")
+
+        # Progress while it runs: the bar, the iteration, the loss and the time left.
+        page.wait_for_selector("#job[data-status=running]", timeout=60_000)
+        page.wait_for_function("document.querySelector('#stats').textContent.includes('left')", timeout=60_000)
+        running = page.text_content("#stats")
+        assert "iteration" in running and "/ 30" in running and "loss" in running, running
+        page.wait_for_selector("#job[data-status=done]", timeout=120_000)
+        assert int(page.get_attribute("#job", "data-updates")) >= 2  # live updates, not one final answer
+        stats = page.text_content("#stats")
+        assert "iteration 30 / 30" in stats and "done after 30 iterations" in stats, stats
+        assert page.eval_on_selector("#bar", "b => b.value") == 1
+        page.wait_for_function("document.querySelector('#live').complete && "
+                               "document.querySelector('#live').naturalWidth === 64")
+        assert page.text_content("#job-error") == ""
+
+        with page.expect_download() as download:
+            page.click("#download")
+        saved = tmp_path / "download.png"
+        download.value.save_as(saved)
+        result = PIL.Image.open(saved)
+        assert result.format == "PNG" and max(result.size) == 64
+
+        # The gallery shows it, with its settings; on disk its record says done.
+        page.wait_for_selector("#gallery .card.done")
+        assert "size 64" in page.text_content("#gallery .card.done")
+        (job_dir,) = (data / "jobs").iterdir()
+        assert json.loads((job_dir / "job.json").read_text())["status"] == "done"
+
+        # A bad upload gets a clear message on the page.
+        page.set_input_files("#content-input", files=[{"name": "notes.txt", "mimeType": "image/png",
+                                                       "buffer": b"not an image"}])
+        page.click("#submit")
+        page.wait_for_function("document.querySelector('#message').textContent.length > 0")
+        assert "not a recognised image format" in page.text_content("#message")
+        page.close()

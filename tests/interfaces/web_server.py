@@ -1,0 +1,54 @@
+"""A real `nstyle serve` on a free port, for the browser test and the README's screenshot."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(data_dir: Path, deadline_s: float = 60.0):
+    """``nstyle serve`` in a child process; yields its base URL and stops it (Ctrl-C, as a person would)."""
+    port = free_port()
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    log = open(data_dir.parent / f"serve-{port}.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "nstyle", "serve", "--port", str(port), "--data", str(data_dir)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        start = time.monotonic()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() - start > deadline_s:
+                log.flush()
+                raise RuntimeError("nstyle serve did not start: "
+                                   + (data_dir.parent / f"serve-{port}.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.send_signal(2)  # SIGINT: uvicorn's graceful shutdown
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

@@ -1,0 +1,175 @@
+"""``nstyle batch``: a job list checked before anything runs, failures recorded without stopping the others,
+finished work kept and skipped on a rerun, locally and on Ray."""
+
+import csv
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nstyle.jobs.batch import jobs_from_csv, jobs_from_globs
+from nstyle.cli import main
+from nstyle.errors import UsageError
+
+TINY = "64,3,1"  # size, iterations, levels: one small level, a few evaluations
+
+
+@pytest.fixture
+def job_list(tmp_path, images) -> Path:
+    """Four jobs at 64 px; the third's content is a truncated JPEG."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in ("tubingen", "starry_night", "shipwreck"):
+        shutil.copy(images[name], folder / f"{name}.jpg")
+    (folder / "broken.jpg").write_bytes((folder / "tubingen.jpg").read_bytes()[:3000])
+    jobs = folder / "jobs.csv"
+    jobs.write_text("content,style,size,iterations,levels,style_weight\n"
+                    f"tubingen.jpg,starry_night.jpg,{TINY},\n"
+                    f"shipwreck.jpg,starry_night.jpg;tubingen.jpg,{TINY},\n"
+                    f"broken.jpg,starry_night.jpg,{TINY},\n"
+                    f"tubingen.jpg,shipwreck.jpg,{TINY},1000\n")
+    return jobs
+
+
+def read_results(folder: Path) -> list[dict]:
+    with open(folder / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def outputs(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*.png")}
+
+
+EXPECTED = {"tubingen_starry_night.png", "shipwreck_starry_night+tubingen.png", "tubingen_shipwreck.png"}
+
+
+def check_first_run(code: int, err: str, out: Path) -> None:
+    assert code == 1
+    assert "1 of 4 jobs failed" in err
+    assert set(outputs(out)) == EXPECTED
+    for name in EXPECTED:
+        with Image.open(out / name) as image:
+            assert max(image.size) == 64
+    rows = read_results(out)
+    assert [r["status"] for r in rows] == ["done", "done", "failed", "done"]
+    failed = rows[2]
+    assert failed["content"].endswith("broken.jpg") and "truncated" in failed["error"]
+    assert "\n" not in failed["error"]
+    assert all(float(r["seconds"]) > 0 and float(r["style_loss"]) > 0 for r in rows if r["status"] == "done")
+    assert '"style_weight": 1000.0' in rows[3]["options"]
+
+
+def check_rerun_skips(job_list: Path, out: Path, extra: list[str], capsys) -> None:
+    before = outputs(out)
+    code = main(["batch", str(job_list), "-o", str(out), "-q", *extra])
+    assert code == 1  # the broken image fails again
+    assert [r["status"] for r in read_results(out)] == ["skipped", "skipped", "failed", "skipped"]
+    assert outputs(out) == before  # the same bytes, not even rewritten
+    assert "0 done, 3 skipped, 1 failed" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_a_failing_job_is_recorded_and_a_rerun_skips_the_done_ones(job_list, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["batch", str(job_list), "-o", str(out), "-q", "--workers", "2"])
+    check_first_run(code, capsys.readouterr().err, out)
+    check_rerun_skips(job_list, out, ["--workers", "2"], capsys)
+
+
+@pytest.mark.integration
+def test_the_same_batch_on_a_local_ray_instance(job_list, tmp_path, capsys, ray_local):
+    out = tmp_path / "out"
+    code = main(["batch", str(job_list), "-o", str(out), "-q", "--ray"])
+    check_first_run(code, capsys.readouterr().err, out)
+    check_rerun_skips(job_list, out, ["--ray"], capsys)
+
+
+@pytest.mark.integration
+def test_a_changed_option_or_deleted_result_is_done_again(job_list, tmp_path, capsys):
+    out = tmp_path / "out"
+    main(["batch", str(job_list), "-o", str(out), "-q", "--workers", "0"])
+    (out / "tubingen_shipwreck.png").unlink()
+    job_list.write_text(job_list.read_text().replace(f"tubingen.jpg,starry_night.jpg,{TINY}",
+                                                     "tubingen.jpg,starry_night.jpg,64,4,1"))
+    capsys.readouterr()
+    assert main(["batch", str(job_list), "-o", str(out), "-q", "--workers", "0"]) == 1
+    assert [r["status"] for r in read_results(out)] == ["done", "skipped", "failed", "done"]
+
+
+@pytest.mark.parametrize("header", ["content,size", "style,size", "contents,style", "content,style,sizee"])
+def test_a_bad_header_is_a_usage_error_and_writes_nothing(tmp_path, capsys, header):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"{header}\na.jpg,b.jpg\n")
+    out = tmp_path / "out"
+    code = main(["batch", str(jobs), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("row, message", [
+    ("a.jpg,b.jpg,big", "invalid int value"),
+    (",b.jpg,64", "needs a content and a style"),
+    ("a.jpg,b.jpg,64,extra", "more cells"),
+])
+def test_a_bad_row_is_a_usage_error_before_anything_runs(tmp_path, capsys, row, message):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(f"content,style,size\ntubingen.jpg,starry.jpg,64\n{row}\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(jobs), "-o", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cells_take_the_transfer_options_types_and_paths_are_relative_to_the_csv(tmp_path):
+    jobs = tmp_path / "sub" / "jobs.csv"
+    jobs.parent.mkdir()
+    jobs.write_text("content,style,output,size,style_blend,preserve_color,mask,init,content_layers\n"
+                    "a.jpg,b.jpg;c.jpg,x/one.jpg,96,0.7;0.3,luminance,m.png,content,relu4_2\n"
+                    "a.jpg,b.jpg,,,,,,noise,\n")
+    first, second = jobs_from_csv(jobs, defaults={"seed": 3, "size": 32})
+    assert first.options == {"seed": 3, "size": 96, "style_blend": [0.7, 0.3], "preserve_color": "luminance",
+                             "mask": jobs.parent / "m.png", "init": "content", "content_layers": ["relu4_2"]}
+    assert first.content == jobs.parent / "a.jpg" and first.styles == [jobs.parent / "b.jpg", jobs.parent / "c.jpg"]
+    assert first.output == "x/one.jpg"
+    assert second.options == {"seed": 3, "size": 32, "init": "noise"}  # empty cells take the defaults
+    assert second.output == "a_b.png"
+
+
+def test_choices_are_checked_and_outputs_stay_distinct(tmp_path):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,style,preserve_color\na.jpg,b.jpg,sepia\n")
+    with pytest.raises(UsageError, match="invalid choice"):
+        jobs_from_csv(jobs)
+    jobs.write_text("content,style,size\na.jpg,b.jpg,64\na.jpg,b.jpg,128\n")
+    assert [j.output for j in jobs_from_csv(jobs)] == ["a_b.png", "a_b-2.png"]
+    jobs.write_text("content,style,output\na.jpg,b.jpg,same.png\nc.jpg,b.jpg,same\n")
+    with pytest.raises(UsageError, match="both write same.png"):
+        jobs_from_csv(jobs)
+    jobs.write_text("content,style,output\na.jpg,b.jpg,../up.png\n")
+    with pytest.raises(UsageError, match="inside the output folder"):
+        jobs_from_csv(jobs)
+
+
+def test_contents_and_styles_give_every_pair(tmp_path, images):
+    for name in ("tubingen", "shipwreck"):
+        shutil.copy(images[name], tmp_path / f"{name}.jpg")
+    (tmp_path / "notes.txt").write_text("not an image")
+    jobs = jobs_from_globs(str(tmp_path), str(images["starry_night"].parent / "*matisse*.jpg"), {"size": 64})
+    assert [j.output for j in jobs] == ["shipwreck_woman-with-hat-matisse.png", "tubingen_woman-with-hat-matisse.png"]
+    assert all(j.options == {"size": 64} for j in jobs)
+    with pytest.raises(UsageError, match="matches no image files"):
+        jobs_from_globs(str(tmp_path / "*.png"), str(tmp_path))
+
+
+def test_without_ray_the_flag_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,style\na.jpg,b.jpg\n")
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as where it is not installed
+    assert main(["batch", str(jobs), "-o", str(tmp_path / "out"), "--ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'nstyle[ray]'" in err
+    assert not (tmp_path / "out").exists()
