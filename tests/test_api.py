@@ -32,7 +32,7 @@ def test_cli_flags_come_from_the_options_dataclass():
 
 
 def test_unknown_option_is_rejected():
-    with pytest.raises(TypeError, match="colour"):
+    with pytest.raises(nstyle.UsageError, match="unknown option.s. colour"):
         nstyle.run("a.png", "b.png", colour="red")
 
 

@@ -7,7 +7,7 @@ and takes a progress callback. The API is imported lazily so that the command li
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "transfer": "core.engine", "run": "core.engine", "TransferOptions": "core.engine",
+    "transfer": "core.engine", "run": "core.engine", "TransferOptions": "core.options",
     "TransferResult": "core.engine", "StopOptimization": "core.optim", "IterationRecord": "core.optim",
     "run_paper": "eval.paper", "NstyleError": "errors", "UsageError": "errors", "sweep": "eval.sweep",
     "match_color": "core.color", "recombine": "core.color",

@@ -16,7 +16,8 @@ from PIL import Image
 from nstyle.cli import main
 from nstyle.core.color import RGB_TO_YIQ, color_statistics, luminance_image, rgb_to_yiq
 from nstyle.core.engine import run
-from nstyle.core.guidance import guided_gram, read_maps
+from nstyle.core.guidance import read_maps
+from nstyle.core.losses import guided_gram
 from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.eval.judge import STYLE_LAYERS, Judge
 from nstyle.models.weights import load_backbone

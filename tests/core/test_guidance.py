@@ -8,16 +8,16 @@ import torch
 from PIL import Image
 
 from nstyle.errors import UsageError
-from nstyle.core.guidance import (
+from nstyle.core.guidance import convex_weights, read_maps, read_mask, resize_guide
+from nstyle.core.losses import (
+    Guides,
     GuidedStyleLoss,
-    convex_weights,
+    StyleLoss,
+    StyleTransferLoss,
+    gram_matrix,
     guided_gram,
-    read_maps,
-    read_mask,
     region_shares,
-    resize_guide,
 )
-from nstyle.core.losses import Guides, StyleLoss, StyleTransferLoss, gram_matrix
 
 SIZE = (40, 30)  # width, height of the "content"
 

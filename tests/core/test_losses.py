@@ -132,7 +132,9 @@ def test_nstyle_mode_normalises_layer_weights():
 
 
 def test_unknown_mode_is_rejected():
-    with pytest.raises(ValueError):
+    from nstyle.errors import UsageError
+
+    with pytest.raises(UsageError, match="--loss 'fancy': choose from nstyle, paper, keras, classic"):
         ContentLoss(S, "fancy")
 
 

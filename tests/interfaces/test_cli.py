@@ -215,10 +215,10 @@ def red_blue_mask(tmp_path) -> Path:
     (["--style", "{p}", "{p}", "--style-blend", "0.7"], "--style-blend has 1 weight(s) for 2 style image(s)"),
     (["{p}", "--style", "{p}"], "either after CONTENT or with --style"),
     ([], "give a style image"),
-    (["{p}", "--style-blend", "-1"], "must be 0 or more"),
-    (["{p}", "--strength", "1.5"], "--strength must be between 0 and 1"),
+    (["{p}", "--style-blend", "-1"], "--style-blend -1 (value 1): must be at least 0"),
+    (["{p}", "--strength", "1.5"], "--strength 1.5: must be at most 1"),
     (["{p}", "--strength", "0.5", "--style-weight", "10"], "not both"),
-    (["{p}", "--style-scale", "0"], "--style-scale 0 makes the style image too small"),
+    (["{p}", "--style-scale", "0"], "--style-scale 0: must be more than 0"),
     (["{p}", "--preserve-color", "hue"], "invalid choice"),
     (["--style", "{p}", "{p}", "--mask", "{mask}"], None),  # a colour mask needs --mask-colors: below
     (["--style", "{p}", "{p}", "--mask", "{mask}", "--mask-colors", "red"], "1 colour(s) for 2 style(s)"),

@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the web extra is not installed (make setup installs it)")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from nstyle.core.engine import TransferOptions  # noqa: E402
+from nstyle.core.options import TransferOptions  # noqa: E402
 from nstyle.jobs.spec import InputImage, JobOutcome, JobProgress, encode_png  # noqa: E402
 from nstyle.web import create_app  # noqa: E402
 from nstyle.web.progress import TimeLeft  # noqa: E402
@@ -215,7 +215,7 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     (upload(options={"weights": "/etc/passwd"}), Limits(), 400, "unsettable option(s): weights"),
     (upload(options={"init": "/etc/passwd"}), Limits(), 400, "option init: choose from"),
     (upload(options={"iterations": "many"}), Limits(), 400, "option iterations: give a whole number"),
-    (upload(options={"strength": 3}), Limits(), 400, "strength must be between 0 and 1"),
+    (upload(options={"strength": 3}), Limits(), 400, "strength 3: must be at most 1"),
     (upload(options={"style_blend": [1, 2]}), Limits(), 400, "style_blend has 2 weight(s) for 1 style"),
     (upload(options={"model": "vgg99"}), Limits(), 400, "option model: choose from"),
     (upload(styles=[png(), png()], kind="compare"), Limits(), 400, "comparison takes one style image"),

@@ -111,7 +111,7 @@ def test_a_bad_header_is_a_usage_error_and_writes_nothing(tmp_path, capsys, head
 
 
 @pytest.mark.parametrize("row, message", [
-    ("a.jpg,b.jpg,big", "invalid int value"),
+    ("a.jpg,b.jpg,big", "--size .big.: must be a whole number"),
     (",b.jpg,64", "needs a content and a style"),
     ("a.jpg,b.jpg,64,extra", "more cells"),
 ])
@@ -142,7 +142,7 @@ def test_cells_take_the_transfer_options_types_and_paths_are_relative_to_the_csv
 def test_choices_are_checked_and_outputs_stay_distinct(tmp_path):
     jobs = tmp_path / "jobs.csv"
     jobs.write_text("content,style,preserve_color\na.jpg,b.jpg,sepia\n")
-    with pytest.raises(UsageError, match="invalid choice"):
+    with pytest.raises(UsageError, match="--preserve-color .sepia.: choose from luminance or histogram"):
         jobs_from_csv(jobs)
     jobs.write_text("content,style,size\na.jpg,b.jpg,64\na.jpg,b.jpg,128\n")
     assert [j.output for j in jobs_from_csv(jobs)] == ["a_b.png", "a_b-2.png"]

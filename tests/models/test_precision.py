@@ -33,7 +33,7 @@ def test_auto_follows_the_hardware(monkeypatch):
 def test_an_unknown_precision_is_a_usage_error():
     with pytest.raises(UsageError, match="float16.*auto, float32, bfloat16"):
         compute_dtype("float16", CPU)
-    with pytest.raises(UsageError, match="unknown precision"):
+    with pytest.raises(UsageError, match="--precision .half.: choose from auto, float32 or bfloat16"):
         run(Image.new("RGB", (32, 32)), Image.new("RGB", (32, 32)), size=32, precision="half")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from ..core.options import option_flag
 from ..errors import UsageError
 
 
@@ -18,55 +19,46 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def option_flag(name: str) -> str:
-    """The command-line flag of a TransferOptions field: ``style_weight`` -> ``--style-weight``."""
-    return "--" + name.replace("_", "-")
-
-
 def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
-    """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
-    from ..core.engine import TransferOptions
-    from ..models.weights import records
+    """One flag per option of the schema (``nstyle.core.options``), typed by it; the default shown is the schema's,
+    ``None`` when not given, so that only what the user typed reaches the options."""
+    from ..core.options import TransferOptions, field_kinds
 
-    hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
+    types = {"int": int, "float": float, "floats": float}
     for f in dataclasses.fields(TransferOptions):
         if f.name in exclude:
             continue
+        kind, choices = field_kinds()[f.name]
         meta = dict(f.metadata)
-        kwargs: dict = {"default": None, "help": meta.pop("help")}
-        if "nargs" in meta:
-            kwargs["nargs"] = meta.pop("nargs")
-            kwargs["type"] = meta.pop("type", float if "weights" in f.name else str)
+        kwargs: dict = {"default": None, "help": meta["help"], "type": types.get(kind, str)}
+        if kind in ("floats", "strs", "files"):
+            kwargs["nargs"] = "+"
+        if choices:
+            kwargs["choices"] = list(choices)
         else:
-            kwargs["type"] = meta.pop("type", hints.get(str(f.type), str))
-        if "choices" in meta:
-            kwargs["choices"] = meta.pop("choices")
-        if f.name == "model":
-            kwargs["choices"] = list(records())  # every registered network
+            kwargs["metavar"] = meta.get("metavar", "FILE" if kind == "file" else f.name.upper().split("_")[-1])
         if f.default is not None:
             kwargs["help"] += f" (default: {f.default})"
-        if "choices" not in kwargs:
-            kwargs["metavar"] = meta.pop("metavar", "FILE" if f.name == "weights" else f.name.upper().split("_")[-1])
         parser.add_argument(option_flag(f.name), dest=f.name, **kwargs)
 
 
 def given_options(args: argparse.Namespace) -> dict:
-    from ..core.engine import TransferOptions
+    from ..core.options import TransferOptions
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferOptions)
             if getattr(args, f.name, None) is not None}
 
 
 def _option_default(name: str):
-    from ..core.engine import TransferOptions
+    from ..core.options import TransferOptions
 
     return TransferOptions.__dataclass_fields__[name].default
 
 
 def _signature_default(func, name: str):
-    import inspect
+    from ..core.options import signature_defaults
 
-    return inspect.signature(func).parameters[name].default
+    return signature_defaults(func, name)[name]
 
 
 def add_content_and_styles(parser: argparse.ArgumentParser) -> None:

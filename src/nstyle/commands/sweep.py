@@ -23,8 +23,8 @@ def add(sub) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ..io.images import check_output_path
     from ..eval.sweep import sweep
+    from ..io.images import check_output_path
 
     output = check_output_path(args.output)
     styles = styles_of(args)

@@ -43,8 +43,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:
-    from ..io.images import save_image
     from ..eval.paper import OUTER_ITERATIONS, run_paper
+    from ..io.images import save_image
     from ..io.plot import plot_history, write_history_csv
     from ..jobs.runner import sidecar
 

@@ -42,9 +42,9 @@ def add(sub) -> None:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    from ..video.stylise import VideoSettings
     from ..io.videofile import parse_time
     from ..video.clip import run_video_job
+    from ..video.stylise import VideoSettings
 
     start = parse_time(args.start) if args.start else 0.0
     end = parse_time(args.end) if args.end else None

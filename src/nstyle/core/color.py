@@ -30,8 +30,8 @@ import numpy as np
 import PIL.Image
 import torch
 
-PRESERVE_COLOR = ("luminance", "histogram")
-HISTOGRAM_METHODS = ("eig", "cholesky")
+from .options import HISTOGRAM_METHODS, PRESERVE_COLOR
+
 MATCH_ROUNDS = 20
 
 # FCC NTSC RGB -> YIQ. The I and Q rows sum to 0, so the inverse's first column is (1, 1, 1): R, G and B are

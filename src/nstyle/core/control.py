@@ -1,40 +1,23 @@
 """The control options of a transfer, between the options and the losses (see docs/CONTROL.md).
 
-``engine.run`` calls these: the style blend weights, the content and styles as colour preservation makes them
+The painter (``nstyle.core.engine``) calls these: the content and styles as colour preservation makes them
 (``nstyle.core.color``), the regions of a mask or of semantic maps (``nstyle.core.guidance``) resized to each level, and
 the picture a progress callback should see (masks composed, luminance recoloured).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import PIL.Image
 import torch
 
-from .color import HISTOGRAM_METHODS, PRESERVE_COLOR, luminance_image, match_color, recombine
 from ..errors import UsageError
+from ..io.images import as_image, image_to_tensor, one_or_many, resize_to_long_side
+from .color import luminance_image, match_color, recombine
 from .guidance import Guidance, read_maps, read_mask
-from ..io.images import as_image, image_to_tensor, resize_to_long_side
 from .losses import Guides, StyleTransferLoss
-
-if TYPE_CHECKING:
-    from .engine import TransferOptions
-
-
-def style_blend(options: TransferOptions, count: int) -> list[float]:
-    """The weights that mix the style images (equal by default), checked."""
-    if options.style_blend is None:
-        return [1.0] * count
-    blend = [float(b) for b in options.style_blend]
-    if len(blend) != count:
-        raise UsageError(f"--style-blend has {len(blend)} weight(s) for {count} style image(s); give one weight "
-                         "per style")
-    if min(blend) < 0 or sum(blend) <= 0:
-        raise UsageError("--style-blend weights must be 0 or more, and not all 0")
-    return blend
+from .options import TransferOptions
 
 
 def prepare_colors(options: TransferOptions, content: PIL.Image.Image,
@@ -43,33 +26,18 @@ def prepare_colors(options: TransferOptions, content: PIL.Image.Image,
     if options.preserve_color is None:
         return content, styles
     if options.preserve_color == "histogram":
-        if options.histogram_method not in HISTOGRAM_METHODS:
-            raise UsageError(f"--histogram-method must be one of {', '.join(HISTOGRAM_METHODS)}, "
-                             f"not {options.histogram_method!r}")
         return content, [match_color(s, content, options.histogram_method) for s in styles]
-    if options.preserve_color == "luminance":
-        return luminance_image(content), [luminance_image(s, content) for s in styles]
-    raise UsageError(f"--preserve-color must be one of {', '.join(PRESERVE_COLOR)}, not {options.preserve_color!r}")
+    return luminance_image(content), [luminance_image(s, content) for s in styles]
 
 
 def read_guidance(options: TransferOptions, content: PIL.Image.Image, styles: list[PIL.Image.Image],
                   blend: list[float]) -> Guidance | None:
     """Regions from --mask or from --content-map and --style-map, or None."""
-    maps = options.content_map is not None or options.style_map is not None
-    if options.mask_colors and options.mask is None:
-        raise UsageError("--mask-colors needs a --mask")
-    if options.mask is not None and maps:
-        raise UsageError("give --mask or --content-map with --style-map, not both")
     if options.mask is not None:
-        if options.mask_colors and options.style_blend is not None:
-            raise UsageError("--style-blend does not apply with --mask-colors: each style has its own region")
         return read_mask(as_image(options.mask), content.size, blend, options.mask_colors)
-    if not maps:
+    if options.content_map is None:  # the options made sure that the maps come in pairs
         return None
-    if options.content_map is None or options.style_map is None:
-        raise UsageError("semantic transfer needs both --content-map and --style-map")
-    style_maps = [options.style_map] if isinstance(options.style_map, (str, os.PathLike, PIL.Image.Image)) \
-        else list(options.style_map)
+    style_maps = one_or_many(options.style_map)
     if len(style_maps) != len(styles):
         raise UsageError(f"{len(style_maps)} style map(s) for {len(styles)} style image(s); give one --style-map "
                          "per style")

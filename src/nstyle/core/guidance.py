@@ -34,10 +34,8 @@ import PIL.Image
 import PIL.ImageColor
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..errors import UsageError
-from .losses import _check_mode
 
 # A region colour of a map must cover at least this share of the map; smaller specks are edge pixels.
 MIN_REGION = 0.005
@@ -269,66 +267,4 @@ def read_maps(content_map: PIL.Image.Image, content_size: tuple[int, int],
                     names=names)
 
 
-# -- the guided Gram loss ------------------------------------------------------------------------------------
-
-def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here)."""
-    _, c, h, w = features.shape
-    t = resize_guide(guide, (h, w)).reshape(-1, 1, h * w)  # [R, 1, M]
-    flat = features.reshape(1, c, h * w) * t  # [R, C, M]
-    norm = t.pow(2).sum(dim=-1, keepdim=True).clamp_min(1e-8)  # [R, 1, 1]
-    return torch.bmm(flat, flat.transpose(1, 2)) / norm
-
-
-class GuidedStyleLoss(nn.Module):
-    """The Gram error of one layer region by region: sum_r share_r E(G_r, A_r).
-
-    ``targets`` [R, C, C] are the regions' style Grams (per position), ``guide`` [1, R, H, W] the content's
-    guidance, ``shares`` [R] the regions' weights (their share of the styled area, summing to 1). Each
-    region's error is normalised as ``StyleLoss`` normalises the whole image's in the same ``mode``, with the
-    region's weighted position count sum T^2 in place of M.
-    """
-
-    def __init__(self, targets: torch.Tensor, guide: torch.Tensor, shares: torch.Tensor, mode: str = "nstyle",
-                 image_pixels: int | None = None):
-        super().__init__()
-        self.mode = _check_mode(mode)
-        self.register_buffer("targets", targets.detach())
-        self.register_buffer("guide", guide.detach())
-        self.register_buffer("shares", shares.detach())
-        self.image_pixels = image_pixels
-        self.scale = 1.0 / targets.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
-        self._resized: dict[tuple[int, int], torch.Tensor] = {}
-
-    def _guide_at(self, h: int, w: int) -> torch.Tensor:
-        if (h, w) not in self._resized:
-            self._resized[(h, w)] = resize_guide(self.guide, (h, w))
-        return self._resized[(h, w)]
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        _, n, h, w = features.shape
-        guide = self._guide_at(h, w)
-        grams = guided_gram(features, guide)
-        diff = grams - self.targets
-        if self.mode == "nstyle":
-            per_region = diff.pow(2).sum(dim=(1, 2)) * self.scale.to(diff)
-        elif self.mode == "classic":
-            per_region = (diff / n).pow(2).mean(dim=(1, 2))
-        else:
-            m = guide.reshape(guide.shape[1], -1).pow(2).sum(dim=1)  # each region's positions
-            squared = (diff * m[:, None, None]).pow(2).sum(dim=(1, 2))
-            if self.mode == "paper":
-                per_region = squared / (4.0 * n**2 * m.clamp_min(1e-8) ** 2)
-            else:
-                per_region = squared / (4.0 * 3**2 * self.image_pixels**2)
-        return (per_region * self.shares.to(per_region)).sum()
-
-
-def region_shares(guide: torch.Tensor) -> torch.Tensor:
-    """Each region's share of the styled area, [R], summing to 1."""
-    area = guide.reshape(guide.shape[1], -1).mean(dim=1)
-    return area / area.sum().clamp_min(1e-12)
-
-
-__all__ = ["Guidance", "read_mask", "read_maps", "guided_gram", "GuidedStyleLoss", "region_shares",
-           "resize_guide", "parse_color", "hex_color"]
+__all__ = ["Guidance", "read_mask", "read_maps", "resize_guide", "parse_color", "hex_color"]

@@ -1,28 +1,5 @@
-"""The losses of style transfer as small composable modules, with three normalisations.
-
-``paper`` is Gatys et al. (and the seed paper) exactly:
-    content  L_c = 1/2 sum (F - P)^2                          on one layer
-    style    E_l = 1/(4 N_l^2 M_l^2) sum (G_l - A_l)^2,  L_s = sum_l w_l E_l
-    total    alpha L_c + beta L_s + tv_weight TV
-with G = F F^T the Gram matrix of the N_l x M_l feature map (N_l channels, M_l positions).
-
-``keras`` is the Keras example neural_style_transfer.py (2017-2019) that the seed paper ran: content is
-sum (F - P)^2 without the 1/2, and the style term divides by 4 * 3^2 * (H*W)^2, with 3 channels and the
-*image's* H*W hard-coded in place of N_l and M_l; TV is sum ((dx^2 + dy^2)^1.25) on 0..255 pixels.
-
-``classic`` is the normalisation of the classic neural-style tools (Johnson's neural-style and its
-PyTorch port), the baseline of the speed benchmark: content is the mean squared feature error, the Gram
-matrix is divided by the number of feature values C*H*W and the style error is the mean over its
-entries, TV is the sum of squared neighbour differences in 0..255 units.
-
-``nstyle`` (the default) keeps the paper's terms but makes them independent of image size and of the
-backbone's activation scale, so one set of weights works at 256 and at 1024 px and on every network:
-each squared error is divided by the squared norm of its target. Grams are taken per position
-(G / M_l), which is what makes them comparable between sizes, and with them the relative errors
-    L_c = |F - P|^2 / |P|^2,   E_l = |G/M - A/M_s|^2 / |A/M_s|^2
-do not change when the image is resized or the activations are rescaled, and start near 1 for a
-mismatched image whatever the layer; the layer weights w_l are normalised to sum to 1. TV is the mean
-squared difference of neighbouring pixels in 0..1 RGB, also independent of size.
+"""The losses of style transfer as small composable modules; how each normalises is its mode's job
+(``nstyle.core.modes``: nstyle, paper, keras, classic).
 
 ``ActivationSmoothing`` is the fix of Wang et al. (CVPR 2021, "SWAG") for networks whose activations are
 too peaky for Gram statistics (ResNets, Inception): a softmax over all activations of a layer, applied
@@ -39,7 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-MODES = ("nstyle", "paper", "keras", "classic")
+from .guidance import resize_guide
+from .modes import LossMode, get_mode
 
 
 class _PositionGram(torch.autograd.Function):
@@ -73,21 +51,6 @@ def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Ten
     return gram if per_position else gram * (features.shape[-2] * features.shape[-1])
 
 
-def mode_layer_weights(layer_weights: Mapping[str, float], mode: str) -> dict[str, float]:
-    """The style layers' weights as a loss mode uses them: the nstyle mode normalises them to sum to 1."""
-    weights = dict(layer_weights)
-    if mode == "nstyle":
-        total = sum(weights.values())
-        weights = {k: v / total for k, v in weights.items()}
-    return weights
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"loss mode must be one of {MODES}, not {mode!r}")
-    return mode
-
-
 class ActivationSmoothing(nn.Module):
     """``M * softmax(F / T)`` over the C*H*W activations of a layer (SWAG), M the number of activations.
 
@@ -114,24 +77,20 @@ class ActivationSmoothing(nn.Module):
 class ContentLoss(nn.Module):
     """Squared feature error against the content image's features on one layer."""
 
-    def __init__(self, target: torch.Tensor, mode: str = "nstyle", target_squared_norm: float | None = None):
-        """``target_squared_norm``: the nstyle normaliser when ``target`` is only part of the target (a tile's)."""
+    def __init__(self, target: torch.Tensor, mode: str | LossMode = "nstyle", target_squared_norm: float | None = None):
+        """``target_squared_norm``: the normaliser when ``target`` is only part of the target (a tile's)."""
         super().__init__()
-        self.mode = _check_mode(mode)
+        self.mode = get_mode(mode)
         self.register_buffer("target", target.detach())
         norm = target.pow(2).sum().item() if target_squared_norm is None else target_squared_norm
-        self.scale = 1.0 / max(norm, 1e-12) if mode == "nstyle" else 1.0
+        self.scale = self.mode.content_scale(norm)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.from_squared_error((features - self.target).pow(2).sum(), features.numel())
 
     def from_squared_error(self, squared: torch.Tensor, count: int) -> torch.Tensor:
         """The loss from the summed squared error over ``count`` values (what tiles add up)."""
-        if self.mode == "classic":
-            return squared / count
-        if self.mode == "paper":
-            return 0.5 * squared
-        return squared * self.scale  # keras: scale 1
+        return self.mode.content(squared, count, self.scale)
 
 
 class StyleLoss(nn.Module):
@@ -141,14 +100,14 @@ class StyleLoss(nn.Module):
     blended by averaging their per-position Grams before building the loss.
     """
 
-    def __init__(self, target: torch.Tensor, mode: str = "nstyle", image_pixels: int | None = None):
+    def __init__(self, target: torch.Tensor, mode: str | LossMode = "nstyle", image_pixels: int | None = None):
         super().__init__()
-        self.mode = _check_mode(mode)
-        if mode == "keras" and not image_pixels:
+        self.mode = get_mode(mode)
+        if self.mode.name == "keras" and not image_pixels:
             raise ValueError("the keras style loss needs the image's pixel count (H*W)")
         self.register_buffer("target", target.detach())
         self.image_pixels = image_pixels
-        self.scale = 1.0 / target.pow(2).sum().clamp_min(1e-12).item() if mode == "nstyle" else 1.0
+        self.scale = self.mode.style_scale(target.pow(2).sum())
 
     @classmethod
     def from_features(cls, features: torch.Tensor, **kwargs) -> StyleLoss:
@@ -160,37 +119,67 @@ class StyleLoss(nn.Module):
 
     def from_gram(self, gram: torch.Tensor, n: int, m: int) -> torch.Tensor:
         """The loss from the image's per-position Gram ``G/M`` of ``n`` channels over ``m`` positions."""
-        if self.mode == "nstyle":
-            return (gram - self.target).pow(2).sum() * self.scale
-        if self.mode == "classic":  # Grams over C*H*W values: the per-position Grams divided by C
-            return ((gram - self.target) / n).pow(2).mean()
-        # paper and keras compare raw Grams: G against A scaled to this layer's M (A = M * A/M).
-        squared = ((gram - self.target) * m).pow(2).sum()
-        if self.mode == "paper":
-            return squared / (4.0 * n**2 * m**2)
-        return squared / (4.0 * 3**2 * self.image_pixels**2)
+        return self.mode.style(gram - self.target, n, m, self.image_pixels, self.scale).sum()
+
+
+class GuidedStyleLoss(nn.Module):
+    """The Gram error of one layer region by region: sum_r share_r E(G_r, A_r).
+
+    ``targets`` [R, C, C] are the regions' style Grams (per position), ``guide`` [1, R, H, W] the content's
+    guidance, ``shares`` [R] the regions' weights (their share of the styled area, summing to 1). Each
+    region's error is normalised as ``StyleLoss`` normalises the whole image's in the same mode, with the
+    region's weighted position count sum T^2 in place of M.
+    """
+
+    def __init__(self, targets: torch.Tensor, guide: torch.Tensor, shares: torch.Tensor,
+                 mode: str | LossMode = "nstyle", image_pixels: int | None = None):
+        super().__init__()
+        self.mode = get_mode(mode)
+        self.register_buffer("targets", targets.detach())
+        self.register_buffer("guide", guide.detach())
+        self.register_buffer("shares", shares.detach())
+        self.image_pixels = image_pixels
+        self.scale = self.mode.style_scale(targets.pow(2).sum(dim=(1, 2)))
+        self._resized: dict[tuple[int, int], torch.Tensor] = {}
+
+    def _guide_at(self, h: int, w: int) -> torch.Tensor:
+        if (h, w) not in self._resized:
+            self._resized[(h, w)] = resize_guide(self.guide, (h, w))
+        return self._resized[(h, w)]
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        _, n, h, w = features.shape
+        guide = self._guide_at(h, w)
+        m = guide.reshape(guide.shape[1], -1).pow(2).sum(dim=1)  # each region's positions
+        per_region = self.mode.style(guided_gram(features, guide) - self.targets, n, m, self.image_pixels,
+                                     self.scale)
+        return (per_region * self.shares.to(per_region)).sum()
+
+
+def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here)."""
+    _, c, h, w = features.shape
+    t = resize_guide(guide, (h, w)).reshape(-1, 1, h * w)  # [R, 1, M]
+    flat = features.reshape(1, c, h * w) * t  # [R, C, M]
+    norm = t.pow(2).sum(dim=-1, keepdim=True).clamp_min(1e-8)  # [R, 1, 1]
+    return torch.bmm(flat, flat.transpose(1, 2)) / norm
+
+
+def region_shares(guide: torch.Tensor) -> torch.Tensor:
+    """Each region's share of the styled area, [R], summing to 1."""
+    area = guide.reshape(guide.shape[1], -1).mean(dim=1)
+    return area / area.sum().clamp_min(1e-12)
 
 
 class TotalVariationLoss(nn.Module):
     """Smoothness prior on the image (RGB 0..1): penalises differences between neighbouring pixels."""
 
-    def __init__(self, mode: str = "nstyle"):
+    def __init__(self, mode: str | LossMode = "nstyle"):
         super().__init__()
-        self.mode = _check_mode(mode)
+        self.mode = get_mode(mode)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if self.mode == "keras":
-            x = image * 255.0  # mean subtraction and BGR order do not change the differences
-            a = (x[:, :, :-1, :-1] - x[:, :, 1:, :-1]).pow(2)
-            b = (x[:, :, :-1, :-1] - x[:, :, :-1, 1:]).pow(2)
-            return (a + b).pow(1.25).sum()
-        dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).pow(2)
-        dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
-        if self.mode == "paper":
-            return dy.sum() + dx.sum()
-        if self.mode == "classic":
-            return (dy.sum() + dx.sum()) * 255.0**2
-        return dy.mean() + dx.mean()
+        return self.mode.tv(image)
 
 
 @dataclass
@@ -224,7 +213,7 @@ class StyleTransferLoss(nn.Module):
         content_weight: float,
         style_weight: float,
         tv_weight: float,
-        mode: str = "nstyle",
+        mode: str | LossMode = "nstyle",
         style_blend: Sequence[float] | None = None,
         smoothing: float | None = None,
         guidance: Guides | None = None,
@@ -239,9 +228,9 @@ class StyleTransferLoss(nn.Module):
         """
         super().__init__()
         self.backbone = backbone
-        self.mode = _check_mode(mode)
+        self.mode = get_mode(mode)
         self.content_layers = list(content_layers)
-        self.layer_weights = mode_layer_weights(style_layers, mode)
+        self.layer_weights = self.mode.layer_weights(style_layers)
         self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
         self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
         blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
@@ -264,8 +253,6 @@ class StyleTransferLoss(nn.Module):
                                                                                          strict=True)),
                 mode, image_pixels=pixels) for name in self.layer_weights})
         else:
-            from .guidance import GuidedStyleLoss, guided_gram, region_shares
-
             mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
             shares = region_shares(guidance.content)
             losses = {}

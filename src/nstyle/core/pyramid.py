@@ -9,8 +9,10 @@ never fewer than the default 512 px schedule gives a level of its size (80 at 12
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the schedule is plain arithmetic: the options read it without loading torch
+    import torch
 
 FLOOR_SIZE, FLOOR_ITERATIONS = 512, 20  # the default schedule's last level
 
@@ -39,4 +41,6 @@ def level_iterations(iterations: int, levels: int, sizes: list[int] | None = Non
 
 def upsample(image: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     """The previous level's image at the next level's height and width (bicubic, kept in 0..1)."""
+    import torch.nn.functional as F
+
     return F.interpolate(image, size=tuple(shape[-2:]), mode="bicubic", align_corners=False).clamp(0, 1)

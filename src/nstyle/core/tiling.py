@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import ContentLoss, StyleLoss, TotalVariationLoss, gram_matrix, mode_layer_weights
+from .losses import ContentLoss, StyleLoss, TotalVariationLoss, gram_matrix
+from .modes import get_mode
 
 ALIGN = 32  # tile edges and overlap middles fall on multiples of the deepest stride, so feature grids line up
 
@@ -104,7 +105,7 @@ class TiledObjective:
         self.backbone = backbone
         self.tiles = tile_grid(content.shape[-2], content.shape[-1], tile, overlap)
         self.weights = dict(weights)
-        self.layer_weights = mode_layer_weights(layer_weights, mode)
+        self.layer_weights = get_mode(mode).layer_weights(layer_weights)
         self.content_layers = list(content_layers)
         self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
         with torch.no_grad():

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import PIL.Image
 
+from ..core.optim import IterationRecord
 from ..io.atomic import replacing
 from ..io.images import as_image, resize_to_long_side, save_image
-from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
-from ..core.optim import IterationRecord
 from ..io.plot import plot_loss_parts, pyplot, save_figure, write_history_csv
+from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
 TABLE_COLUMNS = ("model", "iterations", "seconds_per_iteration", "total_seconds", "final_total", "final_content",
@@ -97,8 +97,8 @@ def compare(
     comparison after that network, with what was done written out.
     """
     from ..core.engine import run, select_device
-    from .paper import run_paper
     from ..models.weights import get_record
+    from .paper import run_paper
 
     for name in models:
         get_record(name)  # an unknown name fails before anything runs

@@ -17,8 +17,8 @@ import numpy as np
 import PIL.Image
 import torch
 
-from ..io.images import image_to_tensor, resize_to_long_side
 from ..core.losses import gram_matrix
+from ..io.images import image_to_tensor, resize_to_long_side
 
 JUDGE_MODEL = "vgg19"
 CONTENT_LAYER = "relu4_2"

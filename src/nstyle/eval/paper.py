@@ -23,12 +23,14 @@ import numpy as np
 import PIL.Image
 import torch
 
-from ..core.engine import KERAS_WEIGHTS, TransferOptions, TransferResult, seed_everything, select_device
+from ..core.engine import TransferResult, seed_everything, select_device
+from ..core.losses import StyleTransferLoss
+from ..core.modes import get_mode
+from ..core.optim import IterationRecord, RunTracker, run_guarded
+from ..core.options import TransferOptions
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, resize_to_height, save_image, tensor_to_image
-from ..core.losses import StyleTransferLoss
 from ..models.base import CAFFE
-from ..core.optim import IterationRecord, RunTracker, run_guarded
 from ..models.weights import load_backbone
 
 HEIGHT = 400
@@ -36,13 +38,14 @@ CONTENT_LAYERS = ("block5_conv2",)
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 OUTER_ITERATIONS = 10
 MAX_EVALUATIONS = 20  # fmin_l_bfgs_b(..., maxfun=20)
+KERAS = get_mode("keras").weights  # content 0.025, style 5, TV 0.1
 
 
 def paper_options(**overrides) -> TransferOptions:
     """The paper's settings as TransferOptions (for records and comparisons)."""
     base = dict(model="vgg19", size=HEIGHT, iterations=OUTER_ITERATIONS, optimizer="lbfgs", init="noise",
-                content_weight=KERAS_WEIGHTS["content"], style_weight=KERAS_WEIGHTS["style"],
-                tv_weight=KERAS_WEIGHTS["tv"], content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
+                content_weight=KERAS["content"], style_weight=KERAS["style"],
+                tv_weight=KERAS["tv"], content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
                 pooling="max", loss="keras", smoothing=0.0)
     return TransferOptions(**(base | overrides))
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import PIL.Image
 
-from .compare import _write_text, labelled_row
 from ..io.images import as_image, resize_to_long_side, save_image
+from .compare import _write_text, labelled_row
 from .judge import Judge, Scores
 
 ImageInput = str | os.PathLike | PIL.Image.Image
@@ -40,7 +40,8 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
     """Transfer once per strength; write the grid to ``output`` and the numbers next to it (grid.png -> grid.csv)."""
     from tqdm import tqdm
 
-    from ..core.engine import options_from, run, select_device
+    from ..core.engine import run, select_device
+    from ..core.options import options_from
 
     style_list = [styles] if isinstance(styles, (str, os.PathLike, PIL.Image.Image)) else list(styles)
     content_img = as_image(content)

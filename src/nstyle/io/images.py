@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from nstyle.io.atomic import replacing
 from nstyle.errors import ImageError
+from nstyle.io.atomic import replacing
 
 #: Larger inputs are refused as possible decompression bombs (a tiny file can claim huge sizes).
 MAX_INPUT_PIXELS = 100_000_000
@@ -170,6 +170,13 @@ def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass
     return img.convert("RGB")
+
+
+def one_or_many(value) -> list:
+    """``value`` as a list: one image (a path or an image) becomes a list of one, a sequence a list."""
+    if isinstance(value, (str, os.PathLike, Image.Image)):
+        return [value]
+    return list(value)
 
 
 def image_to_tensor(

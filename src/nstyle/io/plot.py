@@ -7,8 +7,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import replacing
 from ..core.optim import IterationRecord
+from .atomic import replacing
 
 COLUMNS = ("iteration", "total", "content", "style", "tv", "seconds", "elapsed")
 

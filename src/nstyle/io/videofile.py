@@ -18,8 +18,8 @@ from pathlib import Path
 
 import PIL.Image
 
-from .atomic import replacing
 from ..errors import UsageError
+from .atomic import replacing
 from .images import load_image, resize_to_long_side
 
 VIDEO_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mkv": "libx264", ".mov": "libx264", ".avi": "mpeg4",

@@ -9,9 +9,7 @@ result, and running the same command again skips the jobs done with the same inp
 
 from __future__ import annotations
 
-import argparse
 import csv
-import dataclasses
 import glob
 import io
 import json
@@ -23,8 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..io.atomic import replacing
+from ..core.options import TransferOptions, field_kinds, from_text
 from ..errors import NstyleError, UsageError
+from ..io.atomic import replacing
 from ..io.images import output_folder
 from .spec import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
 
@@ -78,48 +77,14 @@ def _file_options(options: dict) -> list[str]:
 # The job list
 
 
-class _RowError(Exception):
-    pass
+def _transfer_fields() -> list[str]:
+    return list(field_kinds())
 
 
-class _RowParser(argparse.ArgumentParser):
-    """The transfer options' own flags and types (``add_transfer_options``), failing with an exception."""
-
-    def error(self, message: str):
-        raise _RowError(message)
-
-
-def option_parser() -> _RowParser:
-    from ..commands.options import add_transfer_options
-
-    parser = _RowParser(prog="nstyle batch", add_help=False)
-    add_transfer_options(parser)
-    return parser
-
-
-def _transfer_fields() -> dict[str, dataclasses.Field]:
-    from ..core.engine import TransferOptions
-
-    return {f.name: f for f in dataclasses.fields(TransferOptions)}
-
-
-def parse_cells(cells: dict[str, str], parser: _RowParser) -> dict:
-    """Option cells (column name -> text) to typed option values, with the command line's types and choices;
-    an empty cell is left out (it takes the default). Lists are separated by ``;``."""
-    from ..commands.options import given_options, option_flag
-
-    fields = _transfer_fields()
-    argv: list[str] = []
-    for name, text in cells.items():
-        text = (text or "").strip()
-        if not text:
-            continue
-        flag = option_flag(name)
-        if "nargs" in fields[name].metadata:
-            argv += [flag, *[v.strip() for v in text.split(LIST_SEPARATOR) if v.strip()]]
-        else:
-            argv.append(f"{flag}={text}")
-    return given_options(parser.parse_args(argv))
+def parse_cells(cells: dict[str, str]) -> dict:
+    """Option cells (column name -> text) to typed option values by the options' schema; an empty cell is left
+    out (it takes the default). Lists are separated by ``;``."""
+    return {name: from_text(name, text or "", LIST_SEPARATOR) for name, text in cells.items() if (text or "").strip()}
 
 
 def _paths(text: str, base: Path) -> list[Path]:
@@ -160,7 +125,6 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
     if unknown:
         raise UsageError(f"{path.name}: unknown column(s) {', '.join(repr(u) for u in unknown)}; columns are "
                          f"content, style, output and the transfer options: {', '.join(fields)}")
-    parser = option_parser()
     base = path.parent
     jobs = []
     for number, row in enumerate(reader, start=1):
@@ -173,8 +137,9 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
             raise UsageError(f"{path.name} line {line}: every job needs a content and a style image")
         cells = {k: v for k, v in row.items() if k in fields}
         try:
-            options = (defaults or {}) | resolve_file_options(parse_cells(cells, parser), base)
-        except _RowError as err:
+            options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
+            TransferOptions(**options)  # every value checked now, not when the job's turn comes
+        except UsageError as err:
             raise UsageError(f"{path.name} line {line}: {err}") from None
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip()))
     if not jobs:

@@ -368,7 +368,7 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     """One job as a Ray task: weights into this node's cache first, then ``execute`` with progress sent to the
     driver through ``events`` (a ``ray.util.queue.Queue``); Ray's cancel arrives as a KeyboardInterrupt, which
     the engine turns into a stop that keeps the image so far."""
-    from ..core.engine import options_from
+    from ..core.options import options_from
     from ..errors import NstyleError
 
     set_threads(threads)

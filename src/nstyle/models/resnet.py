@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .weights import Member, PackageSource, WeightsRecord, register
 from .base import CAFFE, Backbone, Preprocessing
+from .weights import Member, PackageSource, WeightsRecord, register
 
 # (stage number, blocks, bottleneck width, output channels, stride of the first block)
 RESNET50_STAGES = ((2, 3, 64, 256, 1), (3, 4, 128, 512, 2), (4, 6, 256, 1024, 2), (5, 3, 512, 2048, 2))

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .weights import Member, PackageSource, WeightsRecord, register
 from .base import CAFFE, Backbone, Preprocessing
+from .weights import Member, PackageSource, WeightsRecord, register
 
 # Stage names in execution order, and each fire module's (squeeze, expand) channels.
 LAYERS = ("conv1", "relu_conv1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5",

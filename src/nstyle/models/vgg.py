@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .weights import Member, PackageSource, WeightsRecord, register, restricted_unpickle
 from .base import CAFFE, TORCH, Backbone, Preprocessing
+from .weights import Member, PackageSource, WeightsRecord, register, restricted_unpickle
 
 # Convolutions per block.
 VGG19_BLOCKS = (2, 2, 4, 4, 4)

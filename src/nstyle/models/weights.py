@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..io.atomic import replacing
 from ..errors import UsageError, WeightsError
+from ..io.atomic import replacing
 
 if TYPE_CHECKING:
     from .base import Backbone, Preprocessing

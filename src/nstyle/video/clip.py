@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
-from .stylise import VideoSettings, check_resumable, stylise_frames
 from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
+from .stylise import VideoSettings, check_resumable, stylise_frames
 
 
 def working_folder(output: Path) -> Path:
@@ -44,7 +44,7 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
                   end: float | None = None, fps: float | None = None, resume: bool = False,
                   quiet: bool = False) -> int:
     """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code."""
-    from ..core.engine import options_from
+    from ..core.options import options_from
 
     output = check_output(Path(output))
     settings.check()

@@ -32,22 +32,23 @@ import numpy as np
 import PIL.Image
 import torch
 
-from ..io.atomic import replacing
-from ..core.engine import ImageInput, build_loss, load_network, options_from, run, seed_everything, select_device
+from ..core.engine import ImageInput, Painter, load_network, run, seed_everything, select_device
+from ..core.optim import IterationRecord
+from ..core.options import options_from
+from ..core.stops import Stop
 from ..errors import UsageError
-from .flow import METHODS, frame_flow, warp
+from ..io.atomic import replacing
 from ..io.images import (
     as_image,
-    image_to_tensor,
     load_image,
+    one_or_many,
     output_folder,
     resize_to_long_side,
     save_image,
-    tensor_to_image,
 )
-from ..core.optim import IterationRecord, optimize
-from .temporal import TemporalLoss, long_term_masks, with_temporal
 from ..io.videofile import FRAME_NAME
+from .flow import METHODS, frame_flow, warp
+from .temporal import TemporalLoss, long_term_masks, with_temporal
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
 LONG_TERM_OFFSETS = (1, 10, 20, 40)  # Ruder et al.'s J for long-term consistency
@@ -226,16 +227,15 @@ def stylise_frames(
     settings = settings or VideoSettings()
     settings.check()
     opts = options_from(**options)
-    if opts.size < 16 or opts.iterations < 1:
-        raise UsageError("--size must be at least 16 pixels and --iterations at least 1")
     folder = Path(folder)
     images = [resize_to_long_side(as_image(f), opts.size) for f in frames]
     if not images:
         raise UsageError("no frames to stylise")
     if len({im.size for im in images}) > 1:
         raise UsageError("the frames differ in size; give frames of one size")
-    styles = [style] if isinstance(style, (str, os.PathLike, PIL.Image.Image)) else list(style)
-    style_images = [resize_to_long_side(as_image(s), opts.size) for s in styles]
+    originals = [as_image(s) for s in one_or_many(style)]
+    style_images = [resize_to_long_side(s, opts.size) for s in originals]
+    Painter(images[0], originals, opts, backbone=None)  # every option and input checked before any work
 
     description = {"frames": len(images), "input": _fingerprint(images), "style": _fingerprint(style_images),
                    "options": {k: v for k, v in dataclasses.asdict(opts).items() if k != "device"},
@@ -253,7 +253,6 @@ def stylise_frames(
     device = select_device(opts.device)
     seed_everything(opts.seed)
     backbone = load_network(opts, device)
-    style_tensors = [image_to_tensor(s, device=device) for s in style_images]
     contents = [np.asarray(im) for im in images]
     offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
 
@@ -281,16 +280,15 @@ def stylise_frames(
             t0 = time.perf_counter()
             neighbours = [i - direction * j for j in offsets if 0 <= i - direction * j < len(images)]
             if p == 0 and not neighbours:  # the very first frame: an ordinary transfer
-                result = run(images[i], style_images, callback=on_iteration, **options)
-                image, history, how, temporal_value = image_to_tensor(result.image), result.history, result.stopped, 0.0
+                result = run(images[i], originals, callback=on_iteration, backbone=backbone, **options)
+                picture, history, how, temporal_value = result.image, result.history, result.stopped, 0.0
             else:
-                image, history, how, temporal_value = _stylise_one(
-                    p, i, neighbours, contents, stylised, opts, settings, backbone, style_tensors, device,
+                picture, history, how, temporal_value = _stylise_one(
+                    p, i, neighbours, contents, stylised, opts, settings, backbone, originals, device,
                     planned(p, i), on_iteration)
-            if how == "interrupted":
-                stopped = "interrupted"
+            if how == Stop.INTERRUPTED:
+                stopped = Stop.INTERRUPTED
                 break
-            picture = tensor_to_image(image)
             save_image(picture, paths[i])
             stylised[i] = _to_array(picture)  # as saved, so that a resumed run continues from the same frames
             state.save(k + 1)
@@ -310,29 +308,32 @@ def stylise_frames(
     return VideoResult(paths, stopped, reports, time.perf_counter() - start)
 
 
-def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone, style_tensors, device,
-                 iterations, on_iteration):
-    """One frame after the first: warped start, temporal loss against the warped neighbour(s)."""
-    content = image_to_tensor(PIL.Image.fromarray(contents[i]), device=device)
-    objective = build_loss(opts, backbone, content, style_tensors)
+def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone, styles, device, iterations,
+                 on_iteration):
+    """One frame after the first, through the same painter as a still image (so every option applies): a warped
+    start, and the temporal loss against the warped neighbour(s) added to the painter's objective."""
+    painter = Painter(PIL.Image.fromarray(contents[i]), styles, opts, backbone=backbone)
     targets, masks = [], []
     for n in neighbours:
         flow, mask = frame_flow(contents[i], contents[n], settings.flow)
-        targets.append(_to_tensor(warp(stylised[n], flow), device))
+        targets.append(painter.working(_to_tensor(warp(stylised[n], flow), device)))
         masks.append(_to_tensor(mask, device))
     temporal = None
     if targets:
         weights = long_term_masks(masks) if len(masks) > 1 else masks
         temporal = TemporalLoss(targets, weights)
-        objective = with_temporal(objective, temporal, settings.temporal_weight)
+    current = painter.working(_to_tensor(stylised[i], device)) if stylised[i] is not None else None
     if p == 0:
         init = targets[0]
     elif targets:  # a later pass: blend the frame as it is with its warped, already updated neighbour
-        current = _to_tensor(stylised[i], device)
         init = PASS_BLEND * masks[0] * targets[0] + (1 - PASS_BLEND * masks[0]) * current
     else:
-        init = _to_tensor(stylised[i], device)
-    outcome = optimize(objective, init, iterations, opts.optimizer, opts.lr, on_iteration, opts.tolerance)
+        init = current
+
+    def extra(objective, compose):
+        return with_temporal(objective, temporal, settings.temporal_weight, compose)
+
+    outcome, image = painter.paint(opts.size, iterations, init, on_iteration, extra if temporal is not None else None)
     with torch.no_grad():
-        value = float(temporal(outcome.image)) if temporal is not None else 0.0
-    return outcome.image, outcome.history, outcome.stopped, value
+        value = float(temporal(image)) if temporal is not None else 0.0
+    return painter.picture(image), outcome.history, outcome.stopped, value

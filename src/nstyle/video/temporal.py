@@ -11,7 +11,7 @@ occluded for a moment is tied again to how it looked before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -44,14 +44,16 @@ def long_term_masks(masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     return out
 
 
-def with_temporal(objective: Objective, temporal: TemporalLoss | None, weight: float) -> Objective:
-    """The objective plus ``weight`` times the temporal loss, reported as the part ``"temporal"``."""
+def with_temporal(objective: Objective, temporal: TemporalLoss | None, weight: float,
+                  compose: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Objective:
+    """The objective plus ``weight`` times the temporal loss, reported as the part ``"temporal"``; ``compose``
+    maps the optimised image to the picture it stands for (a mask's kept content), which the loss compares."""
     if temporal is None or weight == 0:
         return objective
 
     def wrapped(image: torch.Tensor):
         total, parts = objective(image)
-        term = weight * temporal(image)
+        term = weight * temporal(compose(image) if compose is not None else image)
         return total + term, {**parts, "temporal": term}
 
     return wrapped

@@ -25,27 +25,24 @@ INIT_CHOICES = ("content", "noise", "style")
 
 
 def _fields() -> dict[str, dataclasses.Field]:
-    from ..core.engine import TransferOptions
+    from ..core.options import TransferOptions
 
     return {f.name: f for f in dataclasses.fields(TransferOptions) if f.name not in SERVER_ONLY}
 
 
 def _kind(f: dataclasses.Field) -> str:
-    """int, float, str, floats or strs, from the field's annotation."""
-    text = str(f.type)
-    if text.startswith("Sequence["):
-        return "floats" if "float" in text else "strs"
-    return text.split(" ")[0]
+    """int, float, str, floats or strs, from the options' schema."""
+    from ..core.options import field_kinds
+
+    return field_kinds()[f.name][0]
 
 
 def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
-    if name == "model":
-        from ..models.weights import records
+    from ..core.options import field_kinds
 
-        return list(records())
     if name == "init":
         return list(INIT_CHOICES)
-    choices = f.metadata.get("choices")
+    choices = field_kinds()[name][1]
     return list(choices) if choices else None
 
 
@@ -154,8 +151,7 @@ def _check_ranges(options: dict, limits: Limits) -> None:
 
 def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
     """What the engine itself would refuse at the start of the run, refused now instead."""
-    from ..core.control import style_blend
-    from ..core.engine import options_from
+    from ..core.options import options_from
 
     if kind == "compare":
         if n_styles != 1:
@@ -164,7 +160,7 @@ def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
     try:
         opts = options_from(**options)
         opts.resolved_weights()
-        style_blend(opts, n_styles)
+        opts.style_blend_for(n_styles)
         if kind == "transfer":
             opts.level_plan()
     except UsageError as err:

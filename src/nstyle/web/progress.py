@@ -33,7 +33,7 @@ class TimeLeft:
 
 def transfer_plan(options: dict) -> list[tuple[int, int]]:
     """A transfer's levels, as ``TransferOptions.level_plan`` gives them."""
-    from ..core.engine import options_from
+    from ..core.options import options_from
 
     return options_from(**options).level_plan()
 
