@@ -111,7 +111,7 @@ def test_a_bad_header_is_a_usage_error_and_writes_nothing(tmp_path, capsys, head
 
 
 @pytest.mark.parametrize("row, message", [
-    ("a.jpg,b.jpg,big", "--size .big.: must be a whole number"),
+    ("a.jpg,b.jpg,big", "--size 'big': must be a whole number"),
     (",b.jpg,64", "needs a content and a style"),
     ("a.jpg,b.jpg,64,extra", "more cells"),
 ])
