@@ -16,7 +16,7 @@ COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "wei
 
 
 def add(sub) -> None:
-    from ..eval.compare import compare
+    compare = "nstyle.eval.compare:compare"  # its defaults, read without loading torch
 
     c = sub.add_parser("compare", help="the same transfer on several backbones, scored by one judge",
                        description="Run the same transfer on each backbone and write each result, a labelled grid, "

@@ -56,6 +56,7 @@ def _option_default(name: str):
 
 
 def _signature_default(func, name: str):
+    """A default of ``func`` (a function, or ``"module:function"`` read without importing it)."""
     from ..core.options import signature_defaults
 
     return signature_defaults(func, name)[name]

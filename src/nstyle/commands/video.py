@@ -9,8 +9,7 @@ from .options import add_transfer_options, given_options
 
 
 def add(sub) -> None:
-    from ..video.flow import METHODS
-    from ..video.stylise import DEFAULT_TEMPORAL_WEIGHT, VideoSettings
+    from ..video.settings import DEFAULT_TEMPORAL_WEIGHT, FLOW_METHODS, VideoSettings
 
     v = sub.add_parser("video", help="stylise a video or a folder of frames without flicker",
                        description="Stylise every frame of INPUT (a video file or a folder of frames) in the style of "
@@ -31,7 +30,7 @@ def add(sub) -> None:
                         "iterations (default: %(default)s)")
     v.add_argument("--long-term", action="store_true",
                    help="also hold each frame to frames 10, 20 and 40 back where the nearer ones are occluded")
-    v.add_argument("--flow", choices=METHODS, default=VideoSettings.flow,
+    v.add_argument("--flow", choices=FLOW_METHODS, default=VideoSettings.flow,
                    help="optical flow method (default: %(default)s)")
     v.add_argument("--start", metavar="TIME", help="first second to stylise (12.5 or 1:02.5)")
     v.add_argument("--end", metavar="TIME", help="stop before this second")
@@ -44,7 +43,7 @@ def add(sub) -> None:
 def cmd_video(args: argparse.Namespace) -> int:
     from ..io.videofile import parse_time
     from ..video.clip import run_video_job
-    from ..video.stylise import VideoSettings
+    from ..video.settings import VideoSettings
 
     start = parse_time(args.start) if args.start else 0.0
     end = parse_time(args.end) if args.end else None

@@ -334,12 +334,32 @@ def _typed(name: str, kind: str, text: str):
 
 
 def signature_defaults(func, *names: str) -> dict:
-    """The defaults of ``func``'s parameters: the one source of the defaults of options that are not transfer
-    options (a command's ``--every``, a comparison's models), so the interfaces never restate them."""
-    import inspect
+    """The defaults of a function's parameters: the one source of the defaults of options that are not transfer
+    options (a comparison's models and size, say), so the interfaces never restate them. ``func`` may be given as
+    ``"module:function"``: then its source is read rather than imported, so that a command's ``--help`` does not
+    load torch to show a default (the defaults must then be literals)."""
+    if not isinstance(func, str):
+        import inspect
 
-    params = inspect.signature(func).parameters
-    return {name: params[name].default for name in names}
+        params = inspect.signature(func).parameters
+        return {name: params[name].default for name in names}
+    import ast
+    import importlib.util
+
+    module, _, qualname = func.partition(":")
+    spec = importlib.util.find_spec(module)
+    tree = ast.parse(open(spec.origin, encoding="utf-8").read())
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == qualname)
+    args = node.args.args + node.args.kwonlyargs
+    defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults + node.args.kw_defaults
+    found = {a.arg: d for a, d in zip(args, defaults, strict=True) if d is not None}
+    constants = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                 if isinstance(t, ast.Name)}  # a default may name a module constant
+
+    def value(node):
+        return ast.literal_eval(constants[node.id] if isinstance(node, ast.Name) else node)
+
+    return {name: value(found[name]) for name in names}
 
 
 __all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "from_text", "strength_weight",

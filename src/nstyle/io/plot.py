@@ -6,9 +6,12 @@ import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..core.optim import IterationRecord
 from .atomic import replacing
+
+if TYPE_CHECKING:  # a record is only read here; the files tier stays below the algorithm
+    from ..core.optim import IterationRecord
 
 COLUMNS = ("iteration", "total", "content", "style", "tv", "seconds", "elapsed")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("dis", "farneback")
+from .settings import FLOW_METHODS as METHODS
 
 
 def _cv2():

@@ -47,33 +47,15 @@ from ..io.images import (
     save_image,
 )
 from ..io.videofile import FRAME_NAME
-from .flow import METHODS, frame_flow, warp
+from .flow import frame_flow, warp
+from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 
-DEFAULT_TEMPORAL_WEIGHT = 2000.0
 LONG_TERM_OFFSETS = (1, 10, 20, 40)  # Ruder et al.'s J for long-term consistency
 PASS_BLEND = 0.5  # delta of the multi-pass algorithm: how much of the warped neighbour a new pass starts from
 STATE_NAME = ".nstyle-video.json"
 
 FrameCallback = Callable[[int, IterationRecord, torch.Tensor], None]
-
-
-@dataclass
-class VideoSettings:
-    """The knobs that only video has (the transfer's own come from ``TransferOptions``)."""
-
-    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
-    passes: int = 1
-    long_term: bool = False
-    flow: str = "dis"
-
-    def check(self) -> None:
-        if self.temporal_weight < 0:
-            raise UsageError(f"--temporal-weight must be 0 (off) or positive, not {self.temporal_weight:g}")
-        if self.passes < 1:
-            raise UsageError(f"--passes must be at least 1, not {self.passes}")
-        if self.flow not in METHODS:
-            raise UsageError(f"--flow must be one of {', '.join(METHODS)}, not {self.flow!r}")
 
 
 @dataclass
