@@ -181,3 +181,38 @@ def test_cli_bad_input_gets_one_line_and_exit_2(args, message, images, tmp_path,
     code = main([a.format(**names) for a in args])
     assert code == 2
     assert message in one_line_error(capsys)
+
+
+def _chroma(image):
+    from nstyle.core.color import rgb_to_yiq
+
+    return rgb_to_yiq(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)[..., 1:]
+
+
+def test_every_frame_keeps_the_contents_colours_with_preserve_color(clip, images, tmp_path):
+    """Frames after the first go through the same painter as a still image: --preserve-color luminance holds on
+    every frame (it held on frame 1 only when later frames built their own loss)."""
+    result = stylise_frames(clip[0][:3], images["starry_night"], tmp_path / "frames",
+                            {**OPTIONS, "preserve_color": "luminance"})
+    assert result.stopped == "completed" and len(result.paths) == 3
+    for frame, path in zip(clip[0][:3], result.paths, strict=True):
+        out = Image.open(path)
+        difference = np.abs(_chroma(out) - _chroma(frame.resize(out.size)))
+        assert difference.max() < 0.02, f"{path.name}: chroma moved by {difference.max():.4f}"
+
+
+def test_every_frame_keeps_the_content_where_a_grey_mask_is_black(clip, images, tmp_path):
+    width, height = clip[0][0].size
+    mask = Image.new("L", (width, height), 0)
+    mask.paste(255, (width // 2, 0, width, height))  # right half styled, left half kept
+    mask_path = tmp_path / "mask.png"
+    mask.save(mask_path)
+    result = stylise_frames(clip[0][:3], images["starry_night"], tmp_path / "frames",
+                            {**OPTIONS, "mask": str(mask_path)})
+    for frame, path in zip(clip[0][:3], result.paths, strict=True):
+        out = np.asarray(Image.open(path), dtype=np.int16)
+        content = np.asarray(frame.resize((out.shape[1], out.shape[0])), dtype=np.int16)
+        kept = np.abs(out[:, : width // 2 - 4] - content[:, : width // 2 - 4])
+        styled = np.abs(out[:, width // 2 + 4:] - content[:, width // 2 + 4:])
+        assert kept.max() <= 1, f"{path.name}: the kept half moved by {kept.max()} levels"
+        assert styled.mean() > 5, f"{path.name}: the styled half barely changed ({styled.mean():.1f})"
