@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .stops import Stop
+
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
 # Step sizes for 0..1 images; L-BFGS scales its own steps after the first.
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.02}
@@ -43,7 +45,7 @@ class OptimizationResult:
     image: torch.Tensor  # the best image seen, clamped to 0..1
     history: list[IterationRecord] = field(default_factory=list)
     best_iteration: int = 0
-    stopped: str = "completed"  # "completed", "interrupted", "non-finite", or a callback's reason
+    stopped: str = Stop.COMPLETED  # a Stop, or a callback's own reason
 
 
 class StopOptimization(Exception):
@@ -127,7 +129,7 @@ def optimize(
             if callback is not None:
                 callback(history[-1], x.detach().clamp(0, 1))
             if tolerance > 0 and converged([r.total for r in history], tolerance, window):
-                raise StopOptimization("converged")
+                raise StopOptimization(Stop.CONVERGED)
 
     return run_guarded(tracker, steps)
 
@@ -146,9 +148,9 @@ def run_guarded(tracker: RunTracker, loop: Callable[[], None]) -> OptimizationRe
     try:
         loop()
     except KeyboardInterrupt:
-        result.stopped = "interrupted"
+        result.stopped = Stop.INTERRUPTED
     except FloatingPointError:
-        result.stopped = "non-finite"
+        result.stopped = Stop.NON_FINITE
     except StopOptimization as stop:
-        result.stopped = str(stop) or "stopped"
+        result.stopped = Stop.of(str(stop)) if str(stop) else Stop.STOPPED
     return result

@@ -24,7 +24,8 @@ from pathlib import Path
 import PIL.Image
 
 from ..core.optim import IterationRecord
-from ..io.atomic import replacing
+from ..core.stops import Stop
+from ..io.atomic import write_text
 from ..io.images import as_image, resize_to_long_side, save_image
 from ..io.plot import plot_loss_parts, pyplot, save_figure, write_history_csv
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
@@ -41,7 +42,7 @@ class ModelRun:
     history: list[IterationRecord]
     scores: Scores
     health: list[str] = field(default_factory=list)
-    stopped: str = "completed"
+    stopped: str = Stop.COMPLETED
 
     @property
     def total_seconds(self) -> float:
@@ -131,7 +132,7 @@ def compare(
         runs.append(ModelRun(model, result.image, result.history, scores, image_health(result.image), result.stopped))
         save_image(result.image, out / f"{model}.png")
         write_history_csv(result.history, out / f"{model}.losses.csv")
-        if result.stopped in ("interrupted", "cancelled"):
+        if result.stopped in (Stop.INTERRUPTED, Stop.CANCELLED):
             log(f"nstyle: compare {result.stopped} during {model}; writing what was done")
             break
     reference = {"content image": judge(content_img), "style image": judge(style_img)}
@@ -157,14 +158,9 @@ def write_outputs(out: Path, runs: list[ModelRun], content: PIL.Image.Image, sty
     plot_losses(runs, out / "losses.png")
     plot_normalised(runs, out / "losses_normalised.png")
     rows = [r.row() for r in runs]
-    _write_text(out / "table.csv", _csv(rows))
-    _write_text(out / "table.md", markdown_table(rows))
-    _write_text(out / "report.md", report(runs, rows, reference, conditions))
-
-
-def _write_text(path: Path, text: str) -> None:
-    with replacing(path) as tmp:
-        tmp.write_text(text)
+    write_text(out / "table.csv", _csv(rows))
+    write_text(out / "table.md", markdown_table(rows))
+    write_text(out / "report.md", report(runs, rows, reference, conditions))
 
 
 def _csv(rows: list[dict[str, str]]) -> str:
@@ -279,7 +275,7 @@ def report(runs: list[ModelRun], rows: list[dict[str, str]], reference: dict[str
     for r in runs:
         if r.health:
             lines.append(f"- **{r.model}** gave a {' and '.join(r.health)} picture.")
-        if r.stopped != "completed":
+        if r.stopped != Stop.COMPLETED:
             lines.append(f"- **{r.model}** stopped early ({r.stopped}).")
     if not any(r.health for r in runs):
         lines.append("- Every network gave a usable picture (none black, washed-out, flat or non-finite).")

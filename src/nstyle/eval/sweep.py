@@ -19,8 +19,10 @@ from pathlib import Path
 
 import PIL.Image
 
+from ..core.stops import Stop
+from ..io.atomic import write_text
 from ..io.images import as_image, resize_to_long_side, save_image
-from .compare import _write_text, labelled_row
+from .compare import labelled_row
 from .judge import Judge, Scores
 
 ImageInput = str | os.PathLike | PIL.Image.Image
@@ -61,7 +63,7 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
             bar.close()
         runs.append(StrengthRun(strength, weight, result.image, judge(result.image) if judge else None,
                                 result.seconds))
-        if result.stopped == "interrupted":
+        if result.stopped == Stop.INTERRUPTED:
             print("nstyle: sweep interrupted; writing the strengths done so far", file=sys.stderr)
             break
     write_sweep(Path(output), content_img, style_imgs, runs, tile)
@@ -91,7 +93,7 @@ def write_sweep(output: Path, content: PIL.Image.Image, styles: Sequence[PIL.Ima
         writer.writerow([f"{r.strength:g}", f"{r.style_weight:.6g}",
                          f"{r.scores.content:.4f}" if r.scores else "", f"{r.scores.style:.4f}" if r.scores else "",
                          f"{r.seconds:.1f}"])
-    _write_text(output.with_suffix(".csv"), buffer.getvalue())
+    write_text(output.with_suffix(".csv"), buffer.getvalue())
 
 
 __all__ = ["sweep", "StrengthRun", "grid_image"]

@@ -42,3 +42,23 @@ def new_file_mode(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, prefix: str | None = None, mode: int | None = None) -> Path:
+    """``data`` to ``path``, whole or not at all (see ``replacing`` for ``prefix`` and ``mode``)."""
+    with replacing(path, prefix=prefix, mode=mode) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str, **kwargs) -> Path:
+    """``text`` (UTF-8) to ``path``, whole or not at all."""
+    return write_bytes(path, text.encode("utf-8"), **kwargs)
+
+
+def write_json(path: str | os.PathLike, data, indent: int | None = 1, **kwargs) -> Path:
+    """``data`` as JSON to ``path``, whole or not at all; a value that JSON cannot hold (NaN, infinity) is refused
+    before anything is written, since most readers reject such a file."""
+    import json
+
+    return write_text(path, json.dumps(data, indent=indent, allow_nan=False), **kwargs)

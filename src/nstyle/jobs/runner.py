@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from ..core.optim import IterationRecord
+from ..core.stops import Stop
 from ..errors import UsageError
-from ..io.atomic import replacing
+from ..io.atomic import write_json
 from ..io.images import save_image, tensor_to_image
 from ..io.plot import plot_history, write_history_csv
 
@@ -23,11 +24,6 @@ CHECKPOINT_EVERY = 100
 def sidecar(output: Path, suffix: str) -> Path:
     """A file next to the output: out.png -> out.losses.csv."""
     return output.with_name(output.stem + suffix)
-
-
-def _write_json(data: dict, path: Path) -> None:
-    with replacing(path) as tmp, open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
 
 
 class Checkpoint:
@@ -40,8 +36,8 @@ class Checkpoint:
 
     def save(self, image, history: list[IterationRecord], done: int) -> None:
         save_image(tensor_to_image(image) if not hasattr(image, "save") else image, self.image_path)
-        _write_json({"done": done, "options": self.options, "history": [r.as_dict() for r in history]},
-                    self.meta_path)
+        write_json(self.meta_path, {"done": done, "options": self.options,
+                                    "history": [r.as_dict() for r in history]})
 
     def load(self) -> tuple[int, list[IterationRecord]]:
         if not (self.meta_path.is_file() and self.image_path.is_file()):
@@ -114,13 +110,13 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     if plot:
         plot_history(history, sidecar(output, ".losses.png"), title=f"nstyle {opts.model}, {opts.size} px")
     n = len(history)
-    if result.stopped == "interrupted":
+    if result.stopped == Stop.INTERRUPTED:
         checkpoint.save(result.image, history, n)
         print(f"nstyle: interrupted after {n} iterations; best image so far written to {output}; "
               "continue with --resume", file=sys.stderr)
         return 130
     checkpoint.remove()
-    if result.stopped == "non-finite":
+    if result.stopped == Stop.NON_FINITE:
         print(f"nstyle: the loss stopped being finite after {n} iterations; best image written to {output}; "
               "try a smaller --lr or another --optimizer", file=sys.stderr)
         return 1

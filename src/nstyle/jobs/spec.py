@@ -28,6 +28,8 @@ from typing import Protocol, TypeVar
 
 import PIL.Image
 
+from ..core.stops import Stop
+
 T = TypeVar("T")
 
 #: Options whose values name image files: their files travel with the job.
@@ -172,7 +174,7 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
 
             def callback(record, image) -> None:
                 if cancel is not None and cancel.is_set():
-                    raise StopOptimization("cancelled")
+                    raise StopOptimization(Stop.CANCELLED)
                 if on_progress is not None:
                     preview = preview_every and (record.iteration % preview_every == 0 or record.iteration == 1)
                     on_progress(JobProgress(record.iteration, total, record.elapsed, record.total, record.content,
@@ -185,9 +187,9 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
         return result
     history = [r.as_dict() for r in result.history]
     last = history[-1] if history else {}
-    if result.stopped == "non-finite":
+    if result.stopped == Stop.NON_FINITE:
         status, error = "failed", "the loss stopped being finite; try a smaller lr or another optimizer"
-    elif result.stopped in ("cancelled", "interrupted"):
+    elif result.stopped in (Stop.CANCELLED, Stop.INTERRUPTED):
         status, error = "cancelled", ""
     else:
         status, error = "done", ""
@@ -217,7 +219,7 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
 
     def callback(model: str, record, image) -> None:
         if cancel is not None and cancel.is_set():
-            raise StopOptimization("cancelled")
+            raise StopOptimization(Stop.CANCELLED)
         if on_progress is not None:
             done = models.index(model) * iterations + record.iteration
             preview = preview_every and image is not None and (
@@ -240,7 +242,7 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
     runs, files = outcome
     history = [{"model": r.model} | h.as_dict() for r in runs for h in r.history]
     last = runs[-1].history[-1].as_dict() if runs and runs[-1].history else {}
-    stopped = len(runs) < len(models) or any(r.stopped in ("cancelled", "interrupted") for r in runs)
+    stopped = len(runs) < len(models) or any(r.stopped in (Stop.CANCELLED, Stop.INTERRUPTED) for r in runs)
     return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
                       sum(len(r.history) for r in runs),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)

@@ -11,6 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
 from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
@@ -58,7 +59,7 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
     result = stylise_frames(clip.frames, style_image, folder, options, settings, resume=resume, quiet=quiet)
-    if result.stopped == "interrupted":
+    if result.stopped == Stop.INTERRUPTED:
         finished = sum(p.is_file() for p in result.paths)
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "
               "continue with the same command and --resume", file=sys.stderr)

@@ -37,7 +37,7 @@ from ..core.optim import IterationRecord
 from ..core.options import options_from
 from ..core.stops import Stop
 from ..errors import UsageError
-from ..io.atomic import replacing
+from ..io.atomic import write_json
 from ..io.images import (
     as_image,
     load_image,
@@ -119,8 +119,7 @@ class RunState:
         return done
 
     def save(self, done: int) -> None:
-        with replacing(self.path) as tmp, open(tmp, "w") as f:
-            json.dump({"done": done, "run": self.description}, f, indent=1)
+        write_json(self.path, {"done": done, "run": self.description})
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -247,7 +246,7 @@ def stylise_frames(
                         quiet)
     reports: list[FrameReport] = []
     start = time.perf_counter()
-    stopped = "completed"
+    stopped = Stop.COMPLETED
     try:
         for k in range(done, len(steps)):
             p, i, direction = steps[k]
@@ -282,10 +281,10 @@ def stylise_frames(
                             + f": {len(history)} iterations in {seconds:.1f}s"
                             + (f", temporal error {temporal_value:.2e}" if temporal_value else ""))
     except KeyboardInterrupt:
-        stopped = "interrupted"
+        stopped = Stop.INTERRUPTED
     finally:
         progress.close()
-    if stopped == "completed":
+    if stopped == Stop.COMPLETED:
         state.remove()  # every frame is in the folder; nothing is left to resume
     return VideoResult(paths, stopped, reports, time.perf_counter() - start)
 

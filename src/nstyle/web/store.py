@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ..io.atomic import replacing
+from ..io import atomic
 from ..jobs.spec import InputImage, JobSpec
 
 log = logging.getLogger("nstyle.web")
@@ -39,8 +39,7 @@ class JobNotFound(KeyError):
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    with replacing(path, prefix=f"{_TMP_PREFIX}{path.name}.", mode=0o600) as tmp:  # the server's files are its own
-        tmp.write_bytes(data)
+    atomic.write_bytes(path, data, prefix=f"{_TMP_PREFIX}{path.name}.", mode=0o600)  # the server's files are its own
 
 
 class JobStore:
