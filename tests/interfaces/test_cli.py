@@ -249,3 +249,10 @@ def test_output_piped_into_a_closed_reader_ends_quietly():
                             text=True, timeout=120)
     assert reader.stdout.startswith("vgg19")
     assert "Traceback" not in reader.stderr and "BrokenPipe" not in reader.stderr, reader.stderr
+
+
+@pytest.mark.parametrize("name", ["http://mylaptop/", "user@host", "a b", "*.example.com"])
+def test_serve_refuses_an_allow_host_that_is_not_a_host_name(name, tmp_path, capsys):
+    code, out, err = run_cli(["serve", "--allow-host", name, "--data", tmp_path / "data"], capsys)
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"nstyle: error: --allow-host {name!r}: give a host name or address")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from nstyle.web.store import JobStore  # noqa: E402
 from nstyle.web.uploads import Limits  # noqa: E402
 
 WAIT_S = 60.0  # a deadline for states the test is waiting for, not a timing measurement
+LOCAL = "http://127.0.0.1:8000"
 
 
 def png(color: str = "red", size: tuple[int, int] = (32, 24)) -> bytes:
@@ -84,10 +86,16 @@ def wait_for(client: TestClient, job_id: str, condition, seconds: float = WAIT_S
         time.sleep(0.02)
 
 
+def local(app) -> TestClient:
+    """A client that names the server as a browser on this machine does (the app refuses TestClient's own
+    ``testserver``, a name it does not serve)."""
+    return TestClient(app, base_url=LOCAL)
+
+
 @pytest.fixture
 def gated(tmp_path):
     executor = GatedExecutor()
-    with TestClient(create_app(tmp_path, executor=executor)) as client:
+    with local(create_app(tmp_path, executor=executor)) as client:
         yield client, executor
 
 
@@ -190,7 +198,7 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     (tmp_path / "jobs" / ".tmp-0123").mkdir()  # a job whose creation was cut short
     (tmp_path / "jobs" / ("f" * 32)).mkdir()  # a folder without a record: skipped, not fatal
 
-    with TestClient(create_app(tmp_path, executor=GatedExecutor())) as client:  # the "restart"
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:  # the "restart"
         jobs = {j["id"]: j for j in client.get("/api/jobs").json()["jobs"]}
         assert set(jobs) == {finished, running, queued}
         assert jobs[finished]["status"] == "done"
@@ -223,7 +231,7 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     (upload(kind="sweep"), Limits(), 400, "kind must be one of"),
 ])
 def test_bad_uploads_get_a_clear_4xx_and_store_nothing(tmp_path, request_kw, limits, status, message):
-    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+    with local(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
         reply = client.post("/api/jobs", **request_kw)
         assert reply.status_code == status, reply.text
         assert message in reply.json()["detail"]
@@ -240,7 +248,7 @@ def test_options_json_must_be_an_object(gated):
 
 def test_an_upload_larger_than_the_request_limit_is_refused_before_reading(tmp_path):
     limits = Limits(max_file_bytes=1000, max_styles=1)
-    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+    with local(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
         reply = client.post("/api/jobs", **upload(content=b"x" * (limits.max_request_bytes + 1)))
         assert reply.status_code == 413 and "in all" in reply.json()["detail"]
 
@@ -273,6 +281,135 @@ def test_the_page_and_its_options(gated):
     assert schema["limits"]["max_styles"] == Limits().max_styles and schema["kinds"] == ["transfer", "compare"]
 
 
+# -- safe to leave running: host names, cross-site changes, non-finite numbers, bad records -----------------
+
+
+def one_line(reply, status: int) -> str:
+    assert reply.status_code == status, reply.text
+    detail = reply.json()["detail"]
+    assert "\n" not in detail and len(detail) < 300
+    return detail
+
+
+@pytest.mark.parametrize("host", ["evil.example.com", "evil.example.com:8000", "localhost.evil.example.com",
+                                  "127.0.0.1.nip.io:8000", "evil@localhost", "localhost:8000/x", "[::2]:8000",
+                                  "testserver", ""])
+def test_a_host_name_the_server_does_not_serve_gets_400(gated, host):
+    """A DNS-rebinding page reaches the port under its own name: nothing is answered, the page included."""
+    client, _ = gated
+    for method, path in (("GET", "/api/jobs"), ("GET", "/"), ("POST", "/api/jobs")):
+        reply = client.request(method, path, headers={"Host": host})
+        detail = one_line(reply, 400)
+        assert "this server answers only for localhost, 127.0.0.1, [::1]" in detail
+    assert client.get("/api/jobs").json()["jobs"] == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1", "127.0.0.1:8000", "[::1]",
+                                  "[::1]:8000", "LocalHost:8000"])
+def test_the_localhost_names_are_served_with_or_without_the_port(gated, host):
+    client, _ = gated
+    assert client.get("/api/jobs", headers={"Host": host}).status_code == 200
+
+
+def test_the_hosts_served_are_create_apps_choice(tmp_path):
+    app = create_app(tmp_path, executor=GatedExecutor(), allowed_hosts=["testserver", "mylaptop.lan"])
+    with TestClient(app) as client:  # TestClient's own name, now allowed
+        assert client.get("/api/jobs").status_code == 200
+        assert client.post("/api/jobs", **upload()).status_code == 201
+        assert client.get("/api/health", headers={"Host": "MyLaptop.lan:8000"}).status_code == 200
+        assert "answers only for testserver, mylaptop.lan" in one_line(client.get("/", headers={"Host": "x.y"}), 400)
+
+
+def test_the_hosts_served_for_a_listening_address():
+    from nstyle.web.guard import LOCAL_HOSTS, served_hosts
+
+    assert served_hosts("127.0.0.1") == served_hosts("localhost") == LOCAL_HOSTS
+    assert served_hosts("192.168.1.5") == (*LOCAL_HOSTS, "192.168.1.5")
+    assert served_hosts("::1") == LOCAL_HOSTS and "fe80::1" in served_hosts("[fe80::1]")
+    machine = socket.gethostname().lower()
+    for wildcard in ("0.0.0.0", "::", "[::]"):
+        hosts = served_hosts(wildcard, ["MyLaptop.lan", "192.168.1.5:8000"])
+        assert {*LOCAL_HOSTS, machine, "mylaptop.lan", "192.168.1.5"} <= set(hosts)
+        assert wildcard.strip("[]") not in hosts  # "0.0.0.0" is not a name a page is opened by
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example.com"},
+    {"Origin": "https://127.0.0.1:8000"},  # another scheme
+    {"Origin": "http://127.0.0.1:8001"},  # another port: another local server's page
+    {"Origin": "http://localhost:8000"},  # another name: another origin, though the same machine
+    {"Origin": "null"},  # a sandboxed frame, a file:// page
+    {"Referer": "http://evil.example.com/page.html"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": LOCAL},
+])
+def test_a_change_sent_from_another_site_gets_403_and_changes_nothing(gated, headers):
+    """Any page the user visits could otherwise queue jobs, stop them or rerun them."""
+    client, executor = gated
+    job_id = client.post("/api/jobs", **upload()).json()["id"]
+    wait_for(client, job_id, lambda r: r["status"] == "running")
+    for method, path in (("POST", "/api/jobs"), ("DELETE", f"/api/jobs/{job_id}"),
+                         ("POST", f"/api/jobs/{job_id}/rerun"), ("PUT", f"/api/jobs/{job_id}"),
+                         ("PATCH", f"/api/jobs/{job_id}")):
+        kw = upload() if path == "/api/jobs" else {}
+        detail = one_line(client.request(method, path, headers=headers, **kw), 403)
+        assert detail.startswith("refused a change sent") and f"the page at {LOCAL}/" in detail
+    assert [j["id"] for j in client.get("/api/jobs").json()["jobs"]] == [job_id]
+    assert client.get(f"/api/jobs/{job_id}").json()["status"] == "running"
+    # reading is not a change: the Host check and the browser's same-origin rule guard it
+    assert client.get("/api/jobs", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, scripts: no browser page involved
+    {"Origin": LOCAL},
+    {"Origin": LOCAL, "Sec-Fetch-Site": "same-origin"},
+    {"Referer": f"{LOCAL}/?job=1"},
+    {"Sec-Fetch-Site": "none"},  # typed by the user
+])
+def test_a_change_from_the_page_itself_or_from_a_script_is_accepted(gated, headers):
+    client, executor = gated
+    executor.release.set()
+    reply = client.post("/api/jobs", headers=headers, **upload())
+    assert reply.status_code == 201, reply.text
+    job_id = reply.json()["id"]
+    wait_for(client, job_id, lambda r: r["status"] == "done")
+    assert client.post(f"/api/jobs/{job_id}/rerun", headers=headers).status_code == 201
+    assert client.delete(f"/api/jobs/{job_id}", headers=headers).status_code == 200
+
+
+def test_the_page_is_same_origin_under_every_name_it_is_served_by(gated):
+    """The origin compared is the one the request names: the page opened as localhost posts as localhost."""
+    client, executor = gated
+    for base in ("http://localhost:8000", "http://[::1]:8000", "http://127.0.0.1"):
+        host = base.split("//")[1]
+        assert client.post("/api/jobs", headers={"Host": host, "Origin": base}, **upload()).status_code == 201
+        assert client.post("/api/jobs", headers={"Host": host, "Origin": LOCAL + "1"}, **upload()).status_code == 403
+
+
+def test_a_real_server_refuses_other_hosts_and_other_sites(tmp_path):
+    """`nstyle serve` itself (its own socket, uvicorn, the hosts it computes), not only the app."""
+    import urllib.error
+    import urllib.request
+
+    from .web_server import running_server
+
+    def status(url: str, **headers) -> int:
+        method = "POST" if "Origin" in headers else "GET"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    with running_server(tmp_path / "data") as url:
+        port = url.rsplit(":", 1)[1]
+        assert status(f"{url}/api/jobs") == 200
+        assert status(f"{url}/api/jobs", Host=f"localhost:{port}") == 200
+        assert status(f"{url}/api/jobs", Host=f"evil.example.com:{port}") == 400
+        assert status(f"{url}/api/jobs", Origin="http://evil.example.com") == 403
+
+
 def test_time_left_weights_each_iteration_by_its_pixels():
     time_left = TimeLeft([(128, 2), (256, 1)])  # costs 1, 1, 4 (in units of 128 px)
     assert time_left(0, 0.0) is None
@@ -286,7 +423,7 @@ def test_time_left_weights_each_iteration_by_its_pixels():
 
 @pytest.fixture
 def real(tmp_path):
-    with TestClient(create_app(tmp_path, preview_every=2)) as client:
+    with local(create_app(tmp_path, preview_every=2)) as client:
         yield client
 
 
@@ -341,7 +478,7 @@ def test_the_page_hands_its_jobs_to_ray_with_live_progress(ray_local, tmp_path, 
     """`nstyle serve --ray`: the batch command's RayExecutor behind the same queue; previews still arrive."""
     from nstyle.jobs.executors import make_executor
 
-    with TestClient(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
+    with local(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
         reply = client.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 6, "levels": 1}))
         # Ray's first task starts a worker process and imports torch: a deadline for a loaded machine
         record = wait_for(client, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"), 300)

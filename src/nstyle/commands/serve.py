@@ -23,6 +23,11 @@ def add(sub) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine "
                                                        "only; the page has no login, so think before 0.0.0.0)")
     s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests that name the server NAME (a host name or address, as in the "
+                        "browser's address bar); repeat for several. It always answers for localhost, 127.0.0.1, "
+                        "[::1] and --host (with --host 0.0.0.0: this machine's name) and refuses other names, "
+                        "so that web pages cannot reach it by a name of their own (DNS rebinding)")
     s.add_argument("--data", metavar="DIR", default=None,
                    help=f"folder for jobs and the gallery (default: {default_data_dir()})")
     s.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
@@ -44,6 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "pip install 'nstyle[web]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
+    from ..web.guard import host_name, listed, served_hosts
+
+    bad = [name for name in args.allow_host if not host_name(name)]
+    if bad:
+        raise UsageError(f"--allow-host {bad[0][:60]!r}: give a host name or address, e.g. mylaptop.lan or "
+                         "192.168.1.5")
     from ..io.images import output_folder
 
     data = output_folder(args.data or default_data_dir(), "give another --data folder")
@@ -52,14 +63,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..jobs.executors import make_executor
 
         executor = make_executor(ray=args.ray)
-    app = create_app(data, executor=executor)
+    hosts = served_hosts(args.host, args.allow_host)
+    app = create_app(data, executor=executor, allowed_hosts=hosts)
     try:
         local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
     except ValueError:
         local = False
     if not local:
-        print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login)",
-              file=sys.stderr)
+        print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login); "
+              f"it answers for {listed(hosts)} (--allow-host adds a name)", file=sys.stderr)
     print(f"nstyle serve: http://{args.host}:{args.port}/  (jobs and gallery in {data}; Ctrl-C stops)", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
