@@ -410,6 +410,31 @@ def test_a_real_server_refuses_other_hosts_and_other_sites(tmp_path):
         assert status(f"{url}/api/jobs", Origin="http://evil.example.com") == 403
 
 
+@pytest.mark.parametrize(("text", "option", "written"), [
+    ('{"lr": NaN}', "lr", "NaN"),
+    ('{"tv_weight": Infinity}', "tv_weight", "Infinity"),
+    ('{"content_weight": -Infinity}', "content_weight", "-Infinity"),
+    ('{"style_weight": 1e400}', "style_weight", "1e400"),
+    ('{"smoothing": -1E+999}', "smoothing", "-1E+999"),
+    ('{"size": 64, "style_layer_weights": [1, 2, NaN]}', "style_layer_weights[2]", "NaN"),
+    ('{"strength": NaN}', "strength", "NaN"),  # caught before the engine's own range check says "nan"
+])
+def test_a_non_finite_option_gets_422_naming_it_and_stores_nothing(tmp_path, text, option, written):
+    """Python's json reads NaN, Infinity and 1e400; stored, they made every later GET /api/jobs a 500."""
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:
+        reply = client.post("/api/jobs", files=upload()["files"], data={"options": text})
+        assert one_line(reply, 422) == f"option {option}: {written} is not a finite number; give an ordinary one"
+        listed = client.get("/api/jobs")
+        assert listed.status_code == 200 and listed.json()["jobs"] == []
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+def test_the_words_nan_and_infinity_as_text_are_not_numbers(gated):
+    client, _ = gated
+    reply = client.post("/api/jobs", files=upload()["files"], data={"options": '{"lr": "NaN"}'})
+    assert "option lr: give a number" in one_line(reply, 400)
+
+
 def test_time_left_weights_each_iteration_by_its_pixels():
     time_left = TimeLeft([(128, 2), (256, 1)])  # costs 1, 1, 4 (in units of 128 px)
     assert time_left(0, 0.0) is None
