@@ -435,6 +435,76 @@ def test_the_words_nan_and_infinity_as_text_are_not_numbers(gated):
     assert "option lr: give a number" in one_line(reply, 400)
 
 
+def broken_records(good: dict) -> dict[str, str]:
+    """job.json texts that cannot be served, each as one folder of its own (named by the record's id)."""
+    def like(**changes) -> str:
+        return json.dumps(good | changes)
+
+    raw = json.dumps(good)
+    return {"not json": "{this is not json", "empty": "", "a list": "[1, 2]",
+            "NaN inside": raw.replace('"size": 64', '"size": NaN'),
+            "Infinity inside": raw.replace('"progress": null', '"progress": {"loss": Infinity}'),
+            "1e400 inside": raw.replace('"preview": 0', '"preview": 1e400'),
+            "created as text": like(created="yesterday"), "files null": like(files=None),
+            "a path as input": like(inputs={"content": "../../../etc/passwd", "styles": []}),
+            "no status": json.dumps({k: v for k, v in good.items() if k != "status"}),
+            "unknown status": like(status="exploded"), "options a list": like(options=[1]),
+            "preview a bool": like(preview=True), "another job's id": like(id="e" * 32),
+            "deeply nested": "[" * 100_000 + "]" * 100_000, "not UTF-8": "\udcff{"}
+
+
+def test_a_record_that_cannot_be_served_is_skipped_and_logged_not_a_500(tmp_path, caplog):
+    """Written into the store folder by hand (or by an older server that stored NaN), then a restart."""
+    store = JobStore(tmp_path)
+    image = InputImage("content.png", png("green"))
+    good = store.create("transfer", {"size": 64}, image, [image])
+    store.update(good["id"], status="done")
+    record = json.loads((tmp_path / "jobs" / good["id"] / "job.json").read_text())
+    broken = {}
+    for i, (what, text) in enumerate(broken_records(record).items()):
+        job_id = f"{i:032x}"
+        (tmp_path / "jobs" / job_id).mkdir()
+        (tmp_path / "jobs" / job_id / "job.json").write_bytes(text.replace(good["id"], job_id).encode(
+            errors="surrogateescape"))
+        broken[job_id] = what
+
+    with caplog.at_level("WARNING", logger="nstyle.web"), local(create_app(tmp_path, executor=GatedExecutor())) as c:
+        listed = c.get("/api/jobs")
+        assert listed.status_code == 200 and [j["id"] for j in listed.json()["jobs"]] == [good["id"]]
+        assert c.get("/").status_code == 200 and c.get(f"/api/jobs/{good['id']}").status_code == 200
+        for job_id in broken:
+            assert c.get(f"/api/jobs/{job_id}").status_code == 404
+            assert c.get(f"/api/jobs/{job_id}/image").status_code == 404
+    warned = {r.getMessage().split()[3].rstrip(":") for r in caplog.records if r.name == "nstyle.web"}
+    assert warned == set(broken)
+
+
+class NaNExecutor(GatedExecutor):
+    """A run whose loss diverges: NaN and infinite losses in progress, history and the final losses."""
+
+    def submit(self, spec, on_progress=None, cancel=None, preview_every=0):
+        def work() -> JobOutcome:
+            on_progress(JobProgress(1, 2, 0.1, float("nan"), float("inf"), float("-inf"), None))
+            history = [{"iteration": 1, "total": float("nan"), "content": 1.0, "style": float("inf"), "tv": 0.0}]
+            return JobOutcome("done", image=png("blue"), seconds=float("nan"), iterations=1, history=history,
+                              losses={"total": float("nan")})
+
+        return self._pool.submit(work)
+
+
+def test_a_diverging_run_keeps_the_record_readable(tmp_path):
+    with local(create_app(tmp_path, executor=NaNExecutor())) as client:
+        job_id = client.post("/api/jobs", **upload()).json()["id"]
+        record = wait_for(client, job_id, lambda r: r["status"] == "done")
+        assert record["losses"] == [[1, None, 1.0, None]] and record["final"] == {"total": None}
+        assert record["progress"]["loss"] is None and record["seconds"] is None
+        assert client.get("/api/jobs").status_code == 200
+    on_disk = (tmp_path / "jobs" / job_id / "job.json").read_text()
+    json.loads(on_disk, parse_constant=lambda c: pytest.fail(f"{c} in job.json"))
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:  # and after a restart
+        assert [j["id"] for j in client.get("/api/jobs").json()["jobs"]] == [job_id]
+
+
 def test_time_left_weights_each_iteration_by_its_pixels():
     time_left = TimeLeft([(128, 2), (256, 1)])  # costs 1, 1, 4 (in units of 128 px)
     assert time_left(0, 0.0) is None
