@@ -3,6 +3,7 @@
 import csv
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -249,3 +250,49 @@ def test_output_piped_into_a_closed_reader_ends_quietly():
                             text=True, timeout=120)
     assert reader.stdout.startswith("vgg19")
     assert "Traceback" not in reader.stderr and "BrokenPipe" not in reader.stderr, reader.stderr
+
+
+@pytest.fixture
+def taken_port():
+    """A port on 127.0.0.1 that another program is listening on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def test_serve_on_a_taken_port_is_one_line_before_the_banner(tmp_path, taken_port):
+    pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    serve = subprocess.run([sys.executable, "-m", "nstyle", "serve", "--port", str(taken_port), "--data",
+                            str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert serve.returncode == 2
+    assert serve.stdout == ""  # no banner for a server that never listens
+    assert one_line_error(serve.stderr) == (f"nstyle: error: port {taken_port} on 127.0.0.1 is in use; stop what "
+                                            "is using it or give another --port")
+
+
+def test_serve_hands_its_own_socket_and_hosts_to_uvicorn(tmp_path, capsys, monkeypatch):
+    """The port is bound before the banner and uvicorn serves that socket; --allow-host reaches the app."""
+    uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    served = {}
+
+    def run(server, sockets=None):  # instead of serving: what uvicorn was given
+        served["address"] = sockets[0].getsockname()
+        served["hosts"] = server.config.app.user_middleware[0].kwargs["allowed_hosts"]
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out, _ = run_cli(["serve", "--port", port, "--data", tmp_path / "data", "--allow-host", "MyLaptop.lan",
+                            "--allow-host", "192.168.1.5:8000"], capsys)
+    assert code == 0 and out.startswith(f"nstyle serve: http://127.0.0.1:{port}/")
+    assert served == {"address": ("127.0.0.1", port),
+                      "hosts": ("localhost", "127.0.0.1", "::1", "mylaptop.lan", "192.168.1.5")}
+
+
+@pytest.mark.parametrize("name", ["http://mylaptop/", "user@host", "a b", "*.example.com"])
+def test_serve_refuses_an_allow_host_that_is_not_a_host_name(name, tmp_path, capsys):
+    code, out, err = run_cli(["serve", "--allow-host", name, "--data", tmp_path / "data"], capsys)
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"nstyle: error: --allow-host {name!r}: give a host name or address")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from nstyle.web.store import JobStore  # noqa: E402
 from nstyle.web.uploads import Limits  # noqa: E402
 
 WAIT_S = 60.0  # a deadline for states the test is waiting for, not a timing measurement
+LOCAL = "http://127.0.0.1:8000"
 
 
 def png(color: str = "red", size: tuple[int, int] = (32, 24)) -> bytes:
@@ -84,10 +86,16 @@ def wait_for(client: TestClient, job_id: str, condition, seconds: float = WAIT_S
         time.sleep(0.02)
 
 
+def local(app) -> TestClient:
+    """A client that names the server as a browser on this machine does (the app refuses TestClient's own
+    ``testserver``, a name it does not serve)."""
+    return TestClient(app, base_url=LOCAL)
+
+
 @pytest.fixture
 def gated(tmp_path):
     executor = GatedExecutor()
-    with TestClient(create_app(tmp_path, executor=executor)) as client:
+    with local(create_app(tmp_path, executor=executor)) as client:
         yield client, executor
 
 
@@ -190,7 +198,7 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     (tmp_path / "jobs" / ".tmp-0123").mkdir()  # a job whose creation was cut short
     (tmp_path / "jobs" / ("f" * 32)).mkdir()  # a folder without a record: skipped, not fatal
 
-    with TestClient(create_app(tmp_path, executor=GatedExecutor())) as client:  # the "restart"
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:  # the "restart"
         jobs = {j["id"]: j for j in client.get("/api/jobs").json()["jobs"]}
         assert set(jobs) == {finished, running, queued}
         assert jobs[finished]["status"] == "done"
@@ -223,7 +231,7 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     (upload(kind="sweep"), Limits(), 400, "kind must be one of"),
 ])
 def test_bad_uploads_get_a_clear_4xx_and_store_nothing(tmp_path, request_kw, limits, status, message):
-    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+    with local(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
         reply = client.post("/api/jobs", **request_kw)
         assert reply.status_code == status, reply.text
         assert message in reply.json()["detail"]
@@ -240,7 +248,7 @@ def test_options_json_must_be_an_object(gated):
 
 def test_an_upload_larger_than_the_request_limit_is_refused_before_reading(tmp_path):
     limits = Limits(max_file_bytes=1000, max_styles=1)
-    with TestClient(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
+    with local(create_app(tmp_path, executor=GatedExecutor(), limits=limits)) as client:
         reply = client.post("/api/jobs", **upload(content=b"x" * (limits.max_request_bytes + 1)))
         assert reply.status_code == 413 and "in all" in reply.json()["detail"]
 
@@ -273,6 +281,230 @@ def test_the_page_and_its_options(gated):
     assert schema["limits"]["max_styles"] == Limits().max_styles and schema["kinds"] == ["transfer", "compare"]
 
 
+# -- safe to leave running: host names, cross-site changes, non-finite numbers, bad records -----------------
+
+
+def one_line(reply, status: int) -> str:
+    assert reply.status_code == status, reply.text
+    detail = reply.json()["detail"]
+    assert "\n" not in detail and len(detail) < 300
+    return detail
+
+
+@pytest.mark.parametrize("host", ["evil.example.com", "evil.example.com:8000", "localhost.evil.example.com",
+                                  "127.0.0.1.nip.io:8000", "evil@localhost", "localhost:8000/x", "[::2]:8000",
+                                  "testserver", ""])
+def test_a_host_name_the_server_does_not_serve_gets_400(gated, host):
+    """A DNS-rebinding page reaches the port under its own name: nothing is answered, the page included."""
+    client, _ = gated
+    for method, path in (("GET", "/api/jobs"), ("GET", "/"), ("POST", "/api/jobs")):
+        reply = client.request(method, path, headers={"Host": host})
+        detail = one_line(reply, 400)
+        assert "this server answers only for localhost, 127.0.0.1, [::1]" in detail
+    assert client.get("/api/jobs").json()["jobs"] == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1", "127.0.0.1:8000", "[::1]",
+                                  "[::1]:8000", "LocalHost:8000"])
+def test_the_localhost_names_are_served_with_or_without_the_port(gated, host):
+    client, _ = gated
+    assert client.get("/api/jobs", headers={"Host": host}).status_code == 200
+
+
+def test_the_hosts_served_are_create_apps_choice(tmp_path):
+    app = create_app(tmp_path, executor=GatedExecutor(), allowed_hosts=["testserver", "mylaptop.lan"])
+    with TestClient(app) as client:  # TestClient's own name, now allowed
+        assert client.get("/api/jobs").status_code == 200
+        assert client.post("/api/jobs", **upload()).status_code == 201
+        assert client.get("/api/health", headers={"Host": "MyLaptop.lan:8000"}).status_code == 200
+        assert "answers only for testserver, mylaptop.lan" in one_line(client.get("/", headers={"Host": "x.y"}), 400)
+
+
+def test_the_hosts_served_for_a_listening_address():
+    from nstyle.web.guard import LOCAL_HOSTS, served_hosts
+
+    assert served_hosts("127.0.0.1") == served_hosts("localhost") == LOCAL_HOSTS
+    assert served_hosts("192.168.1.5") == (*LOCAL_HOSTS, "192.168.1.5")
+    assert served_hosts("::1") == LOCAL_HOSTS and "fe80::1" in served_hosts("[fe80::1]")
+    machine = socket.gethostname().lower()
+    for wildcard in ("0.0.0.0", "::", "[::]"):
+        hosts = served_hosts(wildcard, ["MyLaptop.lan", "192.168.1.5:8000"])
+        assert {*LOCAL_HOSTS, machine, "mylaptop.lan", "192.168.1.5"} <= set(hosts)
+        assert wildcard.strip("[]") not in hosts  # "0.0.0.0" is not a name a page is opened by
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example.com"},
+    {"Origin": "https://127.0.0.1:8000"},  # another scheme
+    {"Origin": "http://127.0.0.1:8001"},  # another port: another local server's page
+    {"Origin": "http://localhost:8000"},  # another name: another origin, though the same machine
+    {"Origin": "null"},  # a sandboxed frame, a file:// page
+    {"Referer": "http://evil.example.com/page.html"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": LOCAL},
+])
+def test_a_change_sent_from_another_site_gets_403_and_changes_nothing(gated, headers):
+    """Any page the user visits could otherwise queue jobs, stop them or rerun them."""
+    client, executor = gated
+    job_id = client.post("/api/jobs", **upload()).json()["id"]
+    wait_for(client, job_id, lambda r: r["status"] == "running")
+    for method, path in (("POST", "/api/jobs"), ("DELETE", f"/api/jobs/{job_id}"),
+                         ("POST", f"/api/jobs/{job_id}/rerun"), ("PUT", f"/api/jobs/{job_id}"),
+                         ("PATCH", f"/api/jobs/{job_id}")):
+        kw = upload() if path == "/api/jobs" else {}
+        detail = one_line(client.request(method, path, headers=headers, **kw), 403)
+        assert detail.startswith("refused a change sent") and f"the page at {LOCAL}/" in detail
+    assert [j["id"] for j in client.get("/api/jobs").json()["jobs"]] == [job_id]
+    assert client.get(f"/api/jobs/{job_id}").json()["status"] == "running"
+    # reading is not a change: the Host check and the browser's same-origin rule guard it
+    assert client.get("/api/jobs", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, scripts: no browser page involved
+    {"Origin": LOCAL},
+    {"Origin": LOCAL, "Sec-Fetch-Site": "same-origin"},
+    {"Referer": f"{LOCAL}/?job=1"},
+    {"Sec-Fetch-Site": "none"},  # typed by the user
+])
+def test_a_change_from_the_page_itself_or_from_a_script_is_accepted(gated, headers):
+    client, executor = gated
+    executor.release.set()
+    reply = client.post("/api/jobs", headers=headers, **upload())
+    assert reply.status_code == 201, reply.text
+    job_id = reply.json()["id"]
+    wait_for(client, job_id, lambda r: r["status"] == "done")
+    assert client.post(f"/api/jobs/{job_id}/rerun", headers=headers).status_code == 201
+    assert client.delete(f"/api/jobs/{job_id}", headers=headers).status_code == 200
+
+
+def test_the_page_is_same_origin_under_every_name_it_is_served_by(gated):
+    """The origin compared is the one the request names: the page opened as localhost posts as localhost."""
+    client, executor = gated
+    for base in ("http://localhost:8000", "http://[::1]:8000", "http://127.0.0.1"):
+        host = base.split("//")[1]
+        assert client.post("/api/jobs", headers={"Host": host, "Origin": base}, **upload()).status_code == 201
+        assert client.post("/api/jobs", headers={"Host": host, "Origin": LOCAL + "1"}, **upload()).status_code == 403
+
+
+def test_a_real_server_refuses_other_hosts_and_other_sites(tmp_path):
+    """`nstyle serve` itself (its own socket, uvicorn, the hosts it computes), not only the app."""
+    import urllib.error
+    import urllib.request
+
+    from .web_server import running_server
+
+    def status(url: str, **headers) -> int:
+        method = "POST" if "Origin" in headers else "GET"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    with running_server(tmp_path / "data") as url:
+        port = url.rsplit(":", 1)[1]
+        assert status(f"{url}/api/jobs") == 200
+        assert status(f"{url}/api/jobs", Host=f"localhost:{port}") == 200
+        assert status(f"{url}/api/jobs", Host=f"evil.example.com:{port}") == 400
+        assert status(f"{url}/api/jobs", Origin="http://evil.example.com") == 403
+
+
+@pytest.mark.parametrize(("text", "option", "written"), [
+    ('{"lr": NaN}', "lr", "NaN"),
+    ('{"tv_weight": Infinity}', "tv_weight", "Infinity"),
+    ('{"content_weight": -Infinity}', "content_weight", "-Infinity"),
+    ('{"style_weight": 1e400}', "style_weight", "1e400"),
+    ('{"smoothing": -1E+999}', "smoothing", "-1E+999"),
+    ('{"size": 64, "style_layer_weights": [1, 2, NaN]}', "style_layer_weights[2]", "NaN"),
+    ('{"strength": NaN}', "strength", "NaN"),  # caught before the engine's own range check says "nan"
+])
+def test_a_non_finite_option_gets_422_naming_it_and_stores_nothing(tmp_path, text, option, written):
+    """Python's json reads NaN, Infinity and 1e400; stored, they made every later GET /api/jobs a 500."""
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:
+        reply = client.post("/api/jobs", files=upload()["files"], data={"options": text})
+        assert one_line(reply, 422) == f"option {option}: {written} is not a finite number; give an ordinary one"
+        listed = client.get("/api/jobs")
+        assert listed.status_code == 200 and listed.json()["jobs"] == []
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+def test_the_words_nan_and_infinity_as_text_are_not_numbers(gated):
+    client, _ = gated
+    reply = client.post("/api/jobs", files=upload()["files"], data={"options": '{"lr": "NaN"}'})
+    assert "option lr: give a number" in one_line(reply, 400)
+
+
+def broken_records(good: dict) -> dict[str, str]:
+    """job.json texts that cannot be served, each as one folder of its own (named by the record's id)."""
+    def like(**changes) -> str:
+        return json.dumps(good | changes)
+
+    raw = json.dumps(good)
+    return {"not json": "{this is not json", "empty": "", "a list": "[1, 2]",
+            "NaN inside": raw.replace('"size": 64', '"size": NaN'),
+            "Infinity inside": raw.replace('"progress": null', '"progress": {"loss": Infinity}'),
+            "1e400 inside": raw.replace('"preview": 0', '"preview": 1e400'),
+            "created as text": like(created="yesterday"), "files null": like(files=None),
+            "a path as input": like(inputs={"content": "../../../etc/passwd", "styles": []}),
+            "no status": json.dumps({k: v for k, v in good.items() if k != "status"}),
+            "unknown status": like(status="exploded"), "options a list": like(options=[1]),
+            "preview a bool": like(preview=True), "another job's id": like(id="e" * 32),
+            "deeply nested": "[" * 100_000 + "]" * 100_000, "not UTF-8": "\udcff{"}
+
+
+def test_a_record_that_cannot_be_served_is_skipped_and_logged_not_a_500(tmp_path, caplog):
+    """Written into the store folder by hand (or by an older server that stored NaN), then a restart."""
+    store = JobStore(tmp_path)
+    image = InputImage("content.png", png("green"))
+    good = store.create("transfer", {"size": 64}, image, [image])
+    store.update(good["id"], status="done")
+    record = json.loads((tmp_path / "jobs" / good["id"] / "job.json").read_text())
+    broken = {}
+    for i, (what, text) in enumerate(broken_records(record).items()):
+        job_id = f"{i:032x}"
+        (tmp_path / "jobs" / job_id).mkdir()
+        (tmp_path / "jobs" / job_id / "job.json").write_bytes(text.replace(good["id"], job_id).encode(
+            errors="surrogateescape"))
+        broken[job_id] = what
+
+    with caplog.at_level("WARNING", logger="nstyle.web"), local(create_app(tmp_path, executor=GatedExecutor())) as c:
+        listed = c.get("/api/jobs")
+        assert listed.status_code == 200 and [j["id"] for j in listed.json()["jobs"]] == [good["id"]]
+        assert c.get("/").status_code == 200 and c.get(f"/api/jobs/{good['id']}").status_code == 200
+        for job_id in broken:
+            assert c.get(f"/api/jobs/{job_id}").status_code == 404
+            assert c.get(f"/api/jobs/{job_id}/image").status_code == 404
+    warned = {r.getMessage().split()[3].rstrip(":") for r in caplog.records if r.name == "nstyle.web"}
+    assert warned == set(broken)
+
+
+class NaNExecutor(GatedExecutor):
+    """A run whose loss diverges: NaN and infinite losses in progress, history and the final losses."""
+
+    def submit(self, spec, on_progress=None, cancel=None, preview_every=0):
+        def work() -> JobOutcome:
+            on_progress(JobProgress(1, 2, 0.1, float("nan"), float("inf"), float("-inf"), None))
+            history = [{"iteration": 1, "total": float("nan"), "content": 1.0, "style": float("inf"), "tv": 0.0}]
+            return JobOutcome("done", image=png("blue"), seconds=float("nan"), iterations=1, history=history,
+                              losses={"total": float("nan")})
+
+        return self._pool.submit(work)
+
+
+def test_a_diverging_run_keeps_the_record_readable(tmp_path):
+    with local(create_app(tmp_path, executor=NaNExecutor())) as client:
+        job_id = client.post("/api/jobs", **upload()).json()["id"]
+        record = wait_for(client, job_id, lambda r: r["status"] == "done")
+        assert record["losses"] == [[1, None, 1.0, None]] and record["final"] == {"total": None}
+        assert record["progress"]["loss"] is None and record["seconds"] is None
+        assert client.get("/api/jobs").status_code == 200
+    on_disk = (tmp_path / "jobs" / job_id / "job.json").read_text()
+    json.loads(on_disk, parse_constant=lambda c: pytest.fail(f"{c} in job.json"))
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:  # and after a restart
+        assert [j["id"] for j in client.get("/api/jobs").json()["jobs"]] == [job_id]
+
+
 def test_time_left_weights_each_iteration_by_its_pixels():
     time_left = TimeLeft([(128, 2), (256, 1)])  # costs 1, 1, 4 (in units of 128 px)
     assert time_left(0, 0.0) is None
@@ -286,7 +518,7 @@ def test_time_left_weights_each_iteration_by_its_pixels():
 
 @pytest.fixture
 def real(tmp_path):
-    with TestClient(create_app(tmp_path, preview_every=2)) as client:
+    with local(create_app(tmp_path, preview_every=2)) as client:
         yield client
 
 
@@ -341,7 +573,7 @@ def test_the_page_hands_its_jobs_to_ray_with_live_progress(ray_local, tmp_path, 
     """`nstyle serve --ray`: the batch command's RayExecutor behind the same queue; previews still arrive."""
     from nstyle.jobs.executors import make_executor
 
-    with TestClient(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
+    with local(create_app(tmp_path, executor=make_executor(ray=""), preview_every=2)) as client:
         reply = client.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 6, "levels": 1}))
         # Ray's first task starts a worker process and imports torch: a deadline for a loaded machine
         record = wait_for(client, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"), 300)

@@ -2,7 +2,8 @@
 
 ``create_app(data_dir)`` gives a FastAPI app whose jobs and gallery live in ``data_dir``; the worker starts
 and stops with the app (its lifespan). Job ids and file names in URLs are checked against the server's
-own (regex, then the record), so nothing a request says reaches the disk as a path.
+own (regex, then the record), so nothing a request says reaches the disk as a path. ``guard.Guard`` answers
+only for the server's own host names and lets only its own page (or a client with no Origin) change jobs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..jobs.spec import JOB_KINDS, Executor
+from .guard import LOCAL_HOSTS, Guard
 from .options import parse_options, schema
 from .queue import JobQueue
 from .store import FINISHED, JobNotFound, JobStore
@@ -34,9 +37,11 @@ EVENT_POLL_S, KEEPALIVE_S = 0.2, 15.0
 
 
 def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, limits: Limits | None = None,
-               preview_every: int = 5) -> FastAPI:
+               preview_every: int = 5, allowed_hosts: Sequence[str] | None = None) -> FastAPI:
     """The app, its jobs in ``data_dir`` (created if missing), run one at a time by ``executor``
-    (``nstyle.jobs.spec.ThreadExecutor()`` by default)."""
+    (``nstyle.jobs.spec.ThreadExecutor()`` by default). It answers only requests whose Host is one of
+    ``allowed_hosts`` (default: localhost, 127.0.0.1, [::1]; ``guard.served_hosts`` makes the list for a
+    ``--host``)."""
     limits = limits or Limits()
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)
@@ -52,6 +57,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     app = FastAPI(title="nstyle", summary="Neural style transfer: stylise images, compare backbones",
                   lifespan=lifespan)
     app.state.store, app.state.jobs, app.state.limits = store, jobs, limits
+    app.add_middleware(Guard, allowed_hosts=LOCAL_HOSTS if allowed_hosts is None else allowed_hosts)
 
     @app.exception_handler(RequestProblem)
     async def _problem(_request: Request, err: RequestProblem):

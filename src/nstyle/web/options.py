@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import re
 
 from ..errors import UsageError
@@ -93,9 +94,10 @@ def _one(name: str, kind: str, value):
 def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) -> dict:
     """The request's ``options`` field (a JSON object) as checked keyword options of a job of ``kind``.
 
-    Empty values (null, "") mean "the default" and are dropped. Raises RequestProblem (400) with one line."""
+    Empty values (null, "") mean "the default" and are dropped. Raises RequestProblem (400; 422 for NaN or
+    Infinity) with one line."""
     try:
-        given = json.loads(text) if text and text.strip() else {}
+        given = _finite_json(text) if text and text.strip() else {}
     except ValueError as err:
         raise RequestProblem(400, f"options must be a JSON object ({err})") from None
     if not isinstance(given, dict):
@@ -122,6 +124,33 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
     _check_ranges(options, limits)
     _check_with_engine(options, kind, n_styles)
     return options
+
+
+class _NonFinite(str):
+    """A NaN, Infinity or out-of-range number as it was written, found after parsing to name its option."""
+
+
+def _finite_json(text: str):
+    """``json.loads``, but NaN, Infinity and numbers beyond a float (1e400) are a 422 naming the option:
+    Python's json reads them, no JSON reader can read them back, so a stored job holding one breaks the gallery."""
+    def number(s: str):
+        value = float(s)
+        return value if math.isfinite(value) else _NonFinite(s)
+
+    def find(value, where: str) -> None:
+        if isinstance(value, _NonFinite):
+            raise RequestProblem(422, f"option {where}: {value[:40]} is not a finite number; give an ordinary one")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                find(item, f"{where}.{key}" if where else key)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                find(item, f"{where}[{i}]")
+
+    given = json.loads(text, parse_constant=_NonFinite, parse_float=number)
+    if isinstance(given, dict):  # anything else is refused next as not an object
+        find(given, "")
+    return given
 
 
 def _models(value) -> list[str]:

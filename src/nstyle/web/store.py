@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from ..io import atomic
-from ..jobs.spec import InputImage, JobSpec
+from ..jobs.spec import JOB_KINDS, InputImage, JobSpec
 
 log = logging.getLogger("nstyle.web")
 
@@ -66,11 +67,12 @@ class JobStore:
                 stale.unlink(missing_ok=True)
             try:
                 record = json.loads((folder / RECORD).read_text())
-            except (OSError, ValueError) as err:
+            except (OSError, ValueError, RecursionError) as err:
                 log.warning("skipping job folder %s: unreadable %s (%s)", folder.name, RECORD, err)
                 continue
-            if not isinstance(record, dict) or record.get("id") != folder.name:
-                log.warning("skipping job folder %s: its %s is not a job record", folder.name, RECORD)
+            problem = record_problem(record, folder.name)
+            if problem:
+                log.warning("skipping job folder %s: its %s is not a job record (%s)", folder.name, RECORD, problem)
                 continue
             record["version"] = 0
             if record.get("status") in UNFINISHED:
@@ -183,7 +185,7 @@ class JobStore:
             record = self._records.get(job_id)
             if record is None:
                 raise JobNotFound(job_id)
-            record.update(changes)
+            record.update(finite(changes))
             record["version"] += 1
             if persist:
                 self._persist(record)
@@ -191,7 +193,7 @@ class JobStore:
 
     def add_loss(self, job_id: str, point: list[float]) -> None:
         with self._lock:
-            self._records[job_id]["losses"].append(point)
+            self._records[job_id]["losses"].append(finite(point))
 
     def write_file(self, job_id: str, name: str, data: bytes) -> None:
         """Write one of the job's files (``latest.png``, ``result.png``, a compare output) atomically."""
@@ -204,4 +206,62 @@ class JobStore:
 
 
 def _dump(record: dict) -> bytes:
-    return json.dumps({k: v for k, v in record.items() if k != "version"}, indent=1).encode()
+    return json.dumps({k: v for k, v in record.items() if k != "version"}, indent=1, allow_nan=False).encode()
+
+
+def finite(value):
+    """``value`` with NaN and infinite floats as None: a diverging run's loss must not make the record
+    unreadable as JSON (the API's replies and ``job.json`` are strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _names(v) -> bool:
+    return isinstance(v, list) and all(isinstance(n, str) and FILE_NAME.match(n) for n in v)
+
+
+def _maybe(check):
+    return lambda v: v is None or check(v)
+
+
+#: What each field of a record must be for the routes, the worker and the page to use it.
+_FIELDS = {"kind": lambda v: v in JOB_KINDS, "status": lambda v: v in UNFINISHED + FINISHED,
+           "created": _number, "started": _maybe(_number), "finished": _maybe(_number),
+           "options": lambda v: isinstance(v, dict), "names": lambda v: isinstance(v, dict),
+           "inputs": lambda v: isinstance(v, dict) and _names([v.get("content")]) and _names(v.get("styles")),
+           "files": _names, "progress": _maybe(lambda v: isinstance(v, dict)),
+           "losses": lambda v: isinstance(v, list), "final": lambda v: isinstance(v, dict),
+           "seconds": _maybe(_number), "iterations": _maybe(_whole),
+           "error": lambda v: isinstance(v, str), "preview": _whole}
+
+
+def record_problem(record, job_id: str) -> str:
+    """Why a ``job.json`` read back cannot be served ("" if it can): not this job's, a field missing or of the
+    wrong type, or NaN/Infinity inside (Python reads them, the API's strict JSON cannot send them)."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    if record.get("id") != job_id:
+        return "its id is not the folder's name"
+    try:
+        json.dumps(record, allow_nan=False)
+    except ValueError:
+        return "a NaN or infinite number inside"
+    for name, ok in _FIELDS.items():
+        if name not in record:
+            return f"no {name!r}"
+        if not ok(record[name]):
+            return f"{name!r} is {json.dumps(record[name])[:40]}"
+    return ""
