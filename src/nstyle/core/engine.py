@@ -22,7 +22,7 @@ import torch
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, load_image, one_or_many, resize_to_long_side, tensor_to_image
 from ..models.precision import compute_dtype
-from ..models.weights import get_record, load_backbone
+from ..models.weights import checked_weights_file, get_record, load_backbone
 from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .losses import Guides, StyleTransferLoss
@@ -162,6 +162,8 @@ class Painter:
         if opts.init not in ("noise", "content", "style") and not Path(opts.init).is_file():
             raise UsageError(f"--init must be noise, content, style or an image file; {opts.init!r} is none of "
                              "these")
+        if opts.weights is not None and backbone is None:
+            checked_weights_file(opts.weights)
         style_images = [as_image(s) for s in styles]
         self.guidance = read_guidance(opts, self.content, style_images, self.blend)
         self.work_content, self.styles = prepare_colors(opts, self.content, style_images)

@@ -215,11 +215,15 @@ def option_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _number(value) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 _ALLOWED = {
-    "greater_than_equal": lambda c: f"must be at least {c['ge']:g}",
-    "greater_than": lambda c: f"must be more than {c['gt']:g}",
-    "less_than_equal": lambda c: f"must be at most {c['le']:g}",
-    "less_than": lambda c: f"must be less than {c['lt']:g}",
+    "greater_than_equal": lambda c: f"must be at least {_number(c['ge'])}",
+    "greater_than": lambda c: f"must be more than {_number(c['gt'])}",
+    "less_than_equal": lambda c: f"must be at most {_number(c['le'])}",
+    "less_than": lambda c: f"must be less than {_number(c['lt'])}",
     "finite_number": lambda c: "must be a finite number",
     "literal_error": lambda c: f"choose from {c['expected'].replace(chr(39), '')}",
     "int_parsing": lambda c: "must be a whole number",

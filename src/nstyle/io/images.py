@@ -243,6 +243,9 @@ def check_output_path(path: str | os.PathLike) -> pathlib.Path:
         raise ImageError(f"cannot save to {name}: it is an existing directory; give a file name")
     parent = target.parent
     if not parent.is_dir():
+        blocking = next((p for p in parent.parents if p.exists()), None) if not parent.exists() else parent
+        if blocking is not None and blocking.exists() and not blocking.is_dir():
+            raise ImageError(f"cannot save to {name}: '{blocking}' is a file, not a directory; give another path")
         raise ImageError(f"cannot save to {name}: directory '{parent}' does not exist; create it first")
     try:
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".nstyle-write-test-"):

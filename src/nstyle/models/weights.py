@@ -278,12 +278,21 @@ def fetch(name: str, force: bool = False) -> Path:
     return target
 
 
+def checked_weights_file(path: str | os.PathLike) -> Path:
+    """``--weights`` as a file that exists, or a one-line UsageError saying what it is instead."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"--weights {str(path)!r} is a folder; give the weights file itself (a .safetensors file, "
+                         "the registry archive or its member)")
+    if not path.is_file():
+        raise UsageError(f"--weights {str(path)!r}: the file does not exist")
+    return path
+
+
 def import_file(name: str, path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """State dict from a file the user already has: the registry archive, the member file, or safetensors."""
     record = get_record(name)
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"weights file {str(path)!r} does not exist")
+    path = checked_weights_file(path)
     origin = f"weights file {path.name!r}"
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file

@@ -1,0 +1,126 @@
+"""The options' schema: one declaration, checked for every entry point, and a UsageError for every wrong value.
+
+The property tests draw option sets from the schema itself (valid and invalid values of every field): making the
+options either succeeds or raises ``UsageError``, never another exception, and what it accepts really runs.
+"""
+
+import dataclasses
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nstyle.core.options import TransferOptions, field_kinds, from_text, option_flag, options_from
+from nstyle.errors import UsageError
+
+FILE_FIELDS = ("mask", "content_map", "style_map", "weights")
+NUMBERS = st.one_of(
+    st.integers(-5, 70000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, -1, 1e400, float("nan"), 2**70, 0.5, 16, 256, 1e-9]),
+)
+JUNK = st.one_of(st.none(), st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=2), NUMBERS)
+
+
+def value_for(name: str):
+    """Valid-looking and wrong values for one field, from the field's kind and choices in the schema."""
+    kind, choices = field_kinds()[name]
+    options = [JUNK]
+    if choices:
+        options.append(st.sampled_from(choices))
+    if kind in ("int", "float"):
+        options.append(NUMBERS)
+    if kind in ("floats",):
+        options.append(st.lists(NUMBERS, min_size=0, max_size=4))
+    if kind in ("strs",):
+        options.append(st.lists(st.sampled_from(["relu1_1", "relu4_2", "conv2_1", "nope", "red", "#00ff00"]),
+                                max_size=3))
+    if name == "init":
+        options.append(st.sampled_from(["noise", "content", "style", "/no/such/file.png"]))
+    return st.one_of(*options)
+
+
+OPTION_SETS = st.fixed_dictionaries({}, optional={
+    name: value_for(name) for name in field_kinds() if name not in FILE_FIELDS
+})
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPTION_SETS)
+def test_making_options_accepts_or_raises_a_usage_error(given_options):
+    try:
+        opts = TransferOptions(**given_options)
+    except UsageError as err:
+        message = str(err)
+        assert "\n" not in message and message
+        return
+    for name in ("content_weight", "style_weight", "tv_weight", "lr", "style_scale", "tolerance", "strength"):
+        value = getattr(opts, name)
+        assert value is None or (math.isfinite(value) and value >= 0), (name, value)
+    assert opts.size >= 16 and opts.iterations >= 1 and 0 <= opts.seed < 2**63
+    opts.level_plan(), opts.resolved_weights()  # what the engine asks of accepted options works
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"optimizer": "bogus"}, "--optimizer 'bogus': choose from lbfgs, adam or sgd"),
+    ({"loss": "l1"}, "--loss 'l1': choose from nstyle, paper, keras or classic"),
+    ({"pooling": "mean"}, "--pooling 'mean': choose from max or avg"),
+    ({"style_weight": float("nan")}, "--style-weight nan: must be a finite number"),
+    ({"style_weight": float("inf")}, "--style-weight inf: must be a finite number"),
+    ({"content_weight": float("nan")}, "--content-weight nan: must be a finite number"),
+    ({"tv_weight": float("inf")}, "--tv-weight inf: must be a finite number"),
+    ({"style_blend": [float("nan"), 1]}, "--style-blend nan (value 1): must be a finite number"),
+    ({"style_weight": -1}, "--style-weight -1: must be at least 0"),
+    ({"lr": 0}, "--lr 0: must be more than 0"),
+    ({"lr": -5}, "--lr -5: must be more than 0"),
+    ({"levels": -1}, "--levels -1: must be at least 0"),
+    ({"seed": 99999999999999999999999}, "--seed 99999999999999999999999: must be at most 9223372036854775807"),
+    ({"size": 8}, "--size 8: must be at least 16"),
+    ({"tile": 100}, "--tile 100: give 0 (never tile) or at least 256 pixels"),
+    ({"model": "vgg99"}, "--model 'vgg99': choose from vgg19, vgg16"),
+    ({"strength": 0.5, "style_weight": 3}, "give --strength or --style-weight, not both"),
+    ({"style_blend": [0, 0]}, "--style-blend [0, 0]: give weights of 0 or more, not all 0"),
+    ({"colour": "red"}, "unknown option(s) colour"),
+])
+def test_each_wrong_value_is_one_line_naming_the_option(options, message):
+    with pytest.raises(UsageError) as caught:
+        TransferOptions(**options)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_api_refuses_before_any_network_loads(monkeypatch):
+    """``nstyle.run`` with a wrong value fails at once: the weights loader is never reached."""
+    import nstyle
+    from nstyle.core import engine
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the network was loaded before the options were checked")
+
+    monkeypatch.setattr(engine, "load_network", no_loading)
+    for wrong in ({"optimizer": "bogus"}, {"loss": "l1"}, {"pooling": "mean"}, {"style_weight": float("nan")}):
+        with pytest.raises(nstyle.UsageError, match=option_flag(next(iter(wrong)))):
+            nstyle.run("no-such-content.png", "no-such-style.png", **wrong)
+
+
+def test_replace_checks_again():
+    opts = TransferOptions(size=64)
+    with pytest.raises(UsageError, match="--size 4"):
+        dataclasses.replace(opts, size=4)
+
+
+def test_flags_and_csv_cells_come_from_the_same_schema():
+    assert option_flag("style_weight") == "--style-weight"
+    assert from_text("style_blend", "0.7; 0.3") == [0.7, 0.3]
+    assert from_text("size", " 256 ") == 256
+    with pytest.raises(UsageError, match="--size 'big': must be a whole number"):
+        from_text("size", "big")
+    assert options_from(**{"size": from_text("size", "64")}).size == 64
+
+
+def test_the_options_import_no_torch():
+    code = "import sys; import nstyle.core.options; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
