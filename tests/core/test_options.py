@@ -124,3 +124,78 @@ def test_the_options_import_no_torch():
     code = "import sys; import nstyle.core.options; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def plausible(name: str):
+    """Values inside each field's declared range (the run test needs sets that pass, so each is drawn apart)."""
+    kind, choices = field_kinds()[name]
+    if choices:
+        return st.sampled_from(choices)
+    ranges = {"size": st.integers(16, 2048), "iterations": st.integers(1, 50), "levels": st.integers(0, 4),
+              "tile": st.sampled_from([0, 256, 1024]), "seed": st.integers(0, 2**63 - 1),
+              "lr": st.floats(1e-4, 10), "tolerance": st.floats(0, 0.5), "style_scale": st.floats(0.25, 4),
+              "strength": st.floats(0, 1), "smoothing": st.sampled_from([0.0, 5.0]),
+              "init": st.sampled_from(["noise", "content", "style"]), "device": st.just("cpu")}
+    if name in ranges:
+        return ranges[name]
+    if kind == "float":
+        return st.floats(0, 1e4)
+    if kind == "floats":
+        return st.lists(st.floats(0.01, 10), min_size=1, max_size=3)
+    if kind == "strs":
+        return st.lists(st.sampled_from(["relu1_1", "relu2_1", "relu3_1", "relu4_2", "conv1_1"]), min_size=1,
+                        max_size=3)
+    return st.just(None)
+
+
+PLAUSIBLE_SETS = st.fixed_dictionaries({}, optional={
+    name: plausible(name) for name in field_kinds() if name not in FILE_FIELDS + ("mask_colors",)
+})
+_NETWORKS: dict = {}
+
+
+def _network(model: str, pooling: str):
+    from nstyle.models.weights import load_backbone
+
+    if (model, pooling) not in _NETWORKS:
+        _NETWORKS[(model, pooling)] = load_backbone(model, pooling=pooling)
+    return _NETWORKS[(model, pooling)]
+
+
+@pytest.mark.integration
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(PLAUSIBLE_SETS, OPTION_SETS))
+def test_accepted_options_run_one_iteration_at_16_px(given_options):
+    """Whatever the schema accepts, the engine runs (at 16 px, one iteration) or refuses with a UsageError (a layer
+    the network lacks, a network that needs larger images): never another exception."""
+    from PIL import Image
+
+    from nstyle.core.engine import run
+
+    small = given_options | {"size": 16, "iterations": 1, "levels": 1, "device": "cpu"}
+    try:
+        opts = TransferOptions(**small)
+    except UsageError:
+        return
+    content = Image.new("RGB", (16, 16), (180, 90, 40))
+    styles = [Image.new("RGB", (20, 20), (30, 60, 200)), Image.new("RGB", (20, 20), (200, 200, 30))]
+    n_styles = len(opts.style_blend) if opts.style_blend else 1
+    if n_styles > len(styles):
+        styles = styles * n_styles
+    try:
+        result = run(content, styles[:n_styles], backbone=_network(opts.model, opts.pooling), **small)
+    except UsageError:
+        return
+    assert result.image.size == (16, 16) and len(result.history) >= 1
+    RAN.append(opts.model)
+
+
+RAN: list[str] = []
+
+
+@pytest.mark.integration
+def test_the_run_property_ran_real_transfers():
+    """The property above is not vacuous: many of its drawn option sets reached the engine and painted."""
+    if not RAN:
+        test_accepted_options_run_one_iteration_at_16_px()
+    assert len(RAN) >= 10, f"only {len(RAN)} drawn option sets reached the engine"
