@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "interfaces"))
 from web_server import running_server  # noqa: E402
 
 IMAGES = ROOT.parent / "shared" / "images"
