@@ -601,3 +601,12 @@ def test_serve_listens_on_localhost_by_default():
 
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
+
+
+
+def test_a_whole_number_too_large_for_a_float_is_a_422_not_a_500(tmp_path):
+    """JSON allows integers of any length; as a float option one overflows, and that is the request's fault."""
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:
+        reply = client.post("/api/jobs", files=upload()["files"], data={"options": '{"lr": 1' + "0" * 400 + "}"})
+        assert "option lr: 100000000000... is not a finite number" in one_line(reply, 422)
+        assert client.get("/api/jobs").json()["jobs"] == []

@@ -81,7 +81,11 @@ def _one(name: str, kind: str, value):
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("give a number")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a whole number too large for a float: JSON allows any
+            raise RequestProblem(422, f"option {name}: {str(value)[:12]}... is not a finite number; give an ordinary "
+                                      "one") from None
     if kind == "str":
         if not isinstance(value, str):
             raise bad("give a text value")
