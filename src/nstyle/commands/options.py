@@ -26,7 +26,7 @@ def option_flag(name: str) -> str:
 def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
     """One flag per TransferOptions field; the default shown is the dataclass's, ``None`` when not given."""
     from ..core.engine import TransferOptions
-    from ..models.weights import records
+    from ..models.registry import model_names
 
     hints = {"int": int, "float": float, "float | None": float, "str | None": str, "str": str}
     for f in dataclasses.fields(TransferOptions):
@@ -42,7 +42,7 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
         if "choices" in meta:
             kwargs["choices"] = meta.pop("choices")
         if f.name == "model":
-            kwargs["choices"] = list(records())  # every registered network
+            kwargs["choices"] = model_names()  # every network of the registry
         if f.default is not None:
             kwargs["help"] += f" (default: {f.default})"
         if "choices" not in kwargs:

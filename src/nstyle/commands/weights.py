@@ -27,7 +27,8 @@ def add(sub) -> None:
 
 
 def cmd_weights_list(args: argparse.Namespace) -> int:
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
     rows = [("name", "cached", "size", "source", "description")]
     for rec in records().values():
@@ -42,16 +43,18 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
-    from ..models.weights import fetch, records
+    from ..models.registry import model_names
+    from ..models.weights import fetch
 
-    names = list(records()) if "all" in args.names else args.names
+    names = model_names() if "all" in args.names else args.names
     for name in names:
         print(fetch(name, force=args.force))
     return 0
 
 
 def cmd_weights_path(args: argparse.Namespace) -> int:
-    from ..models.weights import get_record, is_cached
+    from ..models.registry import get_record
+    from ..models.weights import is_cached
 
     record = get_record(args.name)
     print(record.cache_path())
@@ -62,13 +65,14 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
     for rec in records().values():
         net = rec.build()
         params = sum(p.numel() for p in net.parameters())
         print(f"{rec.name}: {rec.description}")
-        print(f"  parameters {params / 1e6:.1f} M, preprocessing {rec.preprocessing.name}, "
+        print(f"  parameters {params / 1e6:.1f} M, preprocessing {net.preprocessing.name}, "
               f"weights {'cached' if is_cached(rec) else 'not fetched'}")
         print(f"  content layers: {' '.join(net.default_content_layers)}; "
               f"style layers: {' '.join(net.default_style_layers)}")

@@ -25,7 +25,8 @@ from .optim import OPTIMIZERS, IterationRecord, OptimizationResult, optimize
 from ..models.precision import PRECISIONS, compute_dtype
 from .pyramid import level_iterations, level_sizes, upsample
 from .tiling import TiledObjective, style_targets_of
-from ..models.weights import get_record, load_backbone
+from ..models.registry import get_record
+from ..models.weights import load_backbone
 
 ImageInput = str | os.PathLike | PIL.Image.Image
 MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing

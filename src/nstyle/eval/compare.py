@@ -98,7 +98,7 @@ def compare(
     """
     from ..core.engine import run, select_device
     from .paper import run_paper
-    from ..models.weights import get_record
+    from ..models.registry import get_record
 
     for name in models:
         get_record(name)  # an unknown name fails before anything runs

@@ -40,7 +40,7 @@ def _kind(f: dataclasses.Field) -> str:
 
 def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
     if name == "model":
-        from ..models.weights import records
+        from ..models.registry import records
 
         return list(records())
     if name == "init":
@@ -63,7 +63,8 @@ def schema() -> dict:
         transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
                          "help": f.metadata.get("help", ""), "main": name in MAIN,
                          "compare": name not in COMPARE_FIXED})
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
     models = [{"name": r.name, "description": r.description, "cached": is_cached(r)} for r in records().values()]
     defaults = compare_defaults()
@@ -128,7 +129,7 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
 
 
 def _models(value) -> list[str]:
-    from ..models.weights import records
+    from ..models.registry import records
 
     names = _one("models", "strs", value)
     unknown = [n for n in names if n not in records()]
