@@ -1,4 +1,8 @@
-"""``nstyle weights`` (list, fetch, path) and ``nstyle models``: the networks and their cached weights."""
+"""``nstyle weights`` (list, fetch, path) and ``nstyle models``: the networks and their cached weights.
+
+The records come from ``nstyle.models.registry``, so ``weights list`` and ``weights path`` import no torch;
+``nstyle models`` builds each network (parameters, preprocessing, default layers are the class's own).
+"""
 
 from __future__ import annotations
 

