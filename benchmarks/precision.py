@@ -19,7 +19,7 @@ from PIL import Image
 from nstyle.core.engine import run
 from nstyle.io.images import load_image, save_image
 from nstyle.eval.judge import Judge
-from nstyle.models.weights import records
+from nstyle.models.registry import model_names
 
 PRECISIONS = ("float32", "bfloat16")
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--iterations", type=int, default=80)
-    parser.add_argument("--models", nargs="+", default=list(records()))
+    parser.add_argument("--models", nargs="+", default=model_names())
     parser.add_argument("-o", "--output", type=Path, default=Path("precision-results"))
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import nstyle.models.alexnet as alexnet
-from nstyle.models import weights
+from nstyle.models import registry, weights
 from nstyle.models.alexnet import LAYERS, AlexNet
 from nstyle.models.base import TORCH
 
@@ -71,8 +71,9 @@ def test_pooling_choice():
 
 
 def test_record():
-    record = weights.get_record("alexnet")
-    assert record.layers == tuple(AlexNet().layer_names) and record.preprocessing is TORCH
+    record = registry.get_record("alexnet")
+    assert record.backbone_class() is AlexNet and isinstance(record.build(), AlexNet)
+    assert tuple(record.build().layer_names) == LAYERS and AlexNet.preprocessing is TORCH
     assert record.download_size == 9_884_491
 
 

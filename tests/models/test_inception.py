@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import nstyle.models.inception  # noqa: F401  (registers inception_v3)
 from nstyle.errors import UsageError
 from nstyle.models.inception import LAYERS, InceptionV3, convert_fid_torchscript
-from nstyle.models.weights import get_record, load_backbone, sha256_file
+from nstyle.models.registry import get_record
+from nstyle.models.weights import load_backbone, sha256_file
 
 CHANNELS = (32, 32, 64, 64, 80, 192, 192, 256, 288, 288, 768, 768, 768, 768, 768, 1280, 2048, 2048)
 SIZES_150 = (74, 72, 72, 35, 35, 33, 16, 16, 16, 16, 7, 7, 7, 7, 7, 3, 3, 3)  # a 150x150 input

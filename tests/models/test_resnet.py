@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import nstyle.models.resnet as resnet
-from nstyle.models import weights
+from nstyle.models import registry, weights
 from nstyle.errors import UsageError
 from nstyle.models.resnet import ResNet50
 
@@ -23,8 +23,9 @@ def test_stage_names_and_record():
     names = ResNet50().layer_names
     assert names[:5] == ["conv1", "conv1_relu", "pool1", "res2a", "res2b"]
     assert len(names) == 3 + 3 + 4 + 6 + 3 and names[-1] == "res5c" and "res4f" in names
-    record = weights.get_record("resnet50")
-    assert list(record.layers) == names and record.build is ResNet50
+    record = registry.get_record("resnet50")
+    assert resnet.resnet50_layer_names() == names and record.build is ResNet50 and record.backbone_class() is ResNet50
+    assert record.members[0].path == resnet.MODEL_JSON  # the converter reads the topology by this path
     assert all(m.sha256 and m.size for m in record.members) and len(record.members) == 26
     assert record.download_size == 109_312 + 24 * 4_194_304 + 1_883_552
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import nstyle.models.squeezenet as squeezenet
-from nstyle.models import weights
+from nstyle.models import registry, weights
 from nstyle.models.base import CAFFE
 from nstyle.models.squeezenet import LAYERS, SqueezeNet11
 
@@ -74,8 +74,9 @@ def test_pooling_choice():
 
 
 def test_record():
-    record = weights.get_record("squeezenet1_1")
-    assert record.layers == tuple(SqueezeNet11().layer_names) and record.preprocessing is CAFFE
+    record = registry.get_record("squeezenet1_1")
+    assert record.backbone_class() is SqueezeNet11 and isinstance(record.build(), SqueezeNet11)
+    assert tuple(record.build().layer_names) == LAYERS and SqueezeNet11.preprocessing is CAFFE
     assert record.download_size == 5_059_384
 
 

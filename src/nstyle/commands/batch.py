@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .options import add_transfer_options, given_options
+from .options import _signature_default, add_transfer_options, given_options
 
 
 def add(sub) -> None:
-    from ..jobs.executors import DEFAULT_RETRIES
+    retries = _signature_default("nstyle.jobs.executors:make_executor", "retries")  # read, not imported
 
     b = sub.add_parser("batch", help="many transfers from a CSV job list or folders, here or on a Ray cluster",
                        description="Run every job of JOBS.csv (columns content, style (several separated by ';'), "
@@ -29,7 +29,7 @@ def add(sub) -> None:
     b.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run the jobs as Ray tasks: alone, on RAY_ADDRESS's cluster or a local Ray instance; with "
                         "an address, on that cluster (needs pip install 'nstyle[ray]')")
-    b.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+    b.add_argument("--retries", type=int, default=retries, metavar="N",
                    help="run a job again this many times when its worker or node is lost (default: %(default)s)")
     b.add_argument("--cpus-per-job", type=float, metavar="N", help="with --ray: cores each job asks for "
                    "(default: 2, or 1 beside a GPU)")

@@ -45,7 +45,7 @@ def add(sub) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..eval.compare import compare
     from ..io.images import output_folder
-    from ..models.weights import get_record
+    from ..models.registry import get_record
 
     out = Path(args.output)
     models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -1,4 +1,9 @@
-"""``nstyle weights`` (list, fetch, path) and ``nstyle models``: the networks and their cached weights."""
+"""``nstyle weights`` (list, fetch, path) and ``nstyle models``: the networks and their cached weights.
+
+The records come from ``nstyle.models.registry``, so ``weights list``, ``weights path`` and ``nstyle models`` import
+no torch; ``nstyle models --details`` and ``--layers`` build each network (parameters, preprocessing and layers are
+the class's own, declared once there).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +26,16 @@ def add(sub) -> None:
     wp.add_argument("name", metavar="NAME")
     wp.set_defaults(func=cmd_weights_path)
 
-    m = sub.add_parser("models", help="every backbone: layers, default layers, parameters, weights cached")
-    m.add_argument("--layers", action="store_true", help="also list every layer name")
+    m = sub.add_parser("models", help="every backbone and whether its weights are cached (--details: its layers)")
+    m.add_argument("--details", action="store_true",
+                   help="also each network's parameters, preprocessing and default layers (builds the networks)")
+    m.add_argument("--layers", action="store_true", help="also list every layer name (implies --details)")
     m.set_defaults(func=cmd_models)
 
 
 def cmd_weights_list(args: argparse.Namespace) -> int:
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
     rows = [("name", "cached", "size", "source", "description")]
     for rec in records().values():
@@ -42,16 +50,18 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
-    from ..models.weights import fetch, records
+    from ..models.registry import model_names
+    from ..models.weights import fetch
 
-    names = list(records()) if "all" in args.names else args.names
+    names = model_names() if "all" in args.names else args.names
     for name in names:
         print(fetch(name, force=args.force))
     return 0
 
 
 def cmd_weights_path(args: argparse.Namespace) -> int:
-    from ..models.weights import get_record, is_cached
+    from ..models.registry import get_record
+    from ..models.weights import is_cached
 
     record = get_record(args.name)
     print(record.cache_path())
@@ -62,16 +72,24 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
+    details = args.details or args.layers
     for rec in records().values():
+        print(f"{rec.name}: {rec.description}")
+        cached = "cached" if is_cached(rec) else "not fetched"
+        if not details:
+            size = f", {rec.download_size / 1e6:.0f} MB download" if rec.download_size and cached != "cached" else ""
+            print(f"  weights {cached}{size}")
+            continue
         net = rec.build()
         params = sum(p.numel() for p in net.parameters())
-        print(f"{rec.name}: {rec.description}")
-        print(f"  parameters {params / 1e6:.1f} M, preprocessing {rec.preprocessing.name}, "
-              f"weights {'cached' if is_cached(rec) else 'not fetched'}")
+        print(f"  parameters {params / 1e6:.1f} M, preprocessing {net.preprocessing.name}, weights {cached}")
         print(f"  content layers: {' '.join(net.default_content_layers)}; "
               f"style layers: {' '.join(net.default_style_layers)}")
         if args.layers:
             print(f"  layers: {' '.join(net.layer_names)}")
+    if not details:
+        print("(nstyle models --details: parameters, preprocessing and default layers; --layers: every layer)")
     return 0

@@ -22,7 +22,8 @@ import torch
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, load_image, one_or_many, resize_to_long_side, tensor_to_image
 from ..models.precision import compute_dtype
-from ..models.weights import checked_weights_file, get_record, load_backbone
+from ..models.registry import get_record
+from ..models.weights import checked_weights_file, load_backbone
 from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .losses import Guides, StyleTransferLoss
@@ -235,7 +236,7 @@ class Painter:
 
 def min_input_size(model: str) -> int:
     """The smallest image side ``model`` takes (an unknown name fails here, before any work)."""
-    return getattr(get_record(model).build, "min_input_size", 16)
+    return get_record(model).backbone_class().min_input_size
 
 
 def prepare(content: ImageInput, style: ImageInput | Sequence[ImageInput], backbone=None, **options) -> Painter:

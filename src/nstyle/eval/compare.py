@@ -98,7 +98,7 @@ def compare(
     comparison after that network, with what was done written out.
     """
     from ..core.engine import run, select_device
-    from ..models.weights import get_record
+    from ..models.registry import get_record
     from .paper import run_paper
 
     for name in models:

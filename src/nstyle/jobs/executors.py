@@ -313,7 +313,8 @@ def import_ray():
 def fetch_weights_once(model: str) -> None:
     """Fetch ``model``'s weights into this node's cache unless already there; concurrent tasks on one node wait
     for the first one's download instead of each downloading (a file lock in the cache)."""
-    from ..models.weights import cache_dir, fetch, get_record, is_cached
+    from ..models.registry import cache_dir, get_record
+    from ..models.weights import fetch, is_cached
 
     record = get_record(model)
     if is_cached(record):

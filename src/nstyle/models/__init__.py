@@ -1,14 +1,17 @@
-"""Backbones, each registered with its weights record (see ``nstyle.models.weights``).
+"""Backbones (``base`` and one module per network), their records (``registry``) and weights (``weights``).
 
-Importing a module registers its records; the order here is the order of `nstyle models`: the seed
-paper's four networks first, then the small ones.
+Nothing is imported here: ``nstyle.models.registry`` lists the networks without torch, and each network's
+module is imported only when its record builds it. ``Backbone``, ``Preprocessing`` and the preprocessings
+are still reachable as ``nstyle.models.<name>``, importing ``base`` on first use.
 """
 
-from . import vgg  # noqa: F401, I001
-from . import resnet  # noqa: F401
-from . import inception  # noqa: F401
-from . import squeezenet  # noqa: F401
-from . import alexnet  # noqa: F401
-from .base import CAFFE, INCEPTION, TORCH, Backbone, Preprocessing
+_BASE_EXPORTS = ("Backbone", "Preprocessing", "CAFFE", "TORCH", "INCEPTION")
+__all__ = list(_BASE_EXPORTS)
 
-__all__ = ["Backbone", "Preprocessing", "CAFFE", "TORCH", "INCEPTION"]
+
+def __getattr__(name: str):
+    if name in _BASE_EXPORTS:
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'nstyle.models' has no attribute {name!r}")

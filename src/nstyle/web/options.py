@@ -61,7 +61,8 @@ def schema() -> dict:
         transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
                          "help": f.metadata.get("help", ""), "main": name in MAIN,
                          "compare": name not in COMPARE_FIXED})
-    from ..models.weights import is_cached, records
+    from ..models.registry import records
+    from ..models.weights import is_cached
 
     models = [{"name": r.name, "description": r.description, "cached": is_cached(r)} for r in records().values()]
     defaults = compare_defaults()
@@ -158,7 +159,7 @@ def _finite_json(text: str):
 
 
 def _models(value) -> list[str]:
-    from ..models.weights import records
+    from ..models.registry import records
 
     names = _one("models", "strs", value)
     unknown = [n for n in names if n not in records()]
