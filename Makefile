@@ -37,6 +37,8 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -rs
 
+# Needs no weights and no ../shared/images: the engine tests run on tests/tiny_backbone.py, the image tests on
+# scikit-image's photos (NSTYLE_SHARED=/nowhere proves it: nothing skips for want of the shared images).
 test-fast: setup
 	$(PY) -m pytest -q -m "not integration"
 

@@ -1,10 +1,18 @@
-"""Shared fixtures: the real test images from ../shared/images and small helpers."""
+"""Shared fixtures: the real test images from ../shared/images, pictures that scikit-image ships, small helpers.
 
+The fast suite (``-m "not integration"``) uses ``package_images`` only, so it runs where ../shared is not;
+``NSTYLE_SHARED`` points ``images`` at another shared folder (a missing one proves the fast suite needs none).
+"""
+
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+SHARED = Path(os.environ.get("NSTYLE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+SHARED_IMAGES = SHARED / "images"
+# scikit-image's colour photos (skimage.data, in the package, no download): a cat, a cup, a portrait, a rocket.
+PACKAGE_PICTURES = ("chelsea", "coffee", "astronaut", "rocket")
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +20,20 @@ def images() -> dict[str, Path]:
     if not SHARED_IMAGES.is_dir():
         pytest.skip(f"the test images are not at {SHARED_IMAGES}")
     return {p.stem: p for p in SHARED_IMAGES.glob("*.jpg")}
+
+
+@pytest.fixture(scope="session")
+def package_images(tmp_path_factory) -> dict[str, Path]:
+    """scikit-image's colour photos as JPEG files (quality 95, as photos come), by name."""
+    import PIL.Image
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("package-images")
+    paths = {}
+    for name in PACKAGE_PICTURES:
+        paths[name] = folder / f"{name}.jpg"
+        PIL.Image.fromarray(getattr(data, name)()).convert("RGB").save(paths[name], quality=95)
+    return paths
 
 
 @pytest.fixture(scope="session")

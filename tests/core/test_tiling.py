@@ -45,8 +45,9 @@ def test_tile_grid_rejects_an_overlap_as_large_as_the_tile():
         tile_grid(500, 500, 256, 256)
 
 
-def test_seam_score_is_near_one_on_a_photo_and_flags_a_step(images):
-    x = image_to_tensor(resize_to_long_side(load_image(images["tubingen"]), 320))
+def test_seam_score_is_near_one_on_a_photo_and_flags_a_step(package_images):
+    """On the cat photo the tile lines score 1.13 and a 0.2 step at one of them 5.5."""
+    x = image_to_tensor(resize_to_long_side(load_image(package_images["chelsea"]), 320))
     tiles = tile_grid(x.shape[-2], x.shape[-1], 256, 64)
     assert seam_score(x, tiles) < 1.6
     stepped = x.clone()

@@ -63,10 +63,10 @@ def test_compare_unknown_model_is_a_usage_error(tmp_path, capsys):
     assert code == 2 and "unknown network 'nonet'" in err and len(err.strip().splitlines()) == 1
 
 
-def test_missing_weights_offline_is_one_clear_line(tmp_path, images):
+def test_missing_weights_offline_is_one_clear_line(tmp_path, package_images):
     env = os.environ | {"NSTYLE_CACHE": str(tmp_path / "empty-cache"), "NSTYLE_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "nstyle", "compare", str(images["tubingen"]),
-                           str(images["starry_night"]), "-o", str(tmp_path / "o"), "--models", "alexnet",
+    proc = subprocess.run([sys.executable, "-m", "nstyle", "compare", str(package_images["chelsea"]),
+                           str(package_images["rocket"]), "-o", str(tmp_path / "o"), "--models", "alexnet",
                            "--size", "32", "--iterations", "1", "-q"], capture_output=True, text=True, env=env,
                           timeout=120)
     lines = proc.stderr.strip().splitlines()

@@ -154,12 +154,12 @@ def test_choices_are_checked_and_outputs_stay_distinct(tmp_path):
         jobs_from_csv(jobs)
 
 
-def test_contents_and_styles_give_every_pair(tmp_path, images):
-    for name in ("tubingen", "shipwreck"):
-        shutil.copy(images[name], tmp_path / f"{name}.jpg")
+def test_contents_and_styles_give_every_pair(tmp_path, package_images):
+    for name in ("coffee", "chelsea"):
+        shutil.copy(package_images[name], tmp_path / f"{name}.jpg")
     (tmp_path / "notes.txt").write_text("not an image")
-    jobs = jobs_from_globs(str(tmp_path), str(images["starry_night"].parent / "*matisse*.jpg"), {"size": 64})
-    assert [j.output for j in jobs] == ["shipwreck_woman-with-hat-matisse.png", "tubingen_woman-with-hat-matisse.png"]
+    jobs = jobs_from_globs(str(tmp_path), str(package_images["rocket"].parent / "*ock*.jpg"), {"size": 64})
+    assert [j.output for j in jobs] == ["chelsea_rocket.png", "coffee_rocket.png"]
     assert all(j.options == {"size": 64} for j in jobs)
     with pytest.raises(UsageError, match="matches no image files"):
         jobs_from_globs(str(tmp_path / "*.png"), str(tmp_path))
