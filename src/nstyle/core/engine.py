@@ -148,9 +148,10 @@ class Painter:
         self.options = opts = options
         self.device = select_device(opts.device)
         smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
+        network = opts.model if backbone is None else backbone.name or "this network"
         self.content = resize_to_long_side(as_image(content), opts.size)
         if min(self.content.size) < smallest:
-            raise UsageError(f"{opts.model} needs images of at least {smallest} px on the short side, and this one "
+            raise UsageError(f"{network} needs images of at least {smallest} px on the short side, and this one "
                              f"is {self.content.width}x{self.content.height} at --size {opts.size}; give a larger "
                              "--size")
         styles = one_or_many(style)
@@ -159,7 +160,9 @@ class Painter:
         self.blend = opts.style_blend_for(len(styles))
         if round(min(self.content.size) * opts.style_scale) < smallest:
             raise UsageError(f"--style-scale {opts.style_scale:g} makes the style image too small for "
-                             f"{opts.model}; give a larger --style-scale or --size")
+                             f"{network}; give a larger --style-scale or --size")
+        if opts.content_layers or opts.style_layers:  # names checked on the untrained network: no weights load
+            loss_layers(opts, backbone if backbone is not None else get_record(opts.model).build(pooling=opts.pooling))
         if opts.init not in ("noise", "content", "style") and not Path(opts.init).is_file():
             raise UsageError(f"--init must be noise, content, style or an image file; {opts.init!r} is none of "
                              "these")
