@@ -260,3 +260,15 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(net, package_images, tmp
     assert float(rows[7]["total"]) == pytest.approx(min(before), rel=0.01)
     assert float(rows[7]["total"]) < 0.5 * before[0]
     assert not (tmp_path / "out.resume.json").exists() and not (tmp_path / "out.resume.png").exists()
+
+
+def test_layers_deeper_than_the_image_allows_are_a_usage_error():
+    """Found by the property test (SqueezeNet at 16 px): a network's own 'output size is too small' is the user's
+    choice of size and layers, and says so in one line."""
+    from torch import nn
+
+    net = TinyBackbone()
+    net.stages["deep"] = nn.Sequential(*[nn.MaxPool2d(3, 2) for _ in range(4)])  # valid poolings: 16 px -> nothing
+    with pytest.raises(UsageError, match="at 16 px the image is too small for the layers"):
+        run(Image.new("RGB", (16, 16), "red"), Image.new("RGB", (16, 16), "blue"), backbone=net, size=16,
+            iterations=1, levels=1, style_layers=["deep"])

@@ -193,10 +193,17 @@ class Painter:
         content = image_to_tensor(resize_to_long_side(self.work_content, size), device=self.device)
         style_size = max(1, round(size * opts.style_scale))
         styles = [image_to_tensor(resize_to_long_side(s, style_size), device=self.device) for s in self.styles]
-        if self.tiled(size):
-            return tiled_objective(opts, backbone, content, styles), content, styles
-        guides = level_guides(self.guidance, content, styles)
-        return build_loss(opts, backbone, content, styles, guides), content, styles
+        try:
+            if self.tiled(size):
+                return tiled_objective(opts, backbone, content, styles), content, styles
+            guides = level_guides(self.guidance, content, styles)
+            return build_loss(opts, backbone, content, styles, guides), content, styles
+        except RuntimeError as err:  # a layer deeper than the image allows (the network's own check)
+            if "too small" not in str(err):
+                raise
+            raise UsageError(f"at {size} px the image is too small for the layers asked of {opts.model} (its pooling "
+                             "leaves nothing); give a larger --size or shallower --content-layers/--style-layers") \
+                from None
 
     def start(self, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The first level's start image (``--init``), in the space that is optimised."""

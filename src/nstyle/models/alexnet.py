@@ -31,6 +31,7 @@ class AlexNet(Backbone):
     # relu3..relu5 share stride 16; relu3 is the middle of the five and keeps the most layout of the three.
     default_content_layers = ("relu3",)
     default_style_layers = ("relu1", "relu2", "relu3", "relu4", "relu5")
+    min_input_size = 32  # relu5 needs 31 px: the 11x11/4 stem and two valid 3x3/2 poolings
 
     def __init__(self, pooling: str = "max"):
         super().__init__()

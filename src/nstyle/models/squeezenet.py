@@ -47,6 +47,7 @@ class SqueezeNet11(Backbone):
     # Content at stride 8 after four fire modules (like VGG's relu4_2); style from the first layer of each scale.
     default_content_layers = ("fire5",)
     default_style_layers = ("relu_conv1", "fire2", "fire4", "fire6", "fire8")
+    min_input_size = 32  # fire8 needs 31 px: its valid 3x3/2 poolings leave nothing below that
 
     def __init__(self, pooling: str = "max"):
         super().__init__()
