@@ -204,11 +204,11 @@ def test_judge_scores_a_batch_of_styles_as_one_judge_a_pair_does():
 
     torch.manual_seed(0)
     net = VGG19().eval()
-    content, style_a, style_b, x, y = (tensor_to_image(t) for t in images(5, 64, seed=11))
-    shared = Judge(content, None, size=48, net=net)
+    content, style_a, style_b, x, y = (tensor_to_image(t) for t in images(5, 40, seed=11))
+    shared = Judge(content, None, size=32, net=net)
     batch = shared.score([x, y], [shared.style_targets(style_a), shared.style_targets(style_b)])
     for image, style, scores in ((x, style_a, batch[0]), (y, style_b, batch[1])):
-        alone = Judge(content, style, size=48, net=net)(image)
+        alone = Judge(content, style, size=32, net=net)(image)
         assert scores.content == pytest.approx(alone.content, rel=1e-5)
         assert scores.style == pytest.approx(alone.style, rel=1e-5)
     with pytest.raises(ValueError, match="without a style"):

@@ -57,14 +57,14 @@ def test_lpips_on_a_fixed_pair_matches_numpy_with_the_wheels_heads(lpips):
 @pytest.fixture(scope="module")
 def pool_features():
     extract = InceptionFeatures()
-    x = torch.cat([picture(name, 128) for name in PICTURES[:4]])
+    x = torch.cat([picture(name, 128) for name in PICTURES[:3]])
     with torch.no_grad():
         return {sigma: extract(noisy(x, sigma) if sigma else x).double().numpy() for sigma in (0, 0.1, 0.2)}
 
 
 def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise(pool_features):
     clean = pool_features[0]
-    assert clean.shape == (4, 2048) and (clean >= 0).all()
+    assert clean.shape == (3, 2048) and (clean >= 0).all()
     assert frechet_distance(clean, clean) == pytest.approx(0, abs=1e-6)
     fids = [frechet_distance(clean, pool_features[s]) for s in (0.1, 0.2)]
     assert 1 < fids[0] < fids[1]
@@ -75,7 +75,7 @@ def test_kid_of_a_set_with_itself_is_the_unbiased_estimate_and_grows_with_noise(
     samples it is exactly -2 (mean k(x, x) - mean k(x, y)) / (n - 1), small only for large n."""
     clean = pool_features[0]
     k = (clean @ clean.T / clean.shape[1] + 1) ** 3
-    assert kernel_inception_distance(clean, clean)[0] == pytest.approx(-2 * (k.diagonal().mean() - k.mean()) / 3)
+    assert kernel_inception_distance(clean, clean)[0] == pytest.approx(-2 * (k.diagonal().mean() - k.mean()) / 2)
     kids = [kernel_inception_distance(clean, pool_features[s])[0] for s in (0, 0.1, 0.2)]
     assert kids == sorted(kids) and kids[2] - kids[0] > 0.01
 

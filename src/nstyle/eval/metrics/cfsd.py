@@ -59,7 +59,7 @@ def self_similarity_kl(result: torch.Tensor, content: torch.Tensor, block_rows: 
         kl = (log_p + x).logsumexp(-1) if far.any() else None
         near = x.clamp_(max=FAR).expm1_().mul_(p).sum(-1).log1p()
         total += (near if kl is None else torch.where(far, kl, near)).sum(-1).double()
-    return total.float()
+    return total.clamp(min=0).float()  # a KL is >= 0; identical images can round to -1e-17
 
 
 class CFSD:
