@@ -226,6 +226,7 @@ def test_the_command_prints_the_summary_it_wrote(folders, capsys, monkeypatch):
 
 def test_summary_markdown_names_artfid_a_proxy_and_handles_one_pair():
     summary = {"results": "r", "pairs": 1, "contents": 1, "styles": 1, "seconds": 2.0, "seconds_per_pair": 2.0,
+               "setup_seconds": 3.0,
                "unhealthy": 1, "settings": {"device": "cpu", "cfsd_network": "vgg16 relu3_1",
                                             "cross_network": "inception_v3"},
                **{k: 0.5 for k, _, _ in evaluation.TABLE}, "kid_std": 0.0}
