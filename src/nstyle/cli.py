@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import batch, compare, demo, serve, sweep, transfer, video, weights
+from .commands import batch, compare, demo, evaluate, serve, sweep, transfer, video, weights
 from .commands.options import Parser
 from .errors import NstyleError
 
-COMMANDS = (transfer, weights, compare, sweep, video, serve, batch, demo)  # the order `nstyle --help` lists
+COMMANDS = (transfer, weights, compare, sweep, evaluate, video, serve, batch, demo)  # the order `nstyle --help` lists
 
 
 def build_parser() -> Parser:

