@@ -4,14 +4,16 @@ finished work kept and skipped on a rerun, locally and on Ray."""
 import csv
 import shutil
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from nstyle.jobs.batch import jobs_from_csv, jobs_from_globs
 from nstyle.cli import main
 from nstyle.errors import UsageError
+from nstyle.jobs.batch import jobs_from_csv, jobs_from_globs, run_batch
+from nstyle.jobs.spec import InputImage, JobOutcome, JobSpec, encode_png
 
 TINY = "64,3,1"  # size, iterations, levels: one small level, a few evaluations
 
@@ -173,3 +175,63 @@ def test_without_ray_the_flag_says_how_to_install_it(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'nstyle[ray]'" in err
     assert not (tmp_path / "out").exists()
+
+
+class DoneExecutor:
+    """Every job done at once with a small image: what is run, not how, is under test."""
+
+    capacity = 1
+
+    def __init__(self, ran: list[str]):
+        self.ran = ran
+
+    def submit(self, spec, on_progress=None, cancel=None, preview_every=0):
+        self.ran.append("+".join(s.name for s in spec.styles))
+        future = Future()
+        future.set_result(JobOutcome("done", image=encode_png(Image.new("RGB", (8, 6))), seconds=0.1, iterations=1))
+        return future
+
+    def shutdown(self, cancel_pending=False):
+        pass
+
+
+def test_a_job_whose_style_file_changed_runs_again(tmp_path):
+    """The same names, other bytes: the job is not the one that was done, so it is not skipped."""
+    contents, styles = tmp_path / "contents", tmp_path / "styles"
+    contents.mkdir(), styles.mkdir()
+    Image.new("RGB", (40, 30), "green").save(contents / "photo.png")
+    for name, colour in (("a", "blue"), ("b", "red")):
+        Image.new("RGB", (40, 30), colour).save(styles / f"{name}.png")
+    out, ran = tmp_path / "out", []
+
+    def batch() -> list[str]:
+        ran.clear()
+        assert run_batch(jobs_from_globs(str(contents), str(styles), {"size": 32}), out, lambda n: DoneExecutor(ran),
+                         quiet=True) == 0
+        return [r["status"] for r in read_results(out)]
+
+    assert batch() == ["done", "done"] and ran == ["a.png", "b.png"]
+    assert batch() == ["skipped", "skipped"] and ran == []
+    Image.new("RGB", (40, 30), "yellow").save(styles / "b.png")
+    assert batch() == ["skipped", "done"] and ran == ["b.png"]
+    assert batch() == ["skipped", "skipped"] and ran == []
+
+
+def test_a_job_key_holds_every_input_s_bytes_and_every_option(tmp_path):
+    weights = tmp_path / "weights.h5"
+    weights.write_bytes(b"one")
+    photo, style, mask = (InputImage(f"{n}.png", n.encode()) for n in ("photo", "style", "mask"))
+    base = JobSpec(photo, [style], {"size": 32, "weights": str(weights)}, {"mask": mask})
+    key = base.key()
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(weights)}, {"mask": mask}).key() == key
+    changed = [JobSpec(InputImage("photo.png", b"other"), [style], base.options, base.option_files),
+               JobSpec(photo, [InputImage("style.png", b"other")], base.options, base.option_files),
+               JobSpec(photo, [style], base.options, {"mask": InputImage("mask.png", b"other")}),
+               JobSpec(photo, [style], base.options | {"size": 33}, base.option_files)]
+    assert all(spec.key() != key for spec in changed)
+    moved = tmp_path / "moved.h5"
+    weights.rename(moved)
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(moved)}, {"mask": mask}).key() == key, \
+        "a weights file counts by its bytes, not its name"
+    moved.write_bytes(b"two")
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(moved)}, {"mask": mask}).key() != key

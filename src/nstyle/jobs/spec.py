@@ -14,9 +14,9 @@ one style through ``nstyle.eval.compare`` on ``options["models"]``; its grid, pl
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+import os
 import tempfile
 import threading
 import time
@@ -29,6 +29,7 @@ from typing import Protocol, TypeVar
 import PIL.Image
 
 from ..core.stops import Stop
+from ..io.fingerprint import bytes_digest, file_digest
 
 T = TypeVar("T")
 
@@ -67,7 +68,7 @@ class InputImage:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return bytes_digest(self.data)
 
 
 @dataclass
@@ -83,14 +84,20 @@ class JobSpec:
     kind: str = "transfer"
 
     def key(self) -> str:
-        """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done."""
+        """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done. A file
+        that stays on this machine (``--weights``) counts by its bytes too, not by its name."""
         files = {k: [f.digest for f in v] if isinstance(v, list) else v.digest for k, v in self.option_files.items()}
+        options = dict(self.options)
+        for name in LOCAL_ONLY_OPTIONS:
+            value = options.get(name)
+            if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+                options[name] = {"sha256": file_digest(value)}
         described = {"content": self.content.digest, "styles": [s.digest for s in self.styles],
-                     "options": self.options, "files": files}
+                     "options": options, "files": files}
         if self.kind != "transfer":  # transfer keys stay as they were before job kinds
             described["kind"] = self.kind
         text = json.dumps(described, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return bytes_digest(text.encode())[:16]
 
 
 @dataclass
