@@ -1,7 +1,9 @@
 """Video mode end to end on short generated clips at 64 px: frames in = frames out, resume, measured stability."""
 
 import json
+import os
 import shutil
+import time
 from fractions import Fraction
 
 import av
@@ -272,3 +274,35 @@ def test_an_interrupted_encode_resumes_straight_to_encoding(clip, images, tmp_pa
     assert main([*args, "--resume"]) == 0
     assert probe(out)[0] == 3 and not frames.exists()
 
+
+def test_sigterm_stops_a_video_cleanly_and_resume_finishes_it(clip, images, tmp_path, monkeypatch, capsys):
+    """SIGTERM (kill, systemd, Docker) stops like Ctrl-C: the finished frames and the state stay, exit 143."""
+    import signal
+
+    from nstyle.video import stylise
+
+    source = tmp_path / "clip"
+    source.mkdir()
+    for i, frame in enumerate(clip[0][:3]):
+        frame.save(source / f"shot{i + 1}.png")
+    out = tmp_path / "styled"
+    save = stylise.save_image
+    sent = []
+
+    def save_then_terminate(image, path):
+        save(image, path)
+        if not sent and signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):  # never kill the test
+            sent.append(path)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises here
+
+    monkeypatch.setattr(stylise, "save_image", save_then_terminate)
+    before = signal.getsignal(signal.SIGTERM)
+    args = ["video", str(source), str(images["starry_night"]), "-o", str(out), "--size", "64", "--iterations", "2",
+            "-q"]
+    assert main(args) == 143
+    assert "1 of 3 frames are finished" in capsys.readouterr().err
+    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png"] and (out / STATE_NAME).is_file()
+    assert signal.getsignal(signal.SIGTERM) is before, "main restores the handler it replaced"
+    assert main([*args, "--resume"]) == 0
+    assert len(list(out.glob("frame_*.png"))) == 3 and not (out / STATE_NAME).exists()

@@ -114,6 +114,8 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         result = run(content, style, callback=on_iteration, **options)
     finally:
         bar.close()
+    if result.stopped == Stop.INTERRUPTED and not result.history:  # stopped before its first iteration
+        raise KeyboardInterrupt  # the command line's one line: nothing was written (the checkpoint is as it was)
     history = previous + _offset(result.history, done, prev_elapsed)
     save_image(result.image, output)
     write_history_csv(history, sidecar(output, ".losses.csv"))

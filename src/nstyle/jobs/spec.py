@@ -288,15 +288,30 @@ class Executor(Protocol):
     def shutdown(self, cancel_pending: bool = False) -> None: ...
 
 
+class _EitherSet:
+    """A cancel flag set when the caller's is, or when the executor stops its jobs."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
 class ThreadExecutor:
-    """Jobs one at a time on a background thread of this process (the web server's default)."""
+    """Jobs one at a time on a background thread of this process (the web server's default, ``--workers 0``).
+    ``shutdown(cancel_pending=True)`` also stops the running job (with its image so far), as the worker processes'
+    executor does, instead of waiting for it: a Ctrl-C or SIGTERM of ``nstyle batch`` ends at once."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nstyle-job")
+        self._stop = threading.Event()
 
     def submit(self, spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
                cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]:
-        return self._pool.submit(execute, spec, on_progress, cancel, preview_every)
+        return self._pool.submit(execute, spec, on_progress, _EitherSet(cancel, self._stop), preview_every)
 
     def shutdown(self, cancel_pending: bool = False) -> None:
+        if cancel_pending:
+            self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=cancel_pending)
