@@ -400,3 +400,33 @@ def test_serve_refuses_an_allow_host_that_is_not_a_host_name(name, tmp_path, cap
     code, out, err = run_cli(["serve", "--allow-host", name, "--data", tmp_path / "data"], capsys)
     assert code == 2 and out == ""
     assert one_line_error(err).startswith(f"nstyle: error: --allow-host {name!r}: give a host name or address")
+
+
+def test_serve_stops_on_sigterm_through_uvicorns_graceful_shutdown(tmp_path):
+    """uvicorn catches SIGTERM while it serves, shuts down, then raises it again: nstyle's handler makes that the
+    one line of any stop and exit 143."""
+    pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "nstyle", "serve", "--port", str(port), "--data",
+                               str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None and time.time() < deadline, "nstyle serve did not start"
+            time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert server.returncode == 143
+    assert out.startswith("nstyle serve: http://127.0.0.1") and one_line_error(err) == "nstyle: interrupted"
