@@ -157,29 +157,35 @@ def test_paper_mode_prints_the_papers_lines(tmp_path, images, capsys):
     assert code == 2 and "--paper fixes these settings" in one_line_error(err)
 
 
+def default_sigint():
+    """Runs in the child: a test runner started in the background ignores SIGINT, and children inherit that: restore
+    the default so that the child turns SIGINT into KeyboardInterrupt as it does in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.integration
-def test_ctrl_c_writes_best_image_and_resume_finishes(tmp_path, images):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_stop_writes_best_image_and_checkpoint_and_resume_finishes(stop, code, tmp_path, images):
+    """Ctrl-C and SIGTERM (kill, systemd, Docker, Ray) stop alike: the best image and a checkpoint are written."""
     out = tmp_path / "long.png"
     cmd = [sys.executable, "-m", "nstyle", "transfer", str(images["tubingen"]), str(images["starry_night"]),
            "-o", str(out), "--size", "64", "--iterations", "2000", "--save-every", "2", "-q"]
-    # A test runner started in the background ignores SIGINT, and children inherit that: restore the default
-    # so that the child turns SIGINT into KeyboardInterrupt as it does in a terminal.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=default_sigint)
     try:
         deadline = time.time() + 120
         while not (tmp_path / "long_iter0004.png").exists():
             assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == code, err
     assert "interrupted after" in err and "--resume" in err and "Traceback" not in err
     assert Image.open(out).size == (64, 48)  # tubingen is 1024 x 768
     done = sum(1 for _ in open(tmp_path / "long.losses.csv")) - 1
-    assert done >= 4 and (tmp_path / "long.resume.json").is_file()
+    assert done >= 4 and (tmp_path / "long.resume.json").is_file() and (tmp_path / "long.resume.png").is_file()
     # resume with a total of done + 3 iterations: exactly 3 more run
     resume = subprocess.run(cmd[:-7] + ["--size", "64", "--iterations", str(done + 3), "--resume", "-q"],
                             capture_output=True, text=True, timeout=120)
@@ -187,6 +193,77 @@ def test_ctrl_c_writes_best_image_and_resume_finishes(tmp_path, images):
     rows = list(csv.DictReader(open(tmp_path / "long.losses.csv")))
     assert [int(r["iteration"]) for r in rows] == list(range(1, done + 4))
     assert not (tmp_path / "long.resume.json").exists() and not (tmp_path / "long.resume.png").exists()
+
+
+def _process_state(pid: int) -> tuple[bool, bool]:
+    """Whether the process catches SIGTERM (nstyle's handler is in place) and has a weights file open."""
+    caught = any(line.startswith("SigCgt:") and int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1))
+                 for line in open(f"/proc/{pid}/status"))
+    try:
+        opened = any(".safetensors" in line for line in open(f"/proc/{pid}/maps")) or any(
+            ".safetensors" in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        opened = False
+    return caught, opened
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the process's state from /proc")
+def test_sigterm_while_the_network_loads_is_one_line_and_writes_nothing(tmp_path, images):
+    out = tmp_path / "o.png"
+    # A first level large enough that the first iteration cannot end between two looks at the process.
+    proc = subprocess.Popen([sys.executable, "-m", "nstyle", "transfer", str(images["tubingen"]),
+                             str(images["starry_night"]), "-o", str(out), "--size", "256", "--levels", "1", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not all(_process_state(proc.pid)):
+            assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        stdout, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert one_line_error(err) == "nstyle: interrupted before the first iteration; nothing was written"
+    assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("stop, code", [("sigterm", 143), ("ctrl-c", 130)])
+def test_a_stop_during_start_up_is_one_line_and_writes_nothing(stop, code, tmp_path, photo, capsys, monkeypatch):
+    """In process, no network: the stop comes while the network would load."""
+    from nstyle.core import engine
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    def loading(*args, **kwargs):
+        if stop == "ctrl-c":
+            raise KeyboardInterrupt
+        assert signal.getsignal(signal.SIGTERM) is not before, "nstyle's handler must be in place (else: killed)"
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)  # the handler raises here
+        pytest.fail("SIGTERM did not interrupt")
+
+    monkeypatch.setattr(engine, "load_network", loading)
+    out = tmp_path / "o.png"
+    code_seen, _, err = run_cli(["transfer", photo, photo, "-o", out, *TINY], capsys)
+    assert code_seen == code
+    assert one_line_error(err) == "nstyle: interrupted before the first iteration; nothing was written"
+    assert not out.exists() and not (tmp_path / "o.resume.json").exists()
+    assert signal.getsignal(signal.SIGTERM) is before, "main restores the handler it replaced"
+
+
+def test_a_second_sigterm_does_not_cut_short_the_stop_the_first_started(capsys):
+    """The first SIGTERM raises; one more while the best image is being written is ignored."""
+    from nstyle import cli
+
+    with cli.sigterm_as_interrupt() as terminated:
+        with pytest.raises(cli.Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+        os.kill(os.getpid(), signal.SIGTERM)  # ignored: the stop is under way
+        time.sleep(0.05)
+    assert terminated.is_set() and isinstance(cli.Terminated(), KeyboardInterrupt)
 
 
 def test_resume_without_checkpoint_is_usage_error(tmp_path, photo, capsys):
@@ -244,6 +321,33 @@ def test_sweep_rejects_strengths_outside_0_1(tmp_path, photo, capsys):
     assert code == 2 and "between 0 and 1" in one_line_error(err)
 
 
+@pytest.mark.parametrize("stopped_at, code, kept", [(1, 130, False), (2, 130, True)])
+def test_a_sweep_stopped_while_a_network_loads_keeps_the_strengths_done(stopped_at, code, kept, tmp_path, photo,
+                                                                        capsys, monkeypatch):
+    """Two styles (no judge network); the engine's run is a stand-in that is stopped on its ``stopped_at``-th call."""
+    from nstyle.core import engine
+    from nstyle.core.optim import IterationRecord
+
+    calls = []
+
+    def run(content, styles, callback=None, **options):
+        calls.append(options["strength"])
+        if len(calls) == stopped_at:
+            raise KeyboardInterrupt  # while this strength's network loads
+        return engine.TransferResult(Image.new("RGB", (48, 40)), [IterationRecord(1, 1, 1, 1, 0, 0.1, 0.1)],
+                                     None, 1, "completed")
+
+    monkeypatch.setattr(engine, "run", run)
+    grid = tmp_path / "grid.png"
+    code_seen, _, err = run_cli(["sweep", photo, "--style", photo, photo, "-o", grid, "--strength", "0.2", "0.8",
+                                 *TINY], capsys)
+    assert code_seen == code and grid.exists() == kept
+    if kept:
+        assert "sweep interrupted; writing the strengths done so far" in err
+    else:
+        assert one_line_error(err) == "nstyle: interrupted before the first iteration; nothing was written"
+
+
 def test_output_piped_into_a_closed_reader_ends_quietly():
     """`nstyle models | head -1`: the reader leaves early; no traceback, only the line it read."""
     reader = subprocess.run(f"{sys.executable} -m nstyle models | head -1", shell=True, capture_output=True,
@@ -296,3 +400,33 @@ def test_serve_refuses_an_allow_host_that_is_not_a_host_name(name, tmp_path, cap
     code, out, err = run_cli(["serve", "--allow-host", name, "--data", tmp_path / "data"], capsys)
     assert code == 2 and out == ""
     assert one_line_error(err).startswith(f"nstyle: error: --allow-host {name!r}: give a host name or address")
+
+
+def test_serve_stops_on_sigterm_through_uvicorns_graceful_shutdown(tmp_path):
+    """uvicorn catches SIGTERM while it serves, shuts down, then raises it again: nstyle's handler makes that the
+    one line of any stop and exit 143."""
+    pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "nstyle", "serve", "--port", str(port), "--data",
+                               str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None and time.time() < deadline, "nstyle serve did not start"
+            time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=30)
+    finally:
+        server.kill()
+    assert server.returncode == 143
+    assert out.startswith("nstyle serve: http://127.0.0.1") and one_line_error(err) == "nstyle: interrupted"

@@ -4,14 +4,16 @@ finished work kept and skipped on a rerun, locally and on Ray."""
 import csv
 import shutil
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from nstyle.jobs.batch import jobs_from_csv, jobs_from_globs
 from nstyle.cli import main
 from nstyle.errors import UsageError
+from nstyle.jobs.batch import RESULTS, jobs_from_csv, jobs_from_globs, run_batch
+from nstyle.jobs.spec import InputImage, JobOutcome, JobSpec, encode_png
 
 TINY = "64,3,1"  # size, iterations, levels: one small level, a few evaluations
 
@@ -173,3 +175,168 @@ def test_without_ray_the_flag_says_how_to_install_it(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'nstyle[ray]'" in err
     assert not (tmp_path / "out").exists()
+
+
+class DoneExecutor:
+    """Every job done at once with a small image: what is run, not how, is under test."""
+
+    capacity = 1
+
+    def __init__(self, ran: list[str]):
+        self.ran = ran
+
+    def submit(self, spec, on_progress=None, cancel=None, preview_every=0):
+        self.ran.append("+".join(s.name for s in spec.styles))
+        future = Future()
+        future.set_result(JobOutcome("done", image=encode_png(Image.new("RGB", (8, 6))), seconds=0.1, iterations=1))
+        return future
+
+    def shutdown(self, cancel_pending=False):
+        pass
+
+
+def test_a_job_whose_style_file_changed_runs_again(tmp_path):
+    """The same names, other bytes: the job is not the one that was done, so it is not skipped."""
+    contents, styles = tmp_path / "contents", tmp_path / "styles"
+    contents.mkdir(), styles.mkdir()
+    Image.new("RGB", (40, 30), "green").save(contents / "photo.png")
+    for name, colour in (("a", "blue"), ("b", "red")):
+        Image.new("RGB", (40, 30), colour).save(styles / f"{name}.png")
+    out, ran = tmp_path / "out", []
+
+    def batch() -> list[str]:
+        ran.clear()
+        assert run_batch(jobs_from_globs(str(contents), str(styles), {"size": 32}), out, lambda n: DoneExecutor(ran),
+                         quiet=True) == 0
+        return [r["status"] for r in read_results(out)]
+
+    assert batch() == ["done", "done"] and ran == ["a.png", "b.png"]
+    assert batch() == ["skipped", "skipped"] and ran == []
+    Image.new("RGB", (40, 30), "yellow").save(styles / "b.png")
+    assert batch() == ["skipped", "done"] and ran == ["b.png"]
+    assert batch() == ["skipped", "skipped"] and ran == []
+
+
+def test_a_job_key_holds_every_input_s_bytes_and_every_option(tmp_path):
+    weights = tmp_path / "weights.h5"
+    weights.write_bytes(b"one")
+    photo, style, mask = (InputImage(f"{n}.png", n.encode()) for n in ("photo", "style", "mask"))
+    base = JobSpec(photo, [style], {"size": 32, "weights": str(weights)}, {"mask": mask})
+    key = base.key()
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(weights)}, {"mask": mask}).key() == key
+    changed = [JobSpec(InputImage("photo.png", b"other"), [style], base.options, base.option_files),
+               JobSpec(photo, [InputImage("style.png", b"other")], base.options, base.option_files),
+               JobSpec(photo, [style], base.options, {"mask": InputImage("mask.png", b"other")}),
+               JobSpec(photo, [style], base.options | {"size": 33}, base.option_files)]
+    assert all(spec.key() != key for spec in changed)
+    moved = tmp_path / "moved.h5"
+    weights.rename(moved)
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(moved)}, {"mask": mask}).key() == key, \
+        "a weights file counts by its bytes, not its name"
+    moved.write_bytes(b"two")
+    assert JobSpec(photo, [style], {"size": 32, "weights": str(moved)}, {"mask": mask}).key() != key
+
+
+def test_a_stop_ends_in_process_jobs_at_once_and_keeps_results_csv(tmp_path, monkeypatch, capsys):
+    """--workers 0: SIGTERM (as Ctrl-C) stops the running job at its next iteration instead of waiting for its end;
+    results.csv keeps the finished job and no row for the stopped one. No network: the engine's run is a stand-in."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import torch
+
+    from nstyle import cli
+    from nstyle.core import engine
+    from nstyle.core.optim import IterationRecord, StopOptimization
+    from nstyle.core.stops import Stop
+    from nstyle.jobs.spec import ThreadExecutor
+
+    started = threading.Event()
+
+    def run(content, style, callback=None, **options):
+        long = options.get("iterations") == 999
+        for i in range(1, 100_000 if long else 3):
+            try:
+                callback(IterationRecord(i, 1.0, 0.5, 0.4, 0.1, 0.01, i * 0.01), torch.zeros(1, 3, 6, 8))
+            except StopOptimization as stop:
+                return engine.TransferResult(Image.new("RGB", (8, 6)), [], None, 0, Stop.of(str(stop)))
+            if long and i == 2:
+                started.set()
+            time.sleep(0.01)
+        return engine.TransferResult(Image.new("RGB", (8, 6)), [], None, 0, Stop.COMPLETED)
+
+    monkeypatch.setattr(engine, "run", run)
+    contents = tmp_path / "in"
+    contents.mkdir()
+    Image.new("RGB", (40, 30), "green").save(contents / "photo.png")
+    Image.new("RGB", (40, 30), "blue").save(contents / "style.png")
+    (tmp_path / "jobs.csv").write_text("content,style,iterations,output\n"
+                                       "in/photo.png,in/style.png,2,quick.png\nin/photo.png,in/style.png,999,long.png\n")
+    jobs = jobs_from_csv(tmp_path / "jobs.csv")
+    results, default = tmp_path / "out" / RESULTS, signal.getsignal(signal.SIGTERM)
+
+    def terminate_once_the_quick_one_is_kept() -> None:
+        started.wait(30)
+        deadline = time.monotonic() + 30
+        while not (results.is_file() and "done" in results.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if signal.getsignal(signal.SIGTERM) is not default:  # never the test runner's own end
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_the_quick_one_is_kept, daemon=True).start()
+    begun = time.monotonic()
+    with cli.sigterm_as_interrupt() as terminated:
+        code = run_batch(jobs, tmp_path / "out", lambda n: ThreadExecutor(), quiet=True)
+    assert code == 130 and terminated.is_set() and time.monotonic() - begun < 20
+    assert "1 of 2 jobs done and kept" in capsys.readouterr().err
+    assert [(r["output"], r["status"]) for r in read_results(tmp_path / "out")] == [("quick.png", "done")]
+
+
+@pytest.mark.integration
+def test_sigterm_stops_the_worker_processes_and_keeps_results_csv(tmp_path, images):
+    """nstyle batch --workers 2 sent SIGTERM after a job is done: exit 143, every worker gone, results.csv whole."""
+    import signal
+    import subprocess
+    import time
+
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,style,size,iterations,levels\n" + "".join(
+        f"{images['tubingen']},{images[s]},64,{n},1\n"
+        for s, n in (("starry_night", 2), ("shipwreck", 2000), ("starry_night", 2000))))
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "nstyle", "batch", str(jobs), "-o", str(out), "--workers", "2",
+                               "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def workers() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) if entry.name.isdigit() else 0
+                if parent == driver.pid:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+        return found
+
+    try:
+        deadline = time.time() + 240
+        while not ((out / "results.csv").is_file() and "done" in (out / "results.csv").read_text()):
+            assert driver.poll() is None and time.time() < deadline, \
+                driver.stderr.read() if driver.poll() is not None else "timeout"
+            time.sleep(0.2)
+        children = workers()
+        driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=60)
+    finally:
+        driver.kill()
+    assert driver.returncode == 143, err
+    assert "1 of 3 jobs done and kept" in err and "Traceback" not in err
+    deadline = time.time() + 10
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+              for pid in children) and time.time() < deadline:
+        time.sleep(0.2)
+    assert time.time() < deadline, "the worker processes outlived the driver"
+    assert [r["status"] for r in read_results(out)] == ["done"]
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "tubingen_starry_night.png"]

@@ -1,6 +1,9 @@
 """Video mode end to end on short generated clips at 64 px: frames in = frames out, resume, measured stability."""
 
 import json
+import os
+import shutil
+import time
 from fractions import Fraction
 
 import av
@@ -112,7 +115,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
 
     with pytest.raises(UsageError, match="unfinished run"):
         stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS)
-    with pytest.raises(UsageError, match="other settings"):
+    with pytest.raises(UsageError, match=r"made with --iterations 12 \(now 7\)"):
         stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS | {"iterations": 7}, resume=True)
 
     seen.clear()
@@ -216,3 +219,90 @@ def test_every_frame_keeps_the_content_where_a_grey_mask_is_black(clip, images, 
         styled = np.abs(out[:, width // 2 + 4:] - content[:, width // 2 + 4:])
         assert kept.max() <= 1, f"{path.name}: the kept half moved by {kept.max()} levels"
         assert styled.mean() > 5, f"{path.name}: the styled half barely changed ({styled.mean():.1f})"
+
+
+def test_a_resume_with_a_changed_style_or_mask_file_is_refused_naming_it(clip, images, tmp_path):
+    """The state file holds every input's sha256: the same file names with other bytes are another run."""
+    frames = clip[0][:3]
+    style, mask = tmp_path / "style.jpg", tmp_path / "mask.png"
+    shutil.copy(images["starry_night"], style)
+    Image.new("L", frames[0].size, 255).save(mask)
+    options = {"size": SIZE, "iterations": 2, "mask": str(mask)}
+    folder = tmp_path / "frames"
+
+    def stop_on_frame_2(frame, record, image):
+        if frame == 1:
+            raise KeyboardInterrupt
+
+    first = stylise_frames(frames, style, folder, options, callback=stop_on_frame_2)
+    assert first.stopped == "interrupted" and json.loads((folder / STATE_NAME).read_text())["done"] == 1
+    shutil.copy(images["shipwreck"], style)
+    with pytest.raises(UsageError, match=r"another style image \(style.jpg changed\)"):
+        stylise_frames(frames, style, folder, options, resume=True)
+    shutil.copy(images["starry_night"], style)
+    Image.new("L", frames[0].size, 128).save(mask)
+    with pytest.raises(UsageError, match=r"another mask \(mask.png changed\)"):
+        stylise_frames(frames, style, folder, options, resume=True)
+    with pytest.raises(UsageError, match="other input frames"):
+        stylise_frames(frames[::-1], style, folder, options, resume=True)
+    Image.new("L", frames[0].size, 255).save(mask)
+    second = stylise_frames(frames, style, folder, options | {"device": "cpu"}, resume=True)
+    assert second.stopped == "completed" and [r.frame for r in second.reports] == [2, 3]
+
+
+def test_an_interrupted_encode_resumes_straight_to_encoding(clip, images, tmp_path, monkeypatch, capsys):
+    """Every frame done, Ctrl-C while the video is written: the frames and the state stay, and --resume only
+    encodes (no frame is stylised again)."""
+    from nstyle.video import clip as video_clip
+
+    source, out = tmp_path / "clip.mp4", tmp_path / "styled.mp4"
+    make_video(source, clip[0][:3], audio=False)
+    encode = video_clip.write_video
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(video_clip, "write_video", interrupted)
+    args = ["video", str(source), str(images["starry_night"]), "-o", str(out), "--size", "64", "--iterations", "2",
+            "-q"]
+    assert main(args) == 130
+    assert "interrupted while writing styled.mp4" in capsys.readouterr().err and not out.exists()
+    frames = tmp_path / "styled.mp4.frames"
+    assert len(list(frames.glob("frame_*.png"))) == 3 and (frames / STATE_NAME).is_file()
+    monkeypatch.setattr(video_clip, "write_video", encode)
+    monkeypatch.setattr("nstyle.video.stylise.load_network", lambda *a: pytest.fail("nothing is left to paint"))
+    assert main([*args, "--resume"]) == 0
+    assert probe(out)[0] == 3 and not frames.exists()
+
+
+def test_sigterm_stops_a_video_cleanly_and_resume_finishes_it(clip, images, tmp_path, monkeypatch, capsys):
+    """SIGTERM (kill, systemd, Docker) stops like Ctrl-C: the finished frames and the state stay, exit 143."""
+    import signal
+
+    from nstyle.video import stylise
+
+    source = tmp_path / "clip"
+    source.mkdir()
+    for i, frame in enumerate(clip[0][:3]):
+        frame.save(source / f"shot{i + 1}.png")
+    out = tmp_path / "styled"
+    save = stylise.save_image
+    sent = []
+
+    def save_then_terminate(image, path):
+        save(image, path)
+        if not sent and signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):  # never kill the test
+            sent.append(path)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises here
+
+    monkeypatch.setattr(stylise, "save_image", save_then_terminate)
+    before = signal.getsignal(signal.SIGTERM)
+    args = ["video", str(source), str(images["starry_night"]), "-o", str(out), "--size", "64", "--iterations", "2",
+            "-q"]
+    assert main(args) == 143
+    assert "1 of 3 frames are finished" in capsys.readouterr().err
+    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_00001.png"] and (out / STATE_NAME).is_file()
+    assert signal.getsignal(signal.SIGTERM) is before, "main restores the handler it replaced"
+    assert main([*args, "--resume"]) == 0
+    assert len(list(out.glob("frame_*.png"))) == 3 and not (out / STATE_NAME).exists()

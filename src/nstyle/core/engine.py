@@ -271,13 +271,21 @@ def run(
     generator = seed_everything(painter.options.seed)
     history: list[IterationRecord] = []
     image = None
+    best, stopped = 0, Stop.COMPLETED
     for size, iterations in painter.plan:
-        outcome, image = painter.paint(size, iterations, image, _numbered(callback, history), generator=generator)
-        history += _renumbered(outcome.history, history)
-        if outcome.stopped not in (Stop.COMPLETED, Stop.CONVERGED):
+        try:
+            outcome, image = painter.paint(size, iterations, image, _numbered(callback, history), generator=generator)
+        except KeyboardInterrupt:  # while a level's loss is built: a finished level is kept, as in the optimiser
+            if image is None:  # before the first iteration (the network loading): nothing to keep
+                raise
+            stopped = Stop.INTERRUPTED
             break
-    best = len(history) - len(outcome.history) + outcome.best_iteration
-    return TransferResult(painter.picture(image), history, painter.options, best, outcome.stopped)
+        best = len(history) + outcome.best_iteration
+        history += _renumbered(outcome.history, history)
+        stopped = outcome.stopped
+        if stopped not in (Stop.COMPLETED, Stop.CONVERGED):
+            break
+    return TransferResult(painter.picture(image), history, painter.options, best, stopped)
 
 
 def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:

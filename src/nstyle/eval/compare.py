@@ -126,8 +126,15 @@ def compare(
             else:
                 result = run(content_img, style_img, callback=tick, model=model, size=size, iterations=iterations,
                              seed=seed, device=device, **options)
+        except KeyboardInterrupt:  # while this network loads: keep the ones done (none done: nothing to write)
+            if not runs:
+                raise
+            log(f"nstyle: compare interrupted before {model}; writing what was done")
+            break
         finally:
             bar.close()
+        if result.stopped == Stop.INTERRUPTED and not result.history and not runs:
+            raise KeyboardInterrupt  # before the first iteration: nothing to write
         scores = judge(result.image)
         runs.append(ModelRun(model, result.image, result.history, scores, image_health(result.image), result.stopped))
         save_image(result.image, out / f"{model}.png")

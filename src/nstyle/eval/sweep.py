@@ -59,8 +59,15 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
                    unit="it", disable=quiet, file=sys.stderr, dynamic_ncols=True)
         try:
             result = run(content_img, style_imgs, callback=lambda record, image, bar=bar: bar.update(1), **settings)
+        except KeyboardInterrupt:  # while the network loads: keep the strengths done (none done: nothing to write)
+            if not runs:
+                raise
+            print("nstyle: sweep interrupted; writing the strengths done so far", file=sys.stderr)
+            break
         finally:
             bar.close()
+        if result.stopped == Stop.INTERRUPTED and not result.history and not runs:
+            raise KeyboardInterrupt  # before the first iteration: nothing to write
         runs.append(StrengthRun(strength, weight, result.image, judge(result.image) if judge else None,
                                 result.seconds))
         if result.stopped == Stop.INTERRUPTED:

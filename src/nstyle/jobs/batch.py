@@ -263,26 +263,27 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
 
     folder = output_folder(folder, "choose another folder for the results")
     table = ResultsTable(folder, jobs)
-    todo: list[tuple[BatchJob, str]] = []
-    for job in jobs:
-        try:
-            key = job.spec().key()
-        except NstyleError as err:  # a missing or unreadable file: this job fails, the others run
-            table.record(job, "failed", error=str(err))
-            continue
-        if table.is_done(job, key, folder):
-            table.record(job, "skipped", key)
-        else:
-            todo.append((job, key))
-    table.write()
-    finished = len(jobs) - len(todo)
-    bar = tqdm(total=len(jobs), initial=finished, unit="job", desc="nstyle batch", disable=quiet, file=sys.stderr,
-               dynamic_ncols=True)
-    executor = make_executor(len(todo)) if todo else None
-    running: dict[Future, tuple[BatchJob, str]] = {}
-    window = 2 * max(1, getattr(executor, "capacity", 1))  # queued a little ahead, not the whole list in memory
-    pending = list(reversed(todo))
-    try:
+    bar = executor = None
+    try:  # a Ctrl-C or SIGTERM at any point keeps every finished row; results.csv is only ever replaced whole
+        todo: list[tuple[BatchJob, str]] = []
+        for job in jobs:
+            try:
+                key = job.spec().key()
+            except NstyleError as err:  # a missing or unreadable file: this job fails, the others run
+                table.record(job, "failed", error=str(err))
+                continue
+            if table.is_done(job, key, folder):
+                table.record(job, "skipped", key)
+            else:
+                todo.append((job, key))
+        table.write()
+        finished = len(jobs) - len(todo)
+        bar = tqdm(total=len(jobs), initial=finished, unit="job", desc="nstyle batch", disable=quiet,
+                   file=sys.stderr, dynamic_ncols=True)
+        executor = make_executor(len(todo)) if todo else None
+        running: dict[Future, tuple[BatchJob, str]] = {}
+        window = 2 * max(1, getattr(executor, "capacity", 1))  # queued a little ahead, not the whole list in memory
+        pending = list(reversed(todo))
         while pending or running:
             while pending and len(running) < window:
                 job, _ = pending.pop()
@@ -303,7 +304,8 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
                                 skipped=table.count("skipped"), refresh=False)
                 bar.update(1)
     except KeyboardInterrupt:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if executor is not None:
             executor.shutdown(cancel_pending=True)
         done = table.count("done") + table.count("skipped")

@@ -2,7 +2,9 @@
 
 Everything written is atomic. The checkpoint (``<out>.resume.png`` + ``<out>.resume.json``) is updated
 every ``save_every`` iterations (every ``CHECKPOINT_EVERY`` when that is off) and on Ctrl-C, and removed
-when the run completes; ``resume=True`` continues from it with the iterations that were left.
+when the run completes; ``resume=True`` continues from it with the iterations that were left. The checkpoint
+records the run's identity (every input's sha256 and every option, ``nstyle.core.identity``): a resume given other
+inputs or options is refused, naming what changed, before any work.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
 from ..core.stops import Stop
 from ..errors import UsageError
@@ -19,6 +22,9 @@ from ..io.images import save_image, tensor_to_image
 from ..io.plot import plot_history, write_history_csv
 
 CHECKPOINT_EVERY = 100
+#: The options a resume may change: how far to go (iterations, tolerance) and how the arithmetic is done (device,
+#: precision; ``auto`` precision follows the device anyway). Any other change would make the rest another run.
+RESUME_MAY_CHANGE = ("iterations", "tolerance", "device", "precision")
 
 
 def sidecar(output: Path, suffix: str) -> Path:
@@ -27,17 +33,17 @@ def sidecar(output: Path, suffix: str) -> Path:
 
 
 class Checkpoint:
-    """The image so far and what produced it, so an interrupted run can continue."""
+    """The image so far and what produced it (``identity``: inputs and options), so an interrupted run can
+    continue, and only as the same run."""
 
-    def __init__(self, output: Path, options: dict):
+    def __init__(self, output: Path, identity: dict):
         self.image_path = sidecar(output, ".resume.png")
         self.meta_path = sidecar(output, ".resume.json")
-        self.options = {k: v for k, v in options.items() if k not in ("iterations", "device", "init")}
+        self.identity = identity
 
     def save(self, image, history: list[IterationRecord], done: int) -> None:
         save_image(tensor_to_image(image) if not hasattr(image, "save") else image, self.image_path)
-        write_json(self.meta_path, {"done": done, "options": self.options,
-                                    "history": [r.as_dict() for r in history]})
+        write_json(self.meta_path, {"done": done, "run": self.identity, "history": [r.as_dict() for r in history]})
 
     def load(self) -> tuple[int, list[IterationRecord]]:
         if not (self.meta_path.is_file() and self.image_path.is_file()):
@@ -50,9 +56,13 @@ class Checkpoint:
         except (ValueError, KeyError, TypeError) as err:
             raise UsageError(f"--resume: checkpoint {self.meta_path.name} is damaged ({err}); "
                              "delete it and run without --resume") from None
-        if meta["options"] != json.loads(json.dumps(self.options)):
-            raise UsageError("--resume: the checkpoint was made with other options; give the same options "
-                             "or run without --resume")
+        if not isinstance(meta.get("run"), dict):
+            raise UsageError(f"--resume: checkpoint {self.meta_path.name} was written by an older nstyle and does not "
+                             "record its inputs; run without --resume to start afresh")
+        changed = described_differences(meta["run"], self.identity)
+        if changed:
+            raise UsageError(f"--resume: the unfinished run was made with {changed}; give the same inputs and "
+                             "options, or run without --resume to start afresh")
         return done, history
 
     def remove(self) -> None:
@@ -74,7 +84,7 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     from ..core.options import options_from
 
     opts = options_from(**options)
-    checkpoint = Checkpoint(output, options)
+    checkpoint = Checkpoint(output, run_identity(content, style, opts, free=RESUME_MAY_CHANGE))
     done, previous = 0, []
     if resume:
         done, previous = checkpoint.load()
@@ -104,6 +114,8 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         result = run(content, style, callback=on_iteration, **options)
     finally:
         bar.close()
+    if result.stopped == Stop.INTERRUPTED and not result.history:  # stopped before its first iteration
+        raise KeyboardInterrupt  # the command line's one line: nothing was written (the checkpoint is as it was)
     history = previous + _offset(result.history, done, prev_elapsed)
     save_image(result.image, output)
     write_history_csv(history, sidecar(output, ".losses.csv"))

@@ -14,9 +14,9 @@ one style through ``nstyle.eval.compare`` on ``options["models"]``; its grid, pl
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+import os
 import tempfile
 import threading
 import time
@@ -29,6 +29,7 @@ from typing import Protocol, TypeVar
 import PIL.Image
 
 from ..core.stops import Stop
+from ..io.fingerprint import bytes_digest, file_digest
 
 T = TypeVar("T")
 
@@ -67,7 +68,7 @@ class InputImage:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return bytes_digest(self.data)
 
 
 @dataclass
@@ -83,14 +84,20 @@ class JobSpec:
     kind: str = "transfer"
 
     def key(self) -> str:
-        """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done."""
+        """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done. A file
+        that stays on this machine (``--weights``) counts by its bytes too, not by its name."""
         files = {k: [f.digest for f in v] if isinstance(v, list) else v.digest for k, v in self.option_files.items()}
+        options = dict(self.options)
+        for name in LOCAL_ONLY_OPTIONS:
+            value = options.get(name)
+            if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+                options[name] = {"sha256": file_digest(value)}
         described = {"content": self.content.digest, "styles": [s.digest for s in self.styles],
-                     "options": self.options, "files": files}
+                     "options": options, "files": files}
         if self.kind != "transfer":  # transfer keys stay as they were before job kinds
             described["kind"] = self.kind
         text = json.dumps(described, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return bytes_digest(text.encode())[:16]
 
 
 @dataclass
@@ -281,15 +288,30 @@ class Executor(Protocol):
     def shutdown(self, cancel_pending: bool = False) -> None: ...
 
 
+class _EitherSet:
+    """A cancel flag set when the caller's is, or when the executor stops its jobs."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
 class ThreadExecutor:
-    """Jobs one at a time on a background thread of this process (the web server's default)."""
+    """Jobs one at a time on a background thread of this process (the web server's default, ``--workers 0``).
+    ``shutdown(cancel_pending=True)`` also stops the running job (with its image so far), as the worker processes'
+    executor does, instead of waiting for it: a Ctrl-C or SIGTERM of ``nstyle batch`` ends at once."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nstyle-job")
+        self._stop = threading.Event()
 
     def submit(self, spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
                cancel: threading.Event | None = None, preview_every: int = 0) -> Future[JobOutcome]:
-        return self._pool.submit(execute, spec, on_progress, cancel, preview_every)
+        return self._pool.submit(execute, spec, on_progress, _EitherSet(cancel, self._stop), preview_every)
 
     def shutdown(self, cancel_pending: bool = False) -> None:
+        if cancel_pending:
+            self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=cancel_pending)

@@ -52,13 +52,15 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
     folder = working_folder(output)
     if resume:
         check_resumable(folder)
-    style_image = load_image(style)  # a bad style image fails before the clip is decoded
+    load_image(style)  # a bad style image fails before the clip is decoded
     size = options_from(**options).size
     clip = read_clip(source, size, start, end, fps)
     if not quiet:
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
-    result = stylise_frames(clip.frames, style_image, folder, options, settings, resume=resume, quiet=quiet)
+    # The style by its path, so that the resume check fingerprints the file's bytes.
+    result = stylise_frames(clip.frames, style, folder, options, settings, resume=resume, quiet=quiet,
+                            keep_state=folder != output)
     if result.stopped == Stop.INTERRUPTED:
         finished = sum(p.is_file() for p in result.paths)
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "
@@ -68,8 +70,13 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}")
         return 0
     audio = clip.source if clip.has_audio else None
-    copied = write_video(result.paths, output, clip.fps, audio, clip.start, clip.end)
-    shutil.rmtree(folder)
+    try:
+        copied = write_video(result.paths, output, clip.fps, audio, clip.start, clip.end)
+    except KeyboardInterrupt:  # the frames and the run's state stay: --resume goes straight to encoding
+        print(f"nstyle: interrupted while writing {output.name}; every frame is finished in {folder}; continue "
+              "with the same command and --resume", file=sys.stderr)
+        return 130
+    shutil.rmtree(folder)  # the state file with it
     print(f"wrote {output} ({len(result.paths)} frames at {float(clip.fps):g} fps"
           f"{', audio copied' if copied else ''}) in {_duration(result.seconds)}")
     return 0

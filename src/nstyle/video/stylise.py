@@ -13,13 +13,14 @@ The first frame is an ordinary transfer with the engine's schedule (``engine.run
 
 Every finished frame is written at once (atomically) to the output folder together with a small state file,
 so an interrupted run continues with ``resume=True`` from the first unfinished frame; the state file goes
-when the last frame is written.
+when the last frame is written. The state file records the run's identity (the frames' pixels, every style, mask,
+map, ``--init`` and ``--weights`` file's sha256, every option and video setting): a resume with any of them
+changed is refused, naming what changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -33,11 +34,13 @@ import PIL.Image
 import torch
 
 from ..core.engine import ImageInput, Painter, load_network, run, seed_everything, select_device
+from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
 from ..core.options import options_from
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.atomic import write_json
+from ..io.fingerprint import pixels_digest
 from ..io.images import (
     as_image,
     load_image,
@@ -86,11 +89,9 @@ def plan(frames: int, passes: int) -> list[tuple[int, int, int]]:
     return steps
 
 
-def _fingerprint(frames: Sequence[PIL.Image.Image]) -> str:
-    digest = hashlib.sha1()
-    for frame in frames:
-        digest.update(frame.tobytes())
-    return digest.hexdigest()
+#: The options a resume may change: how the arithmetic is done (``auto`` precision follows the device anyway).
+#: Unlike a still image's, ``iterations`` is each frame's share, not how far to go: it must stay.
+RESUME_MAY_CHANGE = ("device", "precision")
 
 
 class RunState:
@@ -111,11 +112,13 @@ class RunState:
             described = data["run"]
         except (ValueError, KeyError, TypeError) as err:
             raise UsageError(f"--resume: {self.path} is damaged ({err}); delete the folder and start afresh") from None
-        if described != self.description:
-            changed = sorted(k for k in set(described) | set(self.description)
-                             if described.get(k) != self.description.get(k))
-            raise UsageError(f"--resume: the unfinished run was made with other settings ({', '.join(changed)}); "
-                             "give the same input, style and options, or start afresh in another folder")
+        if not isinstance(described, dict) or "inputs" not in described:
+            raise UsageError(f"--resume: {self.path} was written by an older nstyle and does not record the run's "
+                             "inputs; start afresh in another folder")
+        changed = described_differences(described, self.description)
+        if changed:
+            raise UsageError(f"--resume: the unfinished run was made with {changed}; give the same input, style "
+                             "and options, or start afresh in another folder")
         return done
 
     def save(self, done: int) -> None:
@@ -132,14 +135,21 @@ def check_resumable(folder: Path) -> None:
                          "afresh")
 
 
-def prepare_folder(folder: Path, resume: bool) -> None:
-    """Refuse to mix a new run with an old one's frames; create the folder."""
+def check_folder(folder: Path, resume: bool) -> None:
+    """Refuse to mix a new run with an old one's frames (before any work; the folder is made later)."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder; give a folder or a video file name")
     if not resume and folder.is_dir():
         if (folder / STATE_NAME).exists():
             raise UsageError(f"{folder} holds an unfinished run; continue it with --resume, or delete the folder "
                              "to start afresh")
         if any(folder.glob("frame_*.png")):
             raise UsageError(f"{folder} already holds stylised frames; delete them or choose another output")
+
+
+def prepare_folder(folder: Path, resume: bool) -> None:
+    """Refuse to mix a new run with an old one's frames; create the folder."""
+    check_folder(folder, resume)
     output_folder(folder, "give a folder or a video file name")
 
 
@@ -197,12 +207,15 @@ def stylise_frames(
     resume: bool = False,
     quiet: bool = True,
     callback: FrameCallback | None = None,
+    keep_state: bool = False,
 ) -> VideoResult:
     """Stylise ``frames`` in order into ``folder`` as frame_00001.png, ...; see the module's docstring.
 
     ``options`` are ``TransferOptions`` fields (``size`` is the long side of every frame); ``callback(frame,
     record, image)`` runs after every iteration (frame 0-based) and may raise ``KeyboardInterrupt`` or
-    ``StopOptimization`` like the engine's callback.
+    ``StopOptimization`` like the engine's callback. ``keep_state`` leaves the state file when every frame is
+    done, for a caller with work left (encoding the video) that a resume must still reach. A Ctrl-C before the
+    first frame's work starts (the network loading) writes nothing and comes through as KeyboardInterrupt.
     """
     options = dict(options or {})
     settings = settings or VideoSettings()
@@ -215,25 +228,25 @@ def stylise_frames(
     if len({im.size for im in images}) > 1:
         raise UsageError("the frames differ in size; give frames of one size")
     originals = [as_image(s) for s in one_or_many(style)]
-    style_images = [resize_to_long_side(s, opts.size) for s in originals]
     Painter(images[0], originals, opts, backbone=None)  # every option and input checked before any work
 
-    description = {"frames": len(images), "input": _fingerprint(images), "style": _fingerprint(style_images),
-                   "options": {k: v for k, v in dataclasses.asdict(opts).items() if k != "device"},
-                   "video": dataclasses.asdict(settings)}
+    frames_print = {"name": f"{len(images)} frames", "sha256": pixels_digest(*images)}
+    description = run_identity(None, style, opts, free=RESUME_MAY_CHANGE, inputs={"frames": [frames_print]},
+                               settings=dataclasses.asdict(settings))
     state = RunState(folder, description)
     done = state.load() if resume else 0
-    prepare_folder(folder, resume)
+    check_folder(folder, resume)
     paths = [folder / FRAME_NAME.format(i + 1) for i in range(len(images))]
     steps = plan(len(images), settings.passes)
     stylised: list[np.ndarray | None] = [None] * len(images)
     for _, i, _ in steps[:done]:
         stylised[i] = _to_array(load_image(paths[i]))
-    state.save(done)
 
     device = select_device(opts.device)
     seed_everything(opts.seed)
-    backbone = load_network(opts, device)
+    backbone = load_network(opts, device) if done < len(steps) else None  # interruptible: nothing written yet
+    prepare_folder(folder, resume)
+    state.save(done)
     contents = [np.asarray(im) for im in images]
     offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
 
@@ -284,7 +297,7 @@ def stylise_frames(
         stopped = Stop.INTERRUPTED
     finally:
         progress.close()
-    if stopped == Stop.COMPLETED:
+    if stopped == Stop.COMPLETED and not keep_state:
         state.remove()  # every frame is in the folder; nothing is left to resume
     return VideoResult(paths, stopped, reports, time.perf_counter() - start)
 
