@@ -387,3 +387,14 @@ def test_sweep_api_never_writes_over_an_input(inputs):
               size=32, iterations=1)
     assert digests(inputs) == before
 
+
+def test_serve_that_cannot_start_leaves_no_data_folder_but_keeps_an_old_one(tmp_path, taken_port):
+    pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    old = tmp_path / "old"
+    old.mkdir()
+    for data in (tmp_path / "new" / "data", old):
+        serve = subprocess.run([sys.executable, "-m", "nstyle", "serve", "--port", str(taken_port), "--data",
+                                str(data)], capture_output=True, text=True, timeout=120)
+        assert serve.returncode == 2 and "is in use" in one_line_error(serve.stderr)
+    assert not (tmp_path / "new").exists()
+    assert old.is_dir()
