@@ -72,3 +72,72 @@ def test_missing_weights_offline_is_one_clear_line(tmp_path, package_images):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr
     assert "are not in the cache" in lines[0] and "nstyle weights fetch" in lines[0]
+    assert not (tmp_path / "o").exists(), "the folder made for the results goes when nothing could be written"
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """A photo, a style, a truncated copy of the photo, and a folder ``cmp`` holding an input named grid.png."""
+    rng = np.random.default_rng(0)
+    PIL.Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "photo.jpg")
+    PIL.Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "style.jpg")
+    (tmp_path / "broken.jpg").write_bytes((tmp_path / "photo.jpg").read_bytes()[:300])
+    (tmp_path / "cmp").mkdir()
+    PIL.Image.new("RGB", (64, 48), "gray").save(tmp_path / "cmp" / "grid.png")
+    return tmp_path
+
+
+def digests(folder):
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def compare_cli(args, capsys):
+    code = main(["compare", *map(str, args), "--models", "alexnet", "--size", "32", "--iterations", "1", "-q"])
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return code, lines[0]
+
+
+@pytest.mark.parametrize("output", ["fresh", "a/b/fresh"])
+def test_compare_with_a_broken_image_leaves_no_folder(pictures, capsys, output):
+    code, line = compare_cli([pictures / "broken.jpg", pictures / "style.jpg", "-o", pictures / output], capsys)
+    assert code == 2 and line.startswith(f"nstyle: error: cannot read {str(pictures / 'broken.jpg')!r}")
+    assert not (pictures / output.split("/")[0]).exists()
+
+
+def test_compare_keeps_a_folder_that_existed_before(pictures, capsys):
+    (pictures / "empty").mkdir()
+    code, _ = compare_cli([pictures / "photo.jpg", pictures / "broken.jpg", "-o", pictures / "empty"], capsys)
+    assert code == 2 and (pictures / "empty").is_dir()
+    code, _ = compare_cli([pictures / "broken.jpg", pictures / "style.jpg", "-o", pictures / "cmp"], capsys)
+    assert code == 2 and (pictures / "cmp" / "grid.png").is_file()
+
+
+@pytest.mark.parametrize("content, style, message", [
+    ("cmp/grid.png", "style.jpg", "compare's grid.png in -o '{t}/cmp/grid.png' would replace the content image"),
+    ("photo.jpg", "cmp/alexnet.png", "compare's alexnet.png in -o '{t}/cmp/alexnet.png' would replace the style"),
+    ("photo.jpg", "cmp/../cmp/table.md", "compare's table.md in -o '{t}/cmp/table.md' would replace the style image"),
+])
+def test_compare_never_writes_over_an_input(pictures, capsys, content, style, message):
+    PIL.Image.new("RGB", (64, 48), "gray").save(pictures / "cmp" / "alexnet.png")
+    PIL.Image.new("RGB", (64, 48), "gray").save(pictures / "cmp" / "table.md", format="PNG")
+    before = digests(pictures)
+    code, line = compare_cli([pictures / content, pictures / style, "-o", pictures / "cmp"], capsys)
+    assert code == 2 and message.format(t=pictures) in line
+    assert line.endswith("nstyle never writes over its inputs: give another -o folder")
+    assert digests(pictures) == before
+
+
+def test_compare_api_never_writes_over_an_input(pictures):
+    from nstyle.errors import UsageError
+    from nstyle.eval.compare import compare
+
+    before = digests(pictures)
+    with pytest.raises(UsageError, match="compare's alexnet.losses.csv in -o .* would replace --init"):
+        compare(pictures / "photo.jpg", pictures / "style.jpg", pictures / "new", models=["alexnet"], size=32,
+                iterations=1, init=str(pictures / "new" / "alexnet.losses.csv"))
+    assert digests(pictures) == before and not (pictures / "new").exists()

@@ -430,3 +430,103 @@ def test_serve_stops_on_sigterm_through_uvicorns_graceful_shutdown(tmp_path):
         server.kill()
     assert server.returncode == 143
     assert out.startswith("nstyle serve: http://127.0.0.1") and one_line_error(err) == "nstyle: interrupted"
+# ----------------------------------------------------------------------------------------------------------
+# No output replaces an input
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (links followed) and the sha256 of its bytes."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    """A 1024x768 photo, a style, links to them and small images named like the outputs of ``-o out.png``."""
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (768, 1024, 3), dtype=np.uint8)).save(tmp_path / "photo.jpg")
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "style.jpg")
+    (tmp_path / "link.jpg").symlink_to(tmp_path / "style.jpg")
+    os.link(tmp_path / "photo.jpg", tmp_path / "twin.jpg")
+    for name in ("out.png", "out_iter0002.png", "out.resume.png", "out.losses.csv", "out.losses.png",
+                 "out_at_iteration_1.png", "map.png", "grid.csv"):
+        Image.new("RGB", (64, 48), "gray").save(tmp_path / name, format="PNG")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, message", [
+    (["photo.jpg", "style.jpg", "-o", "photo.jpg"], "-o '{t}/photo.jpg' would replace the content image 'photo.jpg'"),
+    (["photo.jpg", "style.jpg", "-o", "./style.jpg"], "-o '{t}/style.jpg' would replace the style image 'style.jpg'"),
+    (["photo.jpg", "style.jpg", "-o", "link.jpg"], "-o '{t}/style.jpg' would replace the style image 'style.jpg'"),
+    (["photo.jpg", "link.jpg", "-o", "style.jpg"],
+     "would replace the style image 'link.jpg' (the same file, through a symbolic link)"),
+    (["photo.jpg", "style.jpg", "-o", "twin.jpg"], "the content image 'photo.jpg' (the same file, a hard link)"),
+    (["photo.jpg", "--style", "out.png", "style.jpg", "-o", "style.jpg"], "would replace the style image 'style.jpg'"),
+    (["photo.jpg", "style.jpg", "--mask", "out.png", "-o", "out.png"], "would replace --mask 'out.png'"),
+    (["photo.jpg", "style.jpg", "--content-map", "map.png", "--style-map", "map.png", "out.png", "-o", "out.png"],
+     "would replace --style-map 'out.png'"),
+    (["out_iter0002.png", "style.jpg", "-o", "out.png", "--save-every", "2"],
+     "a --save-every snapshot of -o '{t}/out_iter0002.png' would replace the content image"),
+    (["photo.jpg", "style.jpg", "--init", "out.resume.png", "-o", "out.png"],
+     "the checkpoint image of -o '{t}/out.resume.png' would replace --init 'out.resume.png'"),
+    (["photo.jpg", "style.jpg", "--weights", "out.losses.csv", "-o", "out.png"],
+     "the loss table of -o '{t}/out.losses.csv' would replace --weights"),
+    (["photo.jpg", "out.losses.png", "-o", "out.png", "--plot"], "the loss curve of -o (--plot)"),
+    (["--paper", "photo.jpg", "style.jpg", "-o", "photo.jpg"], "-o '{t}/photo.jpg' would replace the content image"),
+    (["--paper", "photo.jpg", "style.jpg", "-o", "out.png", "--iterations", "2", "--weights",
+      "out_at_iteration_1.png"], "a round's image of -o '{t}/out_at_iteration_1.png' would replace --weights"),
+])
+def test_transfer_never_writes_over_an_input(args, message, inputs, capsys, monkeypatch):
+    monkeypatch.chdir(inputs)
+    before = digests(inputs)
+    code, out, err = run_cli(["transfer", *args, *TINY], capsys)
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("nstyle: error: ") and message.format(t=inputs) in line
+    assert line.endswith("nstyle never writes over its inputs: give -o another name")
+    assert digests(inputs) == before  # every input's bytes, and no file added
+
+
+def test_demo_never_writes_over_its_images(inputs, capsys, monkeypatch):
+    monkeypatch.setattr("nstyle.commands.demo.demo_images", lambda: (inputs / "photo.jpg", inputs / "style.jpg"))
+    before = digests(inputs)
+    code, _, err = run_cli(["demo", "-o", inputs / "style.jpg", "--size", "32", "--iterations", "1"], capsys)
+    assert code == 2 and "would replace the style image" in one_line_error(err)
+    assert digests(inputs) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["photo.jpg", "style.jpg", "-o", "photo.jpg"], "-o '{t}/photo.jpg' would replace the content image"),
+    (["photo.jpg", "link.jpg", "-o", "style.jpg"], "would replace the style image 'link.jpg' (the same file, through"),
+    (["grid.csv", "style.jpg", "-o", "grid.png"], "the CSV of -o '{t}/grid.csv' would replace the content image"),
+])
+def test_sweep_never_writes_over_an_input(args, message, inputs, capsys, monkeypatch):
+    monkeypatch.chdir(inputs)
+    before = digests(inputs)
+    code, _, err = run_cli(["sweep", *args, "--strength", "0.5", *TINY], capsys)
+    assert code == 2 and message.format(t=inputs) in one_line_error(err)
+    assert digests(inputs) == before
+
+
+def test_sweep_api_never_writes_over_an_input(inputs):
+    from nstyle import UsageError, sweep
+
+    before = digests(inputs)
+    with pytest.raises(UsageError, match="would replace the style image"):
+        sweep(inputs / "photo.jpg", [inputs / "out.png", inputs / "style.jpg"], [0.5], inputs / "style.jpg",
+              size=32, iterations=1)
+    assert digests(inputs) == before
+
+
+def test_serve_that_cannot_start_leaves_no_data_folder_but_keeps_an_old_one(tmp_path, taken_port):
+    pytest.importorskip("uvicorn", reason="the web extra is not installed")
+    old = tmp_path / "old"
+    old.mkdir()
+    for data in (tmp_path / "new" / "data", old):
+        serve = subprocess.run([sys.executable, "-m", "nstyle", "serve", "--port", str(taken_port), "--data",
+                                str(data)], capture_output=True, text=True, timeout=120)
+        assert serve.returncode == 2 and "is in use" in one_line_error(serve.stderr)
+    assert not (tmp_path / "new").exists()
+    assert old.is_dir()

@@ -340,3 +340,73 @@ def test_sigterm_stops_the_worker_processes_and_keeps_results_csv(tmp_path, imag
     assert time.time() < deadline, "the worker processes outlived the driver"
     assert [r["status"] for r in read_results(out)] == ["done"]
     assert sorted(p.name for p in out.iterdir()) == ["results.csv", "tubingen_starry_night.png"]
+# ----------------------------------------------------------------------------------------------------------
+# No output replaces an input
+
+
+@pytest.fixture
+def pictures(tmp_path) -> Path:
+    """Two small pictures in ``pics``, a link to one, and a job list beside them."""
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for name, colour in (("photo.png", "blue"), ("style.png", "red"), ("photo_style.png", "green")):
+        Image.new("RGB", (40, 30), colour).save(pics / name)
+    (pics / "link.png").symlink_to(pics / "photo.png")
+    return pics
+
+
+def digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refused(args: list, capsys) -> str:
+    code = main(["batch", *map(str, args), "-q", "--workers", "0", "--size", "32", "--iterations", "1"])
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("rows, folder, message", [
+    ("photo.png,style.png,a.png\nphoto.png,style.png,photo.png\n", ".",
+     "jobs.csv line 3: the output '{p}/photo.png' would replace its content image '{p}/photo.png'"),
+    ("photo.png,style.png,./style.png\n", ".", "jobs.csv line 2: the output '{p}/style.png' would replace its style"),
+    ("link.png,style.png,photo.png\n", ".",
+     "the output '{p}/photo.png' would replace its content image '{p}/link.png' (the same file, through a symbolic"),
+    ("photo.png,style.png,out/x.png,\nphoto.png,style.png,out/y.png,out/y.png\n", ".",
+     "jobs.csv line 3: the output '{p}/out/y.png' would replace its --mask '{p}/out/y.png'"),
+    ("photo.png,style.png,a.png,\nphoto.png,style.png,b.png,a.png\n", ".",  # one row's output, another's mask
+     "jobs.csv line 2: the output '{p}/a.png' would replace the --mask of jobs.csv line 3 '{p}/a.png'"),
+    ("photo.png,style.png,\n", "..", "the results table results.csv in -o '{p}/../results.csv' would replace the job"),
+])
+def test_a_row_whose_output_is_an_input_is_refused_before_anything_runs(pictures, capsys, rows, folder, message):
+    jobs = pictures / "jobs.csv"
+    jobs.write_text("content,style,output,mask\n" + rows)
+    if folder == "..":  # the job list is DIR/results.csv
+        jobs = jobs.rename(pictures.parent / "results.csv")
+    before = digests(pictures.parent)
+    line = refused([jobs, "-o", pictures / folder], capsys)
+    assert line.startswith("nstyle: error: ") and message.format(p=pictures) in line
+    assert digests(pictures.parent) == before and not (pictures / "out").exists()
+
+
+def test_an_output_named_by_contents_and_styles_over_another_jobs_content_is_refused(pictures, capsys):
+    before = digests(pictures)
+    line = refused(["--contents", pictures / "photo*.png", "--styles", pictures / "style.png", "-o", pictures], capsys)
+    assert ("--contents/--styles job 1: the output" in line
+            and "would replace the content image of --contents/--styles job 2" in line)
+    assert digests(pictures) == before
+
+
+def test_run_batch_refuses_an_output_over_an_input(pictures):
+    from nstyle.jobs.batch import run_batch
+
+    jobs = pictures / "jobs.csv"
+    jobs.write_text("content,style,output\nphoto.png,style.png,style.png\n")
+    before = digests(pictures)
+    with pytest.raises(UsageError, match="jobs.csv line 2: the output .* would replace its style image"):
+        run_batch(jobs_from_csv(jobs), pictures, lambda n: pytest.fail("no executor before the check"))
+    assert digests(pictures) == before

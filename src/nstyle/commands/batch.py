@@ -73,4 +73,4 @@ def cmd_batch(args: argparse.Namespace) -> int:
             workers = min(default_workers(), count)
         return make_executor(workers, args.ray, args.retries, **ray_options)
 
-    return run_batch(jobs, args.output, executor_for, quiet=args.quiet)
+    return run_batch(jobs, args.output, executor_for, quiet=args.quiet, job_list=args.jobs)

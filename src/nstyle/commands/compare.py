@@ -44,7 +44,6 @@ def add(sub) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..eval.compare import compare
-    from ..io.images import output_folder
     from ..models.registry import get_record
 
     out = Path(args.output)
@@ -56,7 +55,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
     if args.paper and options:
         raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in sorted(options))}")
-    output_folder(out, "choose another folder for the results")
     size = args.size or (PAPER_HEIGHT if args.paper else _signature_default(compare, "size"))
     iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,

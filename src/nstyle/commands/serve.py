@@ -57,31 +57,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bad:
         raise UsageError(f"--allow-host {bad[0][:60]!r}: give a host name or address, e.g. mylaptop.lan or "
                          "192.168.1.5")
-    from ..io.images import output_folder
+    from ..io.paths import folder_for_results
 
-    data = output_folder(args.data or default_data_dir(), "give another --data folder")
-    sock = listening_socket(args.host, args.port)
-    try:
-        executor = None
-        if args.ray is not None:  # the batch command's runner: same tasks, same weights-once-per-node fetch
-            from ..jobs.executors import make_executor
-
-            executor = make_executor(ray=args.ray)
-        hosts = served_hosts(args.host, args.allow_host)
-        app = create_app(data, executor=executor, allowed_hosts=hosts)
+    # A folder made here is removed again if the server cannot start (a taken port, no Ray) with nothing in it.
+    with folder_for_results(args.data or default_data_dir(), "give another --data folder") as data:
+        sock = listening_socket(args.host, args.port)
         try:
-            local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
-        except ValueError:
-            local = False
-        if not local:
-            print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login); "
-                  f"it answers for {listed(hosts)} (--allow-host adds a name)", file=sys.stderr)
-        shown = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"nstyle serve: http://{shown}:{args.port}/  (jobs and gallery in {data}; Ctrl-C stops)", flush=True)
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
+            executor = None
+            if args.ray is not None:  # the batch command's runner: same tasks, same weights-once-per-node fetch
+                from ..jobs.executors import make_executor
+
+                executor = make_executor(ray=args.ray)
+            hosts = served_hosts(args.host, args.allow_host)
+            app = create_app(data, executor=executor, allowed_hosts=hosts)
+            try:
+                local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+            except ValueError:
+                local = False
+            if not local:
+                print(f"nstyle: warning: listening on {args.host}: anyone who can reach it can run jobs (no login); "
+                      f"it answers for {listed(hosts)} (--allow-host adds a name)", file=sys.stderr)
+            shown = f"[{args.host}]" if ":" in args.host else args.host
+            print(f"nstyle serve: http://{shown}:{args.port}/  (jobs and gallery in {data}; Ctrl-C stops)", flush=True)
+            config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            sock.close()
     return 0
 
 

@@ -46,7 +46,7 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     from ..eval.paper import OUTER_ITERATIONS, run_paper
     from ..io.images import save_image
     from ..io.plot import plot_history, write_history_csv
-    from ..jobs.runner import sidecar
+    from ..jobs.runner import refuse_overwriting, sidecar
 
     opts = given_options(args)
     ignored = sorted(set(opts) - {"iterations", "seed", "device", "weights", "model", "size"})
@@ -55,6 +55,7 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     styles = styles_of(args)
     if len(styles) > 1:
         raise UsageError("--paper takes one style image")
+    refuse_overwriting(args.content, styles, output, opts, plot=args.plot, checkpoint=False)  # the rounds: run_paper
     result = run_paper(args.content, styles[0], output, iterations=opts.get("iterations", OUTER_ITERATIONS),
                        seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
                        model=opts.get("model", "vgg19"), height=opts.get("size", 400))

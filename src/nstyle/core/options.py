@@ -298,6 +298,15 @@ def field_kinds() -> dict[str, tuple[str, tuple | None]]:
     return out
 
 
+def input_files(options: dict) -> dict[str, object]:
+    """The files the options name (masks, maps, an ``--init`` image, ``--weights``) by flag: what a run reads,
+    so that no output is written over them (``nstyle.io.paths``)."""
+    kinds = field_kinds()
+    return {option_flag(name): value for name, value in options.items()
+            if value is not None and name in kinds and (kinds[name][0] in ("file", "files")
+                                                        or (name == "init" and value not in INIT_KEYWORDS))}
+
+
 def _kind(hint) -> tuple[str, tuple | None]:
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     origin = typing.get_origin(hint)
@@ -366,5 +375,5 @@ def signature_defaults(func, *names: str) -> dict:
     return {name: value(found[name]) for name in names}
 
 
-__all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "from_text", "strength_weight",
-           "signature_defaults"]
+__all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "input_files", "from_text",
+           "strength_weight", "signature_defaults"]

@@ -27,10 +27,12 @@ from ..core.optim import IterationRecord
 from ..core.stops import Stop
 from ..io.atomic import write_text
 from ..io.images import as_image, resize_to_long_side, save_image
+from ..io.paths import folder_for_results, refuse_overwriting_inputs
 from ..io.plot import plot_loss_parts, pyplot, save_figure, write_history_csv
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
+SUMMARY_FILES = ("grid.png", "losses.png", "losses_normalised.png", "table.csv", "table.md", "report.md")
 TABLE_COLUMNS = ("model", "iterations", "seconds_per_iteration", "total_seconds", "final_total", "final_content",
                  "final_style", "final_tv", "judge_content", "judge_style", "health")
 
@@ -98,6 +100,7 @@ def compare(
     comparison after that network, with what was done written out.
     """
     from ..core.engine import run, select_device
+    from ..core.options import input_files
     from ..models.registry import get_record
     from .paper import run_paper
 
@@ -106,46 +109,59 @@ def compare(
     # One size and every iteration on every network, so loss curves and times compare like for like.
     options = {"levels": 1, "tolerance": 0.0} | options
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    refuse_overwriting_inputs(output_files(out, models), {"the content image": content, "the style image": style}
+                              | input_files(options), advice="give another -o folder")
     content_img, style_img = as_image(content), as_image(style)
-    judge = Judge(content_img, style_img, size=size, device=select_device(device))
-    runs: list[ModelRun] = []
-    for index, model in enumerate(models, start=1):
-        bar = _progress(model, index, len(models), iterations * (20 if paper else 1), quiet)
+    # Made once the inputs are read, and removed again if nothing could be written in it (no weights, say).
+    with folder_for_results(out, "choose another folder for the results"):
+        judge = Judge(content_img, style_img, size=size, device=select_device(device))
+        runs: list[ModelRun] = []
+        for index, model in enumerate(models, start=1):
+            bar = _progress(model, index, len(models), iterations * (20 if paper else 1), quiet)
 
-        def tick(record: IterationRecord, image=None, bar=bar, model=model) -> None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{record.total:.4g}", refresh=False)
-            if callback is not None:
-                callback(model, record, image)
+            def tick(record: IterationRecord, image=None, bar=bar, model=model) -> None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{record.total:.4g}", refresh=False)
+                if callback is not None:
+                    callback(model, record, image)
 
-        try:
-            if paper:
-                result = run_paper(content_img, style_img, iterations=iterations, seed=seed, device=device,
-                                   model=model, height=size, log=lambda _line: None, on_evaluation=tick)
-            else:
-                result = run(content_img, style_img, callback=tick, model=model, size=size, iterations=iterations,
-                             seed=seed, device=device, **options)
-        except KeyboardInterrupt:  # while this network loads: keep the ones done (none done: nothing to write)
-            if not runs:
-                raise
-            log(f"nstyle: compare interrupted before {model}; writing what was done")
-            break
-        finally:
-            bar.close()
-        if result.stopped == Stop.INTERRUPTED and not result.history and not runs:
-            raise KeyboardInterrupt  # before the first iteration: nothing to write
-        scores = judge(result.image)
-        runs.append(ModelRun(model, result.image, result.history, scores, image_health(result.image), result.stopped))
-        save_image(result.image, out / f"{model}.png")
-        write_history_csv(result.history, out / f"{model}.losses.csv")
-        if result.stopped in (Stop.INTERRUPTED, Stop.CANCELLED):
-            log(f"nstyle: compare {result.stopped} during {model}; writing what was done")
-            break
-    reference = {"content image": judge(content_img), "style image": judge(style_img)}
-    write_outputs(out, runs, content_img, style_img, reference,
-                  conditions=_conditions(size, iterations, paper, seed, options))
+            try:
+                if paper:
+                    result = run_paper(content_img, style_img, iterations=iterations, seed=seed, device=device,
+                                       model=model, height=size, log=lambda _line: None, on_evaluation=tick)
+                else:
+                    result = run(content_img, style_img, callback=tick, model=model, size=size,
+                                 iterations=iterations, seed=seed, device=device, **options)
+            except KeyboardInterrupt:  # while this network loads: keep the ones done (none done: nothing to write)
+                if not runs:
+                    raise
+                log(f"nstyle: compare interrupted before {model}; writing what was done")
+                break
+            finally:
+                bar.close()
+            if result.stopped == Stop.INTERRUPTED and not result.history and not runs:
+                raise KeyboardInterrupt  # before the first iteration: nothing to write
+            scores = judge(result.image)
+            runs.append(ModelRun(model, result.image, result.history, scores, image_health(result.image),
+                                 result.stopped))
+            save_image(result.image, out / f"{model}.png")
+            write_history_csv(result.history, out / f"{model}.losses.csv")
+            if result.stopped in (Stop.INTERRUPTED, Stop.CANCELLED):
+                log(f"nstyle: compare {result.stopped} during {model}; writing what was done")
+                break
+        reference = {"content image": judge(content_img), "style image": judge(style_img)}
+        write_outputs(out, runs, content_img, style_img, reference,
+                      conditions=_conditions(size, iterations, paper, seed, options))
     return runs
+
+
+def output_files(out: Path, models: Sequence[str]) -> dict[str, Path]:
+    """Every file ``compare`` writes in ``out``, by what it is (for the check that none is an input)."""
+    files = {f"compare's {name} in -o": out / name for name in SUMMARY_FILES}
+    for model in models:
+        files |= {f"compare's {model}.png in -o": out / f"{model}.png",
+                  f"compare's {model}.losses.csv in -o": out / f"{model}.losses.csv"}
+    return files
 
 
 def _conditions(size: int, iterations: int, paper: bool, seed: int, options: dict) -> str:

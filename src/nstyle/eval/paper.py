@@ -30,6 +30,7 @@ from ..core.optim import IterationRecord, RunTracker, run_guarded
 from ..core.options import TransferOptions
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, resize_to_height, save_image, tensor_to_image
+from ..io.paths import refuse_overwriting_inputs
 from ..models.base import CAFFE
 from ..models.weights import load_backbone
 
@@ -75,6 +76,12 @@ def run_paper(
     """Replay the paper's run; with ``output``, save each round as ``<stem>_at_iteration_<i>.png``."""
     from scipy.optimize import fmin_l_bfgs_b
 
+    prefix = Path(output).with_suffix("") if output is not None else None
+    if prefix is not None:
+        round_files = [f"{prefix}_at_iteration_{i}.png" for i in range(iterations)]
+        refuse_overwriting_inputs({"a round's image of -o": round_files},
+                                  {"the content image": content, "the style image": style, "--weights": weights},
+                                  advice="give -o another name")
     backbone = load_backbone(model, weights, pooling="max")
     content_layers, style_layers = paper_layers(backbone)
     opts = paper_options(iterations=iterations, seed=seed, device=device, weights=weights, model=model,
@@ -102,8 +109,6 @@ def run_paper(
         if on_evaluation is not None:
             on_evaluation(record)
         return loss.item(), v.grad.double().cpu().numpy().ravel()
-
-    prefix = Path(output).with_suffix("") if output is not None else None
 
     def rounds() -> None:
         x = CAFFE(noise).double().cpu().numpy().ravel()

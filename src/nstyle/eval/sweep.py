@@ -22,6 +22,7 @@ import PIL.Image
 from ..core.stops import Stop
 from ..io.atomic import write_text
 from ..io.images import as_image, resize_to_long_side, save_image
+from ..io.paths import refuse_overwriting_inputs
 from .compare import labelled_row
 from .judge import Judge, Scores
 
@@ -43,9 +44,13 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
     from tqdm import tqdm
 
     from ..core.engine import run, select_device
-    from ..core.options import options_from
+    from ..core.options import input_files, options_from
 
     style_list = [styles] if isinstance(styles, (str, os.PathLike, PIL.Image.Image)) else list(styles)
+    output = Path(output)
+    refuse_overwriting_inputs({"-o": output, "the CSV of -o": output.with_suffix(".csv")},
+                              {"the content image": content, "the style image": style_list} | input_files(options),
+                              advice="give -o another name")
     content_img = as_image(content)
     style_imgs = [as_image(s) for s in style_list]
     opts = options_from(**options)
@@ -73,7 +78,7 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
         if result.stopped == Stop.INTERRUPTED:
             print("nstyle: sweep interrupted; writing the strengths done so far", file=sys.stderr)
             break
-    write_sweep(Path(output), content_img, style_imgs, runs, tile)
+    write_sweep(output, content_img, style_imgs, runs, tile)
     return runs
 
 

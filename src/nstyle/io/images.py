@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from nstyle.errors import ImageError
 from nstyle.io.atomic import replacing
+from nstyle.io.paths import output_folder  # noqa: F401 (moved to paths; imported from here too)
 
 #: Larger inputs are refused as possible decompression bombs (a tiny file can claim huge sizes).
 MAX_INPUT_PIXELS = 100_000_000
@@ -215,21 +216,6 @@ def resize_to_height(img: Image.Image, height: int) -> Image.Image:
         raise ValueError(f"height must be at least 1, got {height}")
     width = max(1, round(img.width * height / img.height))
     return img.resize((width, height), Image.Resampling.LANCZOS)
-
-
-def output_folder(folder: str | os.PathLike, advice: str) -> pathlib.Path:
-    """The folder for a command's results, created if missing, or a one-line UsageError ending in ``advice``
-    (a file in its place, or no permission to create it)."""
-    from nstyle.errors import UsageError
-
-    folder = pathlib.Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder; {advice}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {folder} ({err.strerror}); {advice}") from None
-    return folder
 
 
 def check_output_path(path: str | os.PathLike) -> pathlib.Path:

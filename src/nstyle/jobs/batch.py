@@ -21,10 +21,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.options import TransferOptions, field_kinds, from_text
+from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
 from ..io.atomic import replacing
-from ..io.images import output_folder
+from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
 
 RESULTS = "results.csv"
@@ -45,6 +45,7 @@ class BatchJob:
     styles: list[Path]
     options: dict = field(default_factory=dict)  # TransferOptions fields, file options included (as paths)
     output: str = ""
+    where: str = ""  # for messages: "jobs.csv line 3", "--contents/--styles job 2"
 
     def spec(self) -> JobSpec:
         """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
@@ -141,7 +142,8 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
             TransferOptions(**options)  # every value checked now, not when the job's turn comes
         except UsageError as err:
             raise UsageError(f"{path.name} line {line}: {err}") from None
-        jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip()))
+        jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
+                             f"{path.name} line {line}"))
     if not jobs:
         raise UsageError(f"{path.name} lists no jobs (only a header)")
     return name_outputs(jobs, path.name)
@@ -163,7 +165,7 @@ def image_files(pattern: str, what: str) -> list[Path]:
 def jobs_from_globs(contents: str, styles: str, defaults: dict | None = None) -> list[BatchJob]:
     """One job for every content with every style."""
     content_files, style_files = image_files(contents, "--contents"), image_files(styles, "--styles")
-    jobs = [BatchJob(n, c, [s], dict(defaults or {}))
+    jobs = [BatchJob(n, c, [s], dict(defaults or {}), where=f"--contents/--styles job {n}")
             for n, (c, s) in enumerate(((c, s) for c in content_files for s in style_files), start=1)]
     return name_outputs(jobs, "--contents/--styles")
 
@@ -254,13 +256,34 @@ def _g(value) -> str:
 # Running
 
 
+def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list: str | os.PathLike | None = None):
+    """Before the folder is made: a one-line UsageError, naming the row, when a job's output or results.csv would
+    replace an input of any job (content, styles, option files) or the job list itself."""
+    folder = Path(folder)
+    advice = "give another -o, or the row another output name"
+    outputs: dict[str, object] = {f"the results table {RESULTS} in -o": folder / RESULTS}
+    inputs: dict[str, object] = {"the job list": job_list}
+    refuse_overwriting_inputs(outputs, inputs, advice="give another -o")
+    for job in jobs:
+        where = job.where or f"job {job.number}"
+        own = {"its content image": job.content, "its style image": job.styles}
+        own |= {f"its {flag}": path for flag, path in input_files(job.options).items()}
+        output = {f"{where}: the output": folder / job.output}
+        refuse_overwriting_inputs(output, own | {"the job list": job_list}, advice=advice)  # the likely mistake
+        outputs |= output
+        inputs |= {label.replace("its ", "the ", 1) + f" of {where}": path for label, path in own.items()}
+    refuse_overwriting_inputs(outputs, inputs, advice=advice)  # one row's output over another row's input
+
+
 def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
-              quiet: bool = False) -> int:
+              quiet: bool = False, job_list: str | os.PathLike | None = None) -> int:
     """Run the jobs not done yet; returns 0 (all done), 1 (some failed) or 130 (interrupted).
 
-    ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left."""
+    ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left. No output
+    may replace an input (``job_list``, the CSV the jobs came from, included)."""
     from tqdm import tqdm
 
+    refuse_overwriting(jobs, folder, job_list)
     folder = output_folder(folder, "choose another folder for the results")
     table = ResultsTable(folder, jobs)
     bar = executor = None

@@ -19,6 +19,7 @@ from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.atomic import write_json
 from ..io.images import save_image, tensor_to_image
+from ..io.paths import refuse_overwriting_inputs
 from ..io.plot import plot_history, write_history_csv
 
 CHECKPOINT_EVERY = 100
@@ -30,6 +31,26 @@ RESUME_MAY_CHANGE = ("iterations", "tolerance", "device", "precision")
 def sidecar(output: Path, suffix: str) -> Path:
     """A file next to the output: out.png -> out.losses.csv."""
     return output.with_name(output.stem + suffix)
+
+
+def refuse_overwriting(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
+                       checkpoint: bool = True) -> None:
+    """Before any work: a one-line UsageError when the output or a file written beside it (snapshots, checkpoint,
+    loss table and curve) would replace the content, a style or a file an option names."""
+    from ..core.options import input_files, options_from
+
+    outputs: dict[str, object] = {"-o": output, "the loss table of -o": sidecar(output, ".losses.csv")}
+    if plot:
+        outputs["the loss curve of -o (--plot)"] = sidecar(output, ".losses.png")
+    if checkpoint:
+        outputs |= {"the checkpoint image of -o": sidecar(output, ".resume.png"),
+                    "the checkpoint record of -o": sidecar(output, ".resume.json")}
+    if save_every:
+        last = options_from(**options).planned_iterations() + 1  # a resumed run may end one further
+        outputs["a --save-every snapshot of -o"] = [sidecar(output, f"_iter{n:04d}{output.suffix}")
+                                                    for n in range(save_every, last + 1, save_every)]
+    refuse_overwriting_inputs(outputs, {"the content image": content, "the style image": style}
+                              | input_files(options), advice="give -o another name")
 
 
 class Checkpoint:
@@ -83,6 +104,7 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     from ..core.engine import run
     from ..core.options import options_from
 
+    refuse_overwriting(content, style, output, options, save_every, plot)
     opts = options_from(**options)
     checkpoint = Checkpoint(output, run_identity(content, style, opts, free=RESUME_MAY_CHANGE))
     done, previous = 0, []

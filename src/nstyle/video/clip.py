@@ -14,8 +14,9 @@ from pathlib import Path
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
+from ..io.paths import refuse_overwriting_inputs, removed_on_failure
 from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
-from .stylise import VideoSettings, check_resumable, stylise_frames
+from .stylise import STATE_NAME, VideoSettings, check_resumable, stylise_frames
 
 
 def working_folder(output: Path) -> Path:
@@ -45,11 +46,17 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
                   end: float | None = None, fps: float | None = None, resume: bool = False,
                   quiet: bool = False) -> int:
     """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code."""
-    from ..core.options import options_from
+    from ..core.options import input_files, options_from
 
     output = check_output(Path(output))
     settings.check()
     folder = working_folder(output)
+    frames_only = folder == output
+    refuse_overwriting_inputs(
+        {} if frames_only else {"-o": output},
+        {"the input": source, "the style image": style} | input_files(options),
+        {"the folder -o fills with frames" + ("" if frames_only else " and removes once the video is written"): folder},
+        advice="give another -o")
     if resume:
         check_resumable(folder)
     load_image(style)  # a bad style image fails before the clip is decoded
@@ -58,9 +65,11 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
     if not quiet:
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
-    # The style by its path, so that the resume check fingerprints the file's bytes.
-    result = stylise_frames(clip.frames, style, folder, options, settings, resume=resume, quiet=quiet,
-                            keep_state=folder != output)
+    # The style by its path, so that the resume check fingerprints the file's bytes. A run that fails before its first
+    # frame (unreadable --weights, say) leaves no folder holding only its state.
+    with removed_on_failure(folder, leftovers=(STATE_NAME,)):
+        result = stylise_frames(clip.frames, style, folder, options, settings, resume=resume, quiet=quiet,
+                                keep_state=folder != output)
     if result.stopped == Stop.INTERRUPTED:
         finished = sum(p.is_file() for p in result.paths)
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "

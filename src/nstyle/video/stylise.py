@@ -36,7 +36,7 @@ import torch
 from ..core.engine import ImageInput, Painter, load_network, run, seed_everything, select_device
 from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
-from ..core.options import options_from
+from ..core.options import input_files, options_from
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.atomic import write_json
@@ -49,6 +49,7 @@ from ..io.images import (
     resize_to_long_side,
     save_image,
 )
+from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
 from .flow import frame_flow, warp
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
@@ -217,7 +218,9 @@ def stylise_frames(
     done, for a caller with work left (encoding the video) that a resume must still reach. A Ctrl-C before the
     first frame's work starts (the network loading) writes nothing and comes through as KeyboardInterrupt.
     """
-    options = dict(options or {})
+    options, frames = dict(options or {}), list(frames)
+    refuse_overwriting_inputs({}, {"a frame": frames, "the style image": one_or_many(style)}
+                              | input_files(options), {"the frames folder": folder}, advice="give another folder")
     settings = settings or VideoSettings()
     settings.check()
     opts = options_from(**options)

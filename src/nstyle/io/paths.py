@@ -1,0 +1,132 @@
+"""Outputs never replace inputs, and a command that fails leaves no empty folder of its own behind.
+
+Every entry point that writes files (the commands, the batch, the Python API's compare, sweep and video) lists
+what it will write and what it reads, and calls :func:`refuse_overwriting_inputs` before any work: a clash is
+one ``UsageError`` naming both, and nothing is touched. Paths are compared after ``os.path.realpath`` (symbolic
+links, ``./x`` against ``x``, ``..``) and by device and inode for files that exist (hard links). Two names that a
+case-insensitive file system takes for one file are caught only when the output already exists (then they share
+an inode); telling them apart otherwise is out of scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from nstyle.errors import UsageError
+
+PathLike = str | os.PathLike
+#: A labelled path, or a list or tuple of them under one label; anything else is skipped, so that callers can
+#: pass images already in memory or options left unset.
+Paths = Mapping[str, object]
+
+
+def _labelled(paths: Paths | None) -> Iterator[tuple[str, str]]:
+    for label, value in (paths or {}).items():
+        if isinstance(value, (str, os.PathLike)):
+            values = [value]
+        elif isinstance(value, (list, tuple)):
+            values = [v for v in value if isinstance(v, (str, os.PathLike))]
+        else:
+            continue
+        for path in values:
+            yield label, os.path.expanduser(os.fspath(path))
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _how(first: str, second: str) -> str:
+    """Why two different-looking names are one file, for the message."""
+    if first == second or os.path.abspath(first) == os.path.abspath(second):
+        return ""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return " (the same file, through a symbolic link)"
+    return " (the same file, a hard link)"
+
+
+def refuse_overwriting_inputs(outputs: Paths, inputs: Paths, folders: Paths | None = None,
+                              advice: str = "give the output another name") -> None:
+    """Raise a one-line ``UsageError`` when a file in ``outputs`` would be one of ``inputs``, or an input lies
+    inside one of ``folders`` (folders the run fills with names of its own, or removes).
+
+    Each argument maps a label for messages (``"-o"``, ``"the content image"``, ``"--mask"``) to a path or a
+    list of paths; ``advice`` says what to do instead. Outputs that do not exist yet are compared by name only.
+    """
+    sources = [(label, path, os.path.realpath(path)) for label, path in _labelled(inputs)]
+    if not sources:
+        return
+    by_name: dict[str, tuple[str, str]] = {}
+    by_inode: dict[tuple[int, int], tuple[str, str]] = {}
+    for label, path, real in sources:
+        by_name.setdefault(real, (label, path))
+        inode = _inode(path)
+        if inode is not None:
+            by_inode.setdefault(inode, (label, path))
+    for out_label, out in _labelled(outputs):
+        clash = by_name.get(os.path.realpath(out))
+        if clash is None and by_inode:
+            inode = _inode(out)
+            clash = by_inode.get(inode) if inode is not None else None
+        if clash is not None:
+            in_label, path = clash
+            raise UsageError(f"{out_label} {out!r} would replace {in_label} {path!r}{_how(out, path)}; nstyle "
+                             f"never writes over its inputs: {advice}")
+    for folder_label, folder in _labelled(folders):
+        inside = os.path.realpath(folder)
+        for in_label, path, real in sources:
+            if real == inside or real.startswith(inside.rstrip(os.sep) + os.sep):
+                raise UsageError(f"{in_label} {path!r} is inside {folder!r}, {folder_label}; nstyle never writes "
+                                 f"over its inputs: move the input out of it or {advice}")
+
+
+def output_folder(folder: PathLike, advice: str) -> Path:
+    """The folder for a command's results, created if missing, or a one-line UsageError ending in ``advice``
+    (a file in its place, or no permission to create it)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder; {advice}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {folder} ({err.strerror}); {advice}") from None
+    return folder
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: PathLike, leftovers: tuple[str, ...] = ()) -> Iterator[None]:
+    """If the block fails (Ctrl-C included), remove ``folder`` and the parents made with it, as long as this block
+    made them and they hold nothing but ``leftovers`` (files of the command's own, such as a state file that
+    records no work): a failed command leaves no empty folder behind, and a folder that existed before is kept."""
+    folder = Path(folder).absolute()
+    made = []  # the folders missing now, deepest first
+    parent = folder
+    while not parent.exists() and parent != parent.parent:
+        made.append(parent)
+        parent = parent.parent
+    try:
+        yield
+    except BaseException:
+        for created in made:
+            try:
+                if created == folder and leftovers and {p.name for p in created.iterdir()} <= set(leftovers):
+                    for name in leftovers:
+                        (created / name).unlink(missing_ok=True)
+                created.rmdir()  # only an empty folder; anything else written in it keeps it
+            except OSError:
+                break
+        raise
+
+
+@contextlib.contextmanager
+def folder_for_results(folder: PathLike, advice: str) -> Iterator[Path]:
+    """``output_folder``, removed again if the block fails before anything is written in it."""
+    with removed_on_failure(folder):
+        yield output_folder(folder, advice)
