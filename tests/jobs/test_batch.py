@@ -113,7 +113,6 @@ def test_a_bad_header_is_a_usage_error_and_writes_nothing(tmp_path, capsys, head
 
 
 @pytest.mark.parametrize("row, message", [
-    ("a.jpg,b.jpg,big", "--size 'big': must be a whole number"),
     (",b.jpg,64", "needs a content and a style"),
     ("a.jpg,b.jpg,64,extra", "more cells"),
 ])
@@ -144,8 +143,9 @@ def test_cells_take_the_transfer_options_types_and_paths_are_relative_to_the_csv
 def test_choices_are_checked_and_outputs_stay_distinct(tmp_path):
     jobs = tmp_path / "jobs.csv"
     jobs.write_text("content,style,preserve_color\na.jpg,b.jpg,sepia\n")
-    with pytest.raises(UsageError, match="--preserve-color .sepia.: choose from luminance or histogram"):
-        jobs_from_csv(jobs)
+    (job,) = jobs_from_csv(jobs)
+    with pytest.raises(UsageError, match="jobs.csv line 2: --preserve-color .sepia.: choose from luminance or"):
+        job.spec()
     jobs.write_text("content,style,size\na.jpg,b.jpg,64\na.jpg,b.jpg,128\n")
     assert [j.output for j in jobs_from_csv(jobs)] == ["a_b.png", "a_b-2.png"]
     jobs.write_text("content,style,output\na.jpg,b.jpg,same.png\nc.jpg,b.jpg,same\n")
@@ -410,3 +410,30 @@ def test_run_batch_refuses_an_output_over_an_input(pictures):
     with pytest.raises(UsageError, match="jobs.csv line 2: the output .* would replace its style image"):
         run_batch(jobs_from_csv(jobs), pictures, lambda n: pytest.fail("no executor before the check"))
     assert digests(pictures) == before
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_a_row_with_a_wrong_value_fails_alone_and_the_others_run(tmp_path, capsys, workers):
+    """With --workers 0 as with worker processes: the bad row is reported (one line, in results.csv too) and the
+    good rows are painted. No network runs: each job is refused or done by a stand-in executor."""
+    import nstyle.jobs.executors as executors
+
+    for name, colour in (("a", "red"), ("b", "blue")):
+        Image.new("RGB", (40, 30), colour).save(tmp_path / f"{name}.png")
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("content,style,size,style_weight\na.png,b.png,32,\na.png,b.png,32,nan\nb.png,a.png,big,\n"
+                    "b.png,a.png,32,-1\nb.png,a.png,32,\n")
+    ran: list[str] = []
+    real = executors.make_executor
+    try:
+        executors.make_executor = lambda *args, **kwargs: DoneExecutor(ran)
+        code = main(["batch", str(jobs), "-o", str(tmp_path / "out"), "--workers", workers, "-q"])
+    finally:
+        executors.make_executor = real
+    err = capsys.readouterr().err
+    rows = read_results(tmp_path / "out")
+    assert code == 1 and "Traceback" not in err
+    assert [r["status"] for r in rows] == ["done", "failed", "failed", "failed", "done"] and len(ran) == 2
+    assert "jobs.csv line 3: --style-weight nan: must be a finite number" in rows[1]["error"]
+    assert "jobs.csv line 4: --size 'big': must be a whole number" in rows[2]["error"]
+    assert "jobs.csv line 5: --style-weight -1: must be at least 0" in rows[3]["error"]

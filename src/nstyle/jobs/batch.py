@@ -46,9 +46,12 @@ class BatchJob:
     options: dict = field(default_factory=dict)  # TransferOptions fields, file options included (as paths)
     output: str = ""
     where: str = ""  # for messages: "jobs.csv line 3", "--contents/--styles job 2"
+    problem: str = ""  # a wrong option value: the job fails with this line, the other jobs run
 
     def spec(self) -> JobSpec:
         """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
+        if self.problem:
+            raise UsageError(self.problem)
         options = {k: v for k, v in self.options.items() if k not in _file_options(self.options)}
         files = {}
         for name in _file_options(self.options):
@@ -104,7 +107,9 @@ def resolve_file_options(options: dict, base: Path) -> dict:
 
 
 def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list[BatchJob]:
-    """Every row of a job list, checked: unknown or missing columns and unparsable cells are UsageErrors."""
+    """Every row of a job list, checked. A list that cannot be read as one (unknown or missing columns, a row
+    without content or style, too many cells) is a UsageError; a row with a wrong option value becomes a job that
+    fails with that value's one-line message, so the other rows still run."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -137,13 +142,14 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         if not content or not styles:
             raise UsageError(f"{path.name} line {line}: every job needs a content and a style image")
         cells = {k: v for k, v in row.items() if k in fields}
+        problem = ""
         try:
             options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
             TransferOptions(**options)  # every value checked now, not when the job's turn comes
         except UsageError as err:
-            raise UsageError(f"{path.name} line {line}: {err}") from None
+            options, problem = dict(defaults or {}), f"{path.name} line {line}: {err}"
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
-                             f"{path.name} line {line}"))
+                             f"{path.name} line {line}", problem))
     if not jobs:
         raise UsageError(f"{path.name} lists no jobs (only a header)")
     return name_outputs(jobs, path.name)
@@ -292,8 +298,10 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
         for job in jobs:
             try:
                 key = job.spec().key()
-            except NstyleError as err:  # a missing or unreadable file: this job fails, the others run
+            except NstyleError as err:  # a missing file or a wrong value: this job fails, the others run
                 table.record(job, "failed", error=str(err))
+                if not quiet:
+                    print(f"nstyle batch: {err}; the other jobs run", file=sys.stderr)
                 continue
             if table.is_done(job, key, folder):
                 table.record(job, "skipped", key)
