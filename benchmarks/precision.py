@@ -17,8 +17,8 @@ from common import IMAGES, machine_line
 from PIL import Image
 
 from nstyle.core.engine import run
-from nstyle.io.images import load_image, save_image
 from nstyle.eval.judge import Judge
+from nstyle.io.images import load_image, save_image
 from nstyle.models.registry import model_names
 
 PRECISIONS = ("float32", "bfloat16")

@@ -25,8 +25,8 @@ from pathlib import Path
 from common import IMAGES, conv_throughput, machine_line
 
 from nstyle.core.engine import run
-from nstyle.io.images import load_image, save_image
 from nstyle.eval.judge import Judge, image_health
+from nstyle.io.images import load_image, save_image
 
 BASELINE = dict(loss="classic", content_weight=5.0, style_weight=100.0, tv_weight=1e-3, init="noise",
                 content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],

@@ -30,11 +30,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from nstyle.core.engine import run
-from nstyle.io.images import load_image
 from nstyle.eval.judge import Judge
+from nstyle.io.images import load_image
+from nstyle.io.videofile import read_clip
 from nstyle.video.stability import estimated_motion, pan_zoom_clip, warping_error
 from nstyle.video.stylise import VideoSettings, stylise_frames
-from nstyle.io.videofile import read_clip
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 

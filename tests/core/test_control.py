@@ -18,8 +18,8 @@ from nstyle.core.color import RGB_TO_YIQ, color_statistics, luminance_image, rgb
 from nstyle.core.engine import run
 from nstyle.core.guidance import read_maps
 from nstyle.core.losses import guided_gram
-from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.eval.judge import STYLE_LAYERS, Judge
+from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.models.weights import load_backbone
 
 pytestmark = pytest.mark.integration

@@ -7,17 +7,17 @@ import pytest
 import torch
 from PIL import Image
 
-from nstyle.errors import UsageError
 from nstyle.core.guidance import convex_weights, read_maps, read_mask, resize_guide
 from nstyle.core.losses import (
-    Guides,
     GuidedStyleLoss,
+    Guides,
     StyleLoss,
     StyleTransferLoss,
     gram_matrix,
     guided_gram,
     region_shares,
 )
+from nstyle.errors import UsageError
 
 SIZE = (40, 30)  # width, height of the "content"
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from nstyle.core.engine import TransferOptions, build_loss, loss_layers, run
+from nstyle.core.tiling import ALIGN, TiledObjective, seam_score, style_targets_of, tile_grid
 from nstyle.errors import UsageError
 from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
-from nstyle.core.tiling import ALIGN, TiledObjective, seam_score, style_targets_of, tile_grid
 from nstyle.models.weights import load_backbone
 
 

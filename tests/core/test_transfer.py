@@ -5,9 +5,9 @@ import pytest
 from PIL import ImageFilter
 
 from nstyle.core.engine import run
-from nstyle.io.images import load_image
 from nstyle.eval.judge import Judge, image_health
 from nstyle.eval.paper import run_paper
+from nstyle.io.images import load_image
 
 pytestmark = pytest.mark.integration
 

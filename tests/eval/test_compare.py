@@ -11,8 +11,8 @@ import pytest
 
 from nstyle.cli import main
 from nstyle.eval.compare import TABLE_COLUMNS
-from nstyle.io.images import load_image
 from nstyle.eval.judge import Judge, image_health
+from nstyle.io.images import load_image
 
 SMALL = ["squeezenet1_1", "alexnet"]
 

@@ -406,24 +406,13 @@ def test_serve_stops_on_sigterm_through_uvicorns_graceful_shutdown(tmp_path):
     """uvicorn catches SIGTERM while it serves, shuts down, then raises it again: nstyle's handler makes that the
     one line of any stop and exit 143."""
     pytest.importorskip("uvicorn", reason="the web extra is not installed")
-    import urllib.request
+    from .web_server import free_port, wait_until_serving
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "nstyle", "serve", "--port", str(port), "--data",
                                str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None and time.time() < deadline, "nstyle serve did not start"
-            time.sleep(0.2)
+        assert wait_until_serving(server, f"http://127.0.0.1:{port}"), "nstyle serve did not start"
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
     finally:

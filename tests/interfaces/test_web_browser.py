@@ -11,6 +11,7 @@ from pathlib import Path
 
 import PIL.Image
 import pytest
+
 from .web_server import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")

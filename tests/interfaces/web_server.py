@@ -20,6 +20,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(server: subprocess.Popen, url: str, deadline_s: float = 60.0) -> bool:
+    """True once ``GET /api/health`` answers 200; False when the process ends or the deadline passes first."""
+    start = time.monotonic()
+    while server.poll() is None and time.monotonic() - start < deadline_s:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 @contextmanager
 def running_server(data_dir: Path, deadline_s: float = 60.0):
     """``nstyle serve`` in a child process; yields its base URL and stops it (Ctrl-C, as a person would)."""
@@ -30,19 +44,10 @@ def running_server(data_dir: Path, deadline_s: float = 60.0):
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        start = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() - start > deadline_s:
-                log.flush()
-                raise RuntimeError("nstyle serve did not start: "
-                                   + (data_dir.parent / f"serve-{port}.log").read_text()[-2000:])
-            time.sleep(0.2)
+        if not wait_until_serving(server, url, deadline_s):
+            log.flush()
+            raise RuntimeError("nstyle serve did not start: "
+                               + (data_dir.parent / f"serve-{port}.log").read_text()[-2000:])
         yield url
     finally:
         server.send_signal(2)  # SIGINT: uvicorn's graceful shutdown

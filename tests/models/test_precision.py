@@ -8,8 +8,8 @@ from PIL import Image
 
 from nstyle.core.engine import run
 from nstyle.errors import UsageError
-from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.eval.judge import Judge
+from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.models.precision import compute_dtype, native_bfloat16
 from nstyle.models.weights import load_backbone
 

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 import nstyle.models.resnet as resnet
-from nstyle.models import registry, weights
 from nstyle.errors import UsageError
+from nstyle.models import registry, weights
 from nstyle.models.resnet import ResNet50
 
 

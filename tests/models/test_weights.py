@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from nstyle.models import registry, weights
 from nstyle.errors import UsageError, WeightsError
+from nstyle.models import registry, weights
 from nstyle.models.base import Backbone
 from nstyle.models.vgg import VGG16_BLOCKS, VGG19_BLOCKS, vgg_layer_names
 

@@ -6,11 +6,11 @@ import torch
 from PIL import Image
 
 from nstyle.errors import UsageError
+from nstyle.io.videofile import parse_time
 from nstyle.video.flow import frame_flow, motion_boundary_mask, occlusion_mask, optical_flow, reliable_mask, warp
 from nstyle.video.stability import estimated_motion, pan_zoom_clip, warping_error, warping_errors
-from nstyle.video.temporal import TemporalLoss, long_term_masks, with_temporal
 from nstyle.video.stylise import plan
-from nstyle.io.videofile import parse_time
+from nstyle.video.temporal import TemporalLoss, long_term_masks, with_temporal
 
 
 def texture(h=96, w=128, seed=0) -> np.ndarray:
