@@ -48,7 +48,7 @@ OPTION_SETS = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(OPTION_SETS)
 def test_making_options_accepts_or_raises_a_usage_error(given_options):
     try:
@@ -133,7 +133,7 @@ def plausible(name: str):
         return st.sampled_from(choices)
     ranges = {"size": st.integers(16, 2048), "iterations": st.integers(1, 50), "levels": st.integers(0, 4),
               "tile": st.sampled_from([0, 256, 1024]), "seed": st.integers(0, 2**63 - 1),
-              "lr": st.floats(1e-4, 10), "tolerance": st.floats(0, 0.5), "style_scale": st.floats(0.25, 4),
+              "lr": st.floats(1e-4, 10), "tolerance": st.floats(0, 0.5), "style_scale": st.floats(1, 4),
               "strength": st.floats(0, 1), "smoothing": st.sampled_from([0.0, 5.0]),
               "init": st.sampled_from(["noise", "content", "style"]), "device": st.just("cpu")}
     if name in ranges:
@@ -163,7 +163,7 @@ def _network(model: str, pooling: str):
 
 
 @pytest.mark.integration
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(PLAUSIBLE_SETS, OPTION_SETS))
 def test_accepted_options_run_one_iteration_at_16_px(given_options):
     """Whatever the schema accepts, the engine runs (at 16 px, one iteration) or refuses with a UsageError (a layer
@@ -198,4 +198,4 @@ def test_the_run_property_ran_real_transfers():
     """The property above is not vacuous: many of its drawn option sets reached the engine and painted."""
     if not RAN:
         test_accepted_options_run_one_iteration_at_16_px()
-    assert len(RAN) >= 10, f"only {len(RAN)} drawn option sets reached the engine"
+    assert len(RAN) >= 15, f"only {len(RAN)} drawn option sets reached the engine"
