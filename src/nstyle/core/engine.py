@@ -26,6 +26,7 @@ from ..models.weights import get_record, load_backbone
 from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .losses import Guides, StyleTransferLoss
+from .memory import check_fits
 from .optim import IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
@@ -146,6 +147,7 @@ class Painter:
                  options: TransferOptions, backbone=None):
         self.options = opts = options
         self.device = select_device(opts.device)
+        check_fits(opts, content, style, self.device, loaded=backbone is not None)  # before any image is resized
         smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
         self.content = resize_to_long_side(as_image(content), opts.size)
         if min(self.content.size) < smallest:
