@@ -27,6 +27,7 @@ from ..models.weights import checked_weights_file, load_backbone
 from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .losses import Guides, StyleTransferLoss
+from .memory import check_fits
 from .optim import IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
@@ -147,8 +148,9 @@ class Painter:
                  options: TransferOptions, backbone=None):
         self.options = opts = options
         self.device = select_device(opts.device)
+        check_fits(opts, content, style, self.device, loaded=backbone is not None)  # before any image is resized
         smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
-        network = opts.model if backbone is None else backbone.name or "this network"
+        network = opts.model if backbone is None else getattr(backbone, "name", "") or "this network"
         self.content = resize_to_long_side(as_image(content), opts.size)
         if min(self.content.size) < smallest:
             raise UsageError(f"{network} needs images of at least {smallest} px on the short side, and this one "

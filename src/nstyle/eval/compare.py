@@ -100,14 +100,21 @@ def compare(
     comparison after that network, with what was done written out.
     """
     from ..core.engine import run, select_device
-    from ..core.options import input_files
+    from ..core.memory import check_fits
+    from ..core.options import input_files, options_from
     from ..models.registry import get_record
-    from .paper import run_paper
+    from .paper import check_paper_fits, run_paper
 
     for name in models:
         get_record(name)  # an unknown name fails before anything runs
     # One size and every iteration on every network, so loss curves and times compare like for like.
     options = {"levels": 1, "tolerance": 0.0} | options
+    for name in models:  # what will not fit is refused before the judge or any network loads
+        if paper:
+            check_paper_fits(content, style, name, size, device)
+        else:
+            check_fits(options_from(model=name, size=size, iterations=iterations, seed=seed, device=device,
+                                    **options), content, style)
     out = Path(output_dir)
     refuse_overwriting_inputs(output_files(out, models), {"the content image": content, "the style image": style}
                               | input_files(options), advice="give another -o folder")

@@ -25,9 +25,10 @@ import torch
 
 from ..core.engine import TransferResult, seed_everything, select_device
 from ..core.losses import StyleTransferLoss
+from ..core.memory import check_fits, image_size
 from ..core.modes import get_mode
 from ..core.optim import IterationRecord, RunTracker, run_guarded
-from ..core.options import TransferOptions
+from ..core.options import MAX_SIZE, TransferOptions
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, resize_to_height, save_image, tensor_to_image
 from ..io.paths import refuse_overwriting_inputs
@@ -49,6 +50,16 @@ def paper_options(**overrides) -> TransferOptions:
                 tv_weight=KERAS["tv"], content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
                 pooling="max", loss="keras", smoothing=0.0)
     return TransferOptions(**(base | overrides))
+
+
+def check_paper_fits(content, style, model: str, height: int, device: str) -> None:
+    """The Painter's memory check for this run, which does not go through it: ``height`` as a long side, 20
+    evaluations (scipy's L-BFGS keeps 10 float64 pairs, as much as 20 float32 ones)."""
+    size = image_size(content)
+    if size is not None:
+        long_side = min(MAX_SIZE, round(max(size) * height / size[1]))
+        check_fits(TransferOptions(model=model, size=long_side, levels=1, iterations=20, device=device), content,
+                   style)
 
 
 def paper_layers(backbone) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -82,6 +93,7 @@ def run_paper(
         refuse_overwriting_inputs({"a round's image of -o": round_files},
                                   {"the content image": content, "the style image": style, "--weights": weights},
                                   advice="give -o another name")
+    check_paper_fits(content, style, model, height, device)
     backbone = load_backbone(model, weights, pooling="max")
     content_layers, style_layers = paper_layers(backbone)
     opts = paper_options(iterations=iterations, seed=seed, device=device, weights=weights, model=model,

@@ -35,6 +35,7 @@ import torch
 
 from ..core.engine import ImageInput, Painter, load_network, run, seed_everything, select_device
 from ..core.identity import described_differences, run_identity
+from ..core.memory import check_fits
 from ..core.optim import IterationRecord
 from ..core.options import input_files, options_from
 from ..core.stops import Stop
@@ -225,6 +226,8 @@ def stylise_frames(
     settings.check()
     opts = options_from(**options)
     folder = Path(folder)
+    if frames:  # before the frames are resized to a size that may not fit
+        check_fits(opts, frames[0], style)
     images = [resize_to_long_side(as_image(f), opts.size) for f in frames]
     if not images:
         raise UsageError("no frames to stylise")

@@ -23,9 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..jobs.spec import JOB_KINDS, Executor
+from ..jobs.spec import JOB_KINDS, Executor, InputImage
 from .guard import LOCAL_HOSTS, Guard
-from .options import parse_options, schema
+from .options import compare_defaults, option_names, parse_options, schema
 from .queue import JobQueue
 from .store import FINISHED, JobNotFound, JobStore
 from .uploads import Limits, RequestProblem, check_image
@@ -34,6 +34,31 @@ STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
 #: How often a live view (server-sent events) looks for a change, and sends a keep-alive when there is none.
 EVENT_POLL_S, KEEPALIVE_S = 0.2, 15.0
+
+
+def check_memory(kind: str, options: dict, images: Sequence[InputImage], held: int = 0) -> None:
+    """A job that cannot fit in the memory free, with what the running job ``held`` (freed before this one starts),
+    is a 400 with the engine's message now, not a failed job later; each network of a comparison is checked."""
+    import io
+
+    import PIL.Image
+
+    from ..core.memory import check_fits
+    from ..core.options import options_from
+    from ..errors import UsageError
+
+    runs = [options]
+    if kind == "compare":
+        defaults = compare_defaults()
+        common = {"levels": 1, "tolerance": 0.0} | {k: v for k, v in options.items() if k != "models"}
+        common |= {k: options.get(k, defaults[k]) for k in ("size", "iterations")}
+        runs = [common | {"model": m} for m in options.get("models", defaults["models"])]
+    pictures = [PIL.Image.open(io.BytesIO(image.data)) for image in images]  # sizes from the headers
+    try:
+        for run in runs:
+            check_fits(options_from(**run), pictures[0], pictures[1:], reclaimable=held)
+    except UsageError as err:
+        raise RequestProblem(400, option_names(str(err))) from None
 
 
 def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, limits: Limits | None = None,
@@ -45,6 +70,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     limits = limits or Limits()
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)
+    remote = type(jobs.executor).__name__ == "RayExecutor"
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -129,6 +155,8 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         for upload, role in uploads:
             data = await upload.read(limits.max_file_bytes + 1)
             checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits))
+        if not remote:  # a Ray cluster's nodes have their own memory: the job's own Painter checks it there
+            await run_in_threadpool(check_memory, kind, opts, [img for img, _ in checked], jobs.held_bytes())
         names = {"content": checked[0][1], "styles": [shown for _, shown in checked[1:]]}
         record = await run_in_threadpool(store.create, kind, opts, checked[0][0], [img for img, _ in checked[1:]],
                                          names)

@@ -179,8 +179,14 @@ def _check_ranges(options: dict, limits: Limits) -> None:
     if not 1 <= options.get("iterations", 1) <= limits.max_iterations:
         raise RequestProblem(400, f"option iterations: between 1 and {limits.max_iterations} on this server, "
                                   f"not {options['iterations']}")
-    if not 0 <= options.get("levels", 0) <= 6:
-        raise RequestProblem(400, f"option levels: between 0 and 6, not {options['levels']}")
+    if not 0 <= options.get("levels", 0) <= limits.max_levels:
+        raise RequestProblem(400, f"option levels: between 0 and {limits.max_levels}, not {options['levels']}")
+    if not 0 < options.get("style_scale", 1) <= limits.max_style_scale:  # the style's pixels grow with its square
+        raise RequestProblem(400, f"option style_scale: more than 0 and at most {limits.max_style_scale:g} on this "
+                                  f"server, not {options['style_scale']:g}")
+    if 0 < options.get("tile", 0) < limits.min_tile:  # small tiles multiply the work
+        raise RequestProblem(400, f"option tile: 0 (never tile) or at least {limits.min_tile} on this server, "
+                                  f"not {options['tile']}")
 
 
 def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:

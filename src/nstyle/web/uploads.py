@@ -29,6 +29,9 @@ class Limits:
     max_styles: int = 4
     max_size: int = 1024  # long side of the output
     max_iterations: int = 2000
+    max_levels: int = 6
+    max_style_scale: float = 2.0  # at 1024 px, a 2048 px style: its features take about 2 GB
+    min_tile: int = 512  # smaller tiles multiply the work (a 1024 px image in 256 px tiles: 25 of them)
 
     @property
     def max_request_bytes(self) -> int:
@@ -37,7 +40,8 @@ class Limits:
 
     def public(self) -> dict:
         return {"max_file_bytes": self.max_file_bytes, "max_pixels": self.max_pixels,
-                "max_styles": self.max_styles, "max_size": self.max_size, "max_iterations": self.max_iterations}
+                "max_styles": self.max_styles, "max_size": self.max_size, "max_iterations": self.max_iterations,
+                "max_levels": self.max_levels, "max_style_scale": self.max_style_scale, "min_tile": self.min_tile}
 
 
 class RequestProblem(Exception):
