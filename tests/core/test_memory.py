@@ -180,7 +180,10 @@ RUN = """
 import json, resource, sys
 from nstyle.core.engine import run
 result = run(sys.argv[2], sys.argv[3], **json.loads(sys.argv[1]))
-print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+# VmHWM starts afresh at exec; getrusage's maxrss keeps the forking parent's peak (the test process's, in a suite).
+peak = int(hwm[0].split()[1]) * 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak": peak}))
 """
 
 

@@ -116,12 +116,15 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         options = options | {"init": str(checkpoint.image_path), "iterations": remaining, "levels": 1}
     total = done + remaining if resume else opts.planned_iterations()
     every = save_every or CHECKPOINT_EVERY
-    bar = tqdm(total=total, initial=done, unit="it", desc="nstyle", disable=quiet, file=sys.stderr,
-               dynamic_ncols=True)
+    bars: list = []  # made at the first iteration, so that a refusal before it stays one line
     prev_elapsed = previous[-1].elapsed if previous else 0.0
     live: list[IterationRecord] = []
 
     def on_iteration(record: IterationRecord, image) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, initial=done, unit="it", desc="nstyle", disable=quiet, file=sys.stderr,
+                             dynamic_ncols=True))
+        bar = bars[0]
         live.append(record)
         bar.update(1)
         bar.set_postfix(loss=f"{record.total:.4g}", content=f"{record.content:.3g}", style=f"{record.style:.3g}",
@@ -135,7 +138,8 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     try:
         result = run(content, style, callback=on_iteration, **options)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if result.stopped == Stop.INTERRUPTED and not result.history:  # stopped before its first iteration
         raise KeyboardInterrupt  # the command line's one line: nothing was written (the checkpoint is as it was)
     history = previous + _offset(result.history, done, prev_elapsed)
