@@ -25,10 +25,11 @@ def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str
     from ..core.options import TransferOptions, field_kinds
 
     types = {"int": int, "float": float, "floats": float}
+    kinds = field_kinds()
     for f in dataclasses.fields(TransferOptions):
         if f.name in exclude:
             continue
-        kind, choices = field_kinds()[f.name]
+        kind, choices = kinds[f.name]
         meta = dict(f.metadata)
         kwargs: dict = {"default": None, "help": meta["help"], "type": types.get(kind, str)}
         if kind in ("floats", "strs", "files"):

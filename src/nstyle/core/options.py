@@ -8,6 +8,7 @@ imports no torch and no model, so the command line can build its parser and answ
 """
 
 import dataclasses
+import functools
 import os
 import re
 import typing
@@ -281,9 +282,10 @@ def options_from(**overrides) -> TransferOptions:
     return TransferOptions(**overrides)
 
 
+@functools.cache
 def field_kinds() -> dict[str, tuple[str, tuple | None]]:
-    """Each option's kind (int, float, str, floats, strs, file, files) and its choices, for the parsers that
-    the command line, the batch CSV and the web form build from this schema."""
+    """Each option's kind (int, float, str, floats, strs, file, files) and its choices, for the parsers that the
+    command line, the batch CSV and the web form build from this schema. Computed once and shared: read it only."""
     hints = typing.get_type_hints(TransferOptions, include_extras=True)
     out = {}
     for f in dataclasses.fields(TransferOptions):
