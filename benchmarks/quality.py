@@ -1,0 +1,246 @@
+"""Quality on the field's protocol: named nstyle configurations over ../shared/bench, scored by `nstyle evaluate`.
+
+Every configuration stylises the same content/style pairs at 512 px (all 200, or a deterministic ``--pairs N``
+subset that gives every content the same number of styles and every style the same number of contents),
+records each image's wall time, and is scored with ``nstyle.eval.evaluate`` (ArtFID proxy, FID, KID, LPIPS,
+CFSD, histogram, cross-network style, judge). Two calibration rows cost no painting: ``content`` (the result is
+the photograph: LPIPS = CFSD = 0) and ``style`` (the result is the painting: FID about 0).
+
+    python benchmarks/quality.py [--configs content style classic default] [--pairs 60] [-o quality-results]
+
+Results are kept per configuration in OUT/NAME/ ({content}_stylized_{style}.png, times.json, the scores), so an
+interrupted run goes on where it stopped and a new configuration adds a row. Written to OUT: quality.md (the
+table), quality.json, quality.png (ArtFID against seconds per image) and grid.png (a few pairs side by side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import machine_line
+from PIL import Image, ImageDraw
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+SIZE = 512
+
+
+@dataclass(frozen=True)
+class Config:
+    description: str
+    options: dict = field(default_factory=dict)  # TransferOptions fields; empty = nstyle's defaults
+    calibration: str | None = None  # "content" or "style": the result is that image, nothing is painted
+
+
+CONFIGS = {
+    "content": Config("calibration: the result is the content photograph", calibration="content"),
+    "style": Config("calibration: the result is the style painting", calibration="style"),
+    "default": Config("nstyle's default (coarse to fine 128, 256, 512 px: 80 + 40 + 20 L-BFGS iterations)"),
+    "classic": Config("classic Gatys (`--loss classic`, one size, 35 L-BFGS iterations: the default's time)",
+                      {"loss": "classic", "levels": 1, "iterations": 35}),
+    "classic-300": Config("classic Gatys given 300 iterations (`--loss classic --levels 1 --iterations 300`)",
+                          {"loss": "classic", "levels": 1, "iterations": 300}),
+    "w2": Config("mean and covariance (`--style-loss w2`), the default's schedule", {"style_loss": "w2"}),
+    "sliced": Config("sliced Wasserstein (`--style-loss sliced`), the default's schedule", {"style_loss": "sliced"}),
+    "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
+}
+COLUMNS = (("artfid_proxy", "ArtFID (proxy)"), ("fid", "FID"), ("kid", "KID"), ("lpips", "LPIPS"),
+           ("lpips_gray", "LPIPS gray"), ("cfsd", "CFSD"), ("histogram", "Histogram"),
+           ("cross_style", "Cross-net style"), ("judge_content", "Judge content"), ("judge_style", "Judge style"))
+
+
+def all_pairs(contents: list[str], styles: list[str]) -> list[tuple[str, str]]:
+    """Every pair, in diagonals: the first k * len(contents) pairs give each content k styles, and every
+    2 * len(styles) / len(contents) diagonals each style the same number of contents."""
+    step = max(1, len(styles) // len(contents))
+    order = []
+    for d in range(len(styles)):
+        for i, content in enumerate(contents):
+            order.append((content, styles[(i * step + d) % len(styles)]))
+    seen, unique = set(), []
+    for pair in order + [(c, s) for c in contents for s in styles]:  # the cross product completes any remainder
+        if pair not in seen:
+            seen.add(pair)
+            unique.append(pair)
+    return unique
+
+
+def result_name(content: str, style: str) -> str:
+    return f"{content}_stylized_{style}.png"
+
+
+def paint(names: list[str], pairs: list[tuple[str, str]], out: Path) -> dict[str, dict[str, dict]]:
+    """Stylise the pairs not yet in OUT/NAME, pair by pair and configuration by configuration within a pair, so
+    that a busy machine slows every configuration alike; returns each result's wall and CPU seconds (0 for the
+    calibrations), kept in OUT/NAME/times.json."""
+    from nstyle.core.engine import load_network, run, select_device
+    from nstyle.core.options import TransferOptions
+    from nstyle.io.images import load_image, save_image
+
+    times = {}
+    for name in names:
+        (out / name).mkdir(parents=True, exist_ok=True)
+        file = out / name / "times.json"
+        times[name] = json.loads(file.read_text()) if file.exists() else {}
+    networks: dict = {}
+    for k, (content, style) in enumerate(pairs):
+        for name in names:
+            config, target = CONFIGS[name], out / name / result_name(content, style)
+            if target.name in times[name] and target.exists():
+                continue
+            if config.calibration:
+                source = BENCH / config.calibration / f"{content if config.calibration == 'content' else style}.png"
+                image = load_image(source)
+                shape = load_image(BENCH / "content" / f"{content}.png").size
+                save_image(image if image.size == shape else image.resize(shape, Image.Resampling.LANCZOS), target)
+                times[name][target.name] = {"wall": 0.0, "cpu": 0.0}
+            else:
+                options = {"size": SIZE} | config.options
+                opts = TransferOptions(**options)
+                device = select_device(opts.device)
+                key = (opts.model, opts.pooling, opts.precision, opts.weights, str(device))
+                if key not in networks:
+                    networks[key] = load_network(opts, device)
+                wall, cpu = time.perf_counter(), time.process_time()
+                result = run(BENCH / "content" / f"{content}.png", BENCH / "style" / f"{style}.png",
+                             backbone=networks[key], **options)
+                times[name][target.name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+                save_image(result.image, target)
+                print(f"pair {k + 1}/{len(pairs)} {name}: {target.name} {times[name][target.name]['wall']:.1f} s",
+                      flush=True)
+            (out / name / "times.json").write_text(json.dumps(times[name], indent=1))
+    return {name: {result_name(c, s): times[name][result_name(c, s)] for c, s in pairs} for name in names}
+
+
+def score(name: str, pairs: list[tuple[str, str]], out: Path, rescore: bool) -> dict:
+    """The configuration's summary from ``nstyle evaluate`` over exactly these pairs (kept until they change)."""
+    from nstyle.eval.evaluate import evaluate
+
+    folder, scores = out / name, out / name / "scores"
+    names = sorted(result_name(c, s) for c, s in pairs)
+    cached = scores / "summary.json"
+    if cached.exists() and not rescore:
+        summary = json.loads(cached.read_text())
+        if summary.get("names") == names:
+            return summary
+    # evaluate scores every result in its folder: the subset is linked into one of its own
+    subset = out / ".subset" / name
+    shutil.rmtree(subset, ignore_errors=True)
+    subset.mkdir(parents=True)
+    for n in names:
+        (subset / n).symlink_to((folder / n).resolve())
+    summary = evaluate(subset, BENCH / "content", BENCH / "style", output=scores, partial=True).summary
+    summary["names"] = names
+    cached.write_text(json.dumps(summary, indent=1))
+    shutil.rmtree(subset)
+    return summary
+
+
+def table(rows: list[dict]) -> str:
+    head = "| configuration | pairs | s / image | CPU s / image | " + " | ".join(label for _, label in COLUMNS) + " |"
+    lines = [head, "|" + " --- |" * (4 + len(COLUMNS))]
+    for row in rows:
+        s = row["summary"]
+        cells = []
+        for key, _ in COLUMNS:
+            value = s.get(key)
+            if isinstance(value, dict):  # KID: mean and standard deviation
+                value = value.get("mean")
+            cells.append("" if value is None else f"{value:.4g}")
+        lines.append(f"| {row['name']} | {s['pairs']} | {row['seconds']:.1f} | {row['cpu_seconds']:.1f} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    from nstyle.io.plot import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    painted = [r for r in rows if not CONFIGS[r["name"]].calibration]
+    for r in rows:
+        artfid = r["summary"]["artfid_proxy"]
+        if CONFIGS[r["name"]].calibration:
+            ax.axhline(artfid, color="0.6", linestyle="--", linewidth=1)
+            ax.annotate(f"result = {r['name']}", (0, artfid), xycoords=("axes fraction", "data"),
+                        xytext=(4, 3), textcoords="offset points", color="0.4", fontsize=8)
+    for r in painted:
+        ax.scatter(r["seconds"], r["summary"]["artfid_proxy"], s=40)
+        ax.annotate(r["name"], (r["seconds"], r["summary"]["artfid_proxy"]), xytext=(5, 4),
+                    textcoords="offset points", fontsize=9)
+    if painted:
+        ax.set_xlim(0, max(r["seconds"] for r in painted) * 1.3)
+    pairs = rows[0]["summary"]["pairs"] if rows else 0
+    ax.set_xlabel("seconds per 512 px image (wall time, this machine)")
+    ax.set_ylabel("ArtFID (proxy), lower is better")
+    ax.set_title(f"Quality against time, {pairs} pairs of ../shared/bench")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def grid(rows: list[dict], pairs: list[tuple[str, str]], out: Path, path: Path, thumb: int = 192) -> None:
+    """The first few pairs, one a row: content, style, then each painted configuration."""
+    from nstyle.io.images import load_image, save_image
+
+    names = [r["name"] for r in rows if not CONFIGS[r["name"]].calibration]
+    columns = ["content", "style", *names]
+    label = 18
+    sheet = Image.new("RGB", (thumb * len(columns), label + thumb * len(pairs)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, title in enumerate(columns):
+        draw.text((j * thumb + 4, 3), title, fill="black")
+    for i, (content, style) in enumerate(pairs):
+        images = [BENCH / "content" / f"{content}.png", BENCH / "style" / f"{style}.png",
+                  *[out / n / result_name(content, style) for n in names]]
+        for j, image in enumerate(images):
+            sheet.paste(load_image(image).resize((thumb, thumb), Image.Resampling.LANCZOS),
+                        (j * thumb, label + i * thumb))
+    save_image(sheet, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["content", "style", "classic", "default"],
+                        choices=sorted(CONFIGS), metavar="NAME", help=f"any of {', '.join(CONFIGS)}")
+    parser.add_argument("--pairs", type=int, default=200, help="a deterministic subset of this many pairs")
+    parser.add_argument("--grid-pairs", type=int, default=3)
+    parser.add_argument("--rescore", action="store_true", help="score again even where the scores are current")
+    parser.add_argument("--paint-only", action="store_true", help="paint, do not score")
+    parser.add_argument("-o", "--output", type=Path, default=Path("quality-results"))
+    args = parser.parse_args()
+    contents = sorted(p.stem for p in (BENCH / "content").glob("*.png"))
+    styles = sorted(p.stem for p in (BENCH / "style").glob("*.png"))
+    everything = all_pairs(contents, styles)
+    if not 1 <= args.pairs <= len(everything):
+        parser.error(f"--pairs {args.pairs}: give 1 to {len(everything)}")
+    pairs = everything[:args.pairs]
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    print(machine_line("quality"))
+    times = paint(args.configs, pairs, out)
+    if args.paint_only:
+        return
+    rows = []
+    for name in args.configs:
+        summary = score(name, pairs, out, args.rescore)
+        seconds = sum(t["wall"] for t in times[name].values()) / len(pairs)
+        cpu = sum(t["cpu"] for t in times[name].values()) / len(pairs)
+        rows.append({"name": name, "description": CONFIGS[name].description, "seconds": seconds, "cpu_seconds": cpu,
+                     "summary": {k: v for k, v in summary.items() if k != "names"}})
+    text = (f"{machine_line('quality')}\n\n{len(pairs)} pairs of {BENCH} at {SIZE} px "
+            f"(python benchmarks/quality.py --pairs {args.pairs} --configs {' '.join(args.configs)})\n\n"
+            + table(rows) + "\n\n" + "\n".join(f"- **{r['name']}**: {r['description']}" for r in rows) + "\n")
+    (out / "quality.md").write_text(text)
+    (out / "quality.json").write_text(json.dumps(rows, indent=1))
+    plot(rows, out / "quality.png")
+    grid(rows, pairs[:args.grid_pairs], out, out / "grid.png")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
