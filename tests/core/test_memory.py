@@ -205,3 +205,23 @@ def test_the_estimate_is_within_a_quarter_of_the_measured_peak(case, images):
     estimate = estimate_peak_bytes(options_from(**options), CONTENT, [STYLE])
     assert 0.85 * measured <= estimate <= 1.25 * measured, (estimate / 2**20, measured / 2**20)
     assert estimate > RUNTIME_BYTES and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("model", "precision"), [("vgg19", "bfloat16"), ("vgg19", "float32"),
+                                                  ("squeezenet1_1", "bfloat16")])
+def test_the_networks_figures_still_hold(model, precision):
+    """The table's figures against a new measurement by the benchmark's own code (one size, 320 px)."""
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import memory as benchmark  # benchmarks/memory.py
+    finally:
+        sys.path.remove(str(bench))
+    measured = benchmark.child(benchmark.MEASURE, json.dumps([model, precision, 320]))
+    net = memory.NETWORKS[model]
+    for what in ("style", "train"):
+        expected = net.cost(what, precision, measured["pixels"])
+        assert 0.75 * measured[what] <= expected <= 1.25 * measured[what], (what, expected, measured[what])
+    assert abs(measured["weights"] - net.weights) < 0.1 * net.weights
+
