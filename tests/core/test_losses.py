@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from nstyle.core.losses import ContentLoss, StyleLoss, StyleTransferLoss, TotalVariationLoss, gram_matrix
+from nstyle.core.gram import gram_matrix
+from nstyle.core.losses import ContentLoss, StyleLoss, StyleTransferLoss, TotalVariationLoss
 
 # Feature map with N=2 channels and M=3 positions (H=1, W=3).
 F = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]).view(1, 2, 1, 3)

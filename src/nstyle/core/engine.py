@@ -117,6 +117,7 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles
         smoothing=options.smoothing,
         guidance=guides,
         style_targets=style_targets,
+        style_loss=options.style_loss,
     )
 
 

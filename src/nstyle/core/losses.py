@@ -16,39 +16,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .distributions import STYLE_LOSS_CLASSES
+from .gram import gram_matrix
 from .guidance import resize_guide
 from .modes import LossMode, get_mode
-
-
-class _PositionGram(torch.autograd.Function):
-    """``F^T F / M`` over positions, with a backward that is a single matrix product.
-
-    For channels-last features (what the backbones produce) ``[B, H*W, C]`` is a free view, so neither
-    direction copies the feature map, and the gradient comes back channels-last, the layout the
-    convolutions' own gradients have (adding gradients of mixed layouts costs as much as a convolution
-    at 512 px). Autograd's version of ``bmm(F, F^T)`` took 0.33 s more per evaluation at 512 px.
-    """
-
-    @staticmethod
-    def forward(ctx, features: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = features.shape
-        flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)
-        ctx.save_for_backward(flat)
-        ctx.shape = (b, c, h, w)
-        return torch.bmm(flat.transpose(1, 2), flat) / (h * w)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        (flat,) = ctx.saved_tensors
-        b, c, h, w = ctx.shape
-        grad_flat = torch.bmm(flat, (grad + grad.transpose(1, 2)) / (h * w))
-        return grad_flat.view(b, h, w, c).permute(0, 3, 1, 2)
-
-
-def gram_matrix(features: torch.Tensor, per_position: bool = False) -> torch.Tensor:
-    """``F F^T`` for features [B, C, H, W] -> [B, C, C]; ``per_position`` divides by M = H*W."""
-    gram = _PositionGram.apply(features)
-    return gram if per_position else gram * (features.shape[-2] * features.shape[-1])
 
 
 class ActivationSmoothing(nn.Module):
@@ -218,6 +189,7 @@ class StyleTransferLoss(nn.Module):
         smoothing: float | None = None,
         guidance: Guides | None = None,
         style_targets: Mapping[str, torch.Tensor] | None = None,
+        style_loss: str = "gram",
     ):
         """``style_blend``: one weight per style image, mixing their Grams (default equal).
         ``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
@@ -225,6 +197,7 @@ class StyleTransferLoss(nn.Module):
         ``mix`` replaces ``style_blend``, and its ``keep`` weights hold pixels at the content.
         ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
         instead of ``styles`` (without guidance).
+        ``style_loss``: gram, or a distribution loss of ``nstyle.core.distributions`` (whole images only).
         """
         super().__init__()
         self.backbone = backbone
@@ -246,7 +219,13 @@ class StyleTransferLoss(nn.Module):
                               if style_targets is None else [])
         self.content_losses = nn.ModuleDict(
             {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
-        if guidance is None:
+        if style_loss != "gram":
+            if guidance is not None or style_targets is not None:
+                raise ValueError(f"the {style_loss} style loss takes whole images, without guidance or tiles")
+            loss_class = STYLE_LOSS_CLASSES[style_loss]
+            self.style_losses = nn.ModuleDict({name: loss_class([f[name] for f in style_features], blend)
+                                               for name in self.layer_weights})
+        elif guidance is None:
             self.style_losses = nn.ModuleDict({name: StyleLoss(
                 style_targets[name] if style_targets is not None else
                 sum(gram_matrix(f[name], per_position=True) * share for f, share in zip(style_features, blend,

@@ -168,3 +168,10 @@ def _neighbour_squares(image):
     dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).pow(2)
     dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
     return dy, dx
+
+
+#: ``--style-loss``: which statistic of the style's features is matched (``nstyle.core.distributions``), and beta's
+#: default for it when the user gives none (the Gram's is the mode's). The distribution losses are relative
+#: errors of their own scale, defined in the nstyle normalisation only.
+STYLE_LOSS_WEIGHTS: dict[str, float | None] = {"gram": None, "w2": 100.0, "sliced": 100.0, "remd": 100.0}
+STYLE_LOSS_NAMES = tuple(STYLE_LOSS_WEIGHTS)

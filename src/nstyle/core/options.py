@@ -22,7 +22,7 @@ from pydantic.dataclasses import dataclass
 from ..errors import UsageError
 from ..models.precision import PRECISIONS
 from ..models.registry import model_names
-from .modes import MODE_NAMES, get_mode
+from .modes import MODE_NAMES, STYLE_LOSS_NAMES, STYLE_LOSS_WEIGHTS, get_mode
 from .pyramid import level_iterations, level_sizes
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
@@ -153,6 +153,10 @@ class TransferOptions:
     pooling: Literal[POOLINGS] = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)")
     loss: Literal[MODE_NAMES] = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                                      "keras (the seed paper's code), classic (neural-style's)")
+    style_loss: Literal[STYLE_LOSS_NAMES] = _opt(
+        "gram", "what of the style's features is matched: gram (Gatys's Gram matrices), w2 (mean and covariance, "
+        "Wasserstein-2), sliced (sliced Wasserstein: the whole distribution), remd (STROTSS's relaxed earth "
+        "mover's distance)")
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = _opt(0, "random seed; the same seed gives the same image")
     device: Annotated[str, AfterValidator(_device)] = _opt("auto", "cpu, cuda, or auto (cuda when available)")
     precision: Literal[PRECISIONS] = _opt(
@@ -178,6 +182,17 @@ class TransferOptions:
             raise UsageError(f"--style-layer-weights has {len(self.style_layer_weights)} weight(s) for "
                              f"{len(self.style_layers)} --style-layers; give one weight per layer")
 
+        if self.style_loss != "gram":
+            if self.loss != "nstyle":
+                raise UsageError(f"--style-loss {self.style_loss} is defined in the nstyle normalisation only; give "
+                                 "--loss nstyle or --style-loss gram")
+            if self.mask is not None or maps:
+                raise UsageError(f"--style-loss {self.style_loss} has no masked or per-region version; give "
+                                 "--style-loss gram with --mask or maps")
+            if self.tile and self.size > self.tile:
+                raise UsageError(f"--style-loss {self.style_loss} compares the whole image's distribution at once; "
+                                 f"give --tile 0 or larger than --size ({self.size}), or --style-loss gram")
+
     def level_plan(self) -> list[tuple[int, int]]:
         """(long side, iterations) of each level, coarse to fine."""
         sizes = level_sizes(self.size, self.levels, min_size=MIN_LEVEL_SIZE)
@@ -190,6 +205,8 @@ class TransferOptions:
     def resolved_weights(self) -> dict[str, float]:
         """alpha, beta and the TV weight: the ones given, else the loss mode's (``--strength`` sets beta)."""
         base = get_mode(self.loss).default_weights(len(self.level_plan()))
+        if STYLE_LOSS_WEIGHTS[self.style_loss] is not None:
+            base["style"] = STYLE_LOSS_WEIGHTS[self.style_loss]
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
         weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
         if self.strength is not None:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import ContentLoss, StyleLoss, TotalVariationLoss, gram_matrix
+from .gram import gram_matrix
+from .losses import ContentLoss, StyleLoss, TotalVariationLoss
 from .modes import get_mode
 
 ALIGN = 32  # tile edges and overlap middles fall on multiples of the deepest stride, so feature grids line up

@@ -17,7 +17,7 @@ import numpy as np
 import PIL.Image
 import torch
 
-from ..core.losses import gram_matrix
+from ..core.gram import gram_matrix
 from ..io.images import image_to_tensor, resize_to_long_side
 
 JUDGE_MODEL = "vgg19"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ...core.losses import gram_matrix
+from ...core.gram import gram_matrix
 from ...models.base import Backbone
 
 NETWORK = "inception_v3"
