@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nstyle.core.optim import OPTIMIZERS, StopOptimization, optimize
+from nstyle.core.optim import OPTIMIZERS, IterateAverage, LaplacianPyramid, StopOptimization, optimize
 
 TARGET = torch.linspace(0.2, 0.8, 3 * 4 * 5).view(1, 3, 4, 5)
 
@@ -76,3 +76,46 @@ def test_adam_keeps_pixels_in_range():
     result = optimize(push_up, torch.full((1, 3, 4, 5), 0.5), iterations=100, optimizer="adam", lr=0.1)
     assert result.image.max().item() <= 1.0
     assert result.image.min().item() == pytest.approx(1.0)
+
+
+def test_laplacian_bands_rebuild_the_start_image_exactly():
+    init = torch.rand(1, 3, 70, 96, generator=torch.Generator().manual_seed(0))
+    space = LaplacianPyramid(init)
+    assert len(space.parameters) == 3 and space.parameters[-1].shape[-2:] == (17, 24)
+    assert torch.allclose(space.image(), init, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lbfgs", "adam"])
+def test_laplacian_parametrization_reaches_a_target_picture(name):
+    target = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+
+    def objective(x):
+        loss = (x - target).pow(2).mean()
+        return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+
+    start = torch.full_like(target, 0.5)
+    result = optimize(objective, start, 60, name, lr=None if name == "lbfgs" else 0.05, parametrization="laplacian")
+    assert result.history[-1].total < 0.05 * result.history[0].total
+    assert result.image.min() >= 0 and result.image.max() <= 1
+
+
+def test_iterate_average_is_the_result_and_smooths_a_jittering_run():
+    """Adam with a large step jitters around the optimum; the average of its iterates lands nearer."""
+    target = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(2)) * 0.5 + 0.25
+
+    def objective(x):
+        loss = (x - target).abs().mean()  # |.|: Adam's steps do not shrink near the optimum
+        return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+
+    start = torch.zeros_like(target)
+    plain = optimize(objective, start, 200, "adam", lr=0.05)
+    averaged = optimize(objective, start, 200, "adam", lr=0.05, average=0.9)
+    assert (averaged.image - target).abs().mean() < 0.5 * (plain.image - target).abs().mean()
+
+
+def test_iterate_average_warms_up_and_follows_the_decay():
+    average = IterateAverage(0.5)
+    for value in (1.0, 3.0, 5.0):
+        average.update(torch.full((1,), value))
+    # first kept whole, then decay min(0.5, 1 - 1/3) = 0.5: (1 + 3) / 2 = 2, then (2 + 5) / 2 = 3.5
+    assert average.image.item() == pytest.approx(3.5)

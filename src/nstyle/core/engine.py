@@ -237,7 +237,8 @@ class Painter:
         loss = extra(objective, objective.compose) if extra is not None else objective
         present = presenter(objective, self.options.preserve_color, self.content, size)
         opts = self.options
-        outcome = optimize(loss, init, iterations, opts.optimizer, opts.lr, shown(callback, present), opts.tolerance)
+        outcome = optimize(loss, init, iterations, opts.optimizer, opts.lr, shown(callback, present), opts.tolerance,
+                           parametrization=opts.parametrization, average=opts.average)
         return outcome, objective.compose(outcome.image)
 
     def picture(self, image: torch.Tensor) -> PIL.Image.Image:

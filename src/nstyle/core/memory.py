@@ -131,6 +131,7 @@ class _Shape:
     tile: int
     optimizer: str
     style_loss: str = "gram"
+    parametrization: str = "pixels"
 
     @classmethod
     def of(cls, options: TransferOptions, device: torch.device | None) -> _Shape:
@@ -138,7 +139,8 @@ class _Shape:
 
         dtype = compute_dtype(options.precision, _device(options, device))
         return cls(options.model, "float32" if dtype is None else "bfloat16", options.size, options.levels,
-                   options.iterations, options.style_scale, options.tile, options.optimizer, options.style_loss)
+                   options.iterations, options.style_scale, options.tile, options.optimizer, options.style_loss,
+                   options.parametrization)
 
     def peak(self, content: tuple[int, int], styles: Sequence[tuple[int, int]], loaded: bool = False) -> int:
         net = network_memory(self.model)
@@ -174,6 +176,8 @@ class _Shape:
             evaluation += STYLE_LOSS_BYTES[self.style_loss] * pixels * net.train["float32"][1] / \
                 NETWORKS["vgg19"].train["float32"][1]
         history = 2 * min(iterations, LBFGS_HISTORY) if self.optimizer == "lbfgs" else 0
+        if self.parametrization == "laplacian":  # the bands hold a third more values than the image, and so does
+            history *= 4 / 3  # every copy the optimiser keeps of them
         styles_made = held + STYLE_LOAD_BYTES * max(w * h for w, h in style_dims) + style_phase + 2 * image
         optimising = held + targets + image * (RESIDENT_IMAGES[self.optimizer] + history) + evaluation
         return max(styles_made + targets, optimising)

@@ -26,6 +26,7 @@ from .modes import MODE_NAMES, STYLE_LOSS_NAMES, STYLE_LOSS_WEIGHTS, get_mode
 from .pyramid import level_iterations, level_sizes
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
+PARAMETRIZATIONS = ("pixels", "laplacian")
 PRESERVE_COLOR = ("luminance", "histogram")
 HISTOGRAM_METHODS = ("eig", "cholesky")
 POOLINGS = ("max", "avg")
@@ -114,6 +115,12 @@ class TransferOptions:
         1024, "sizes whose long side exceeds this many pixels are evaluated in overlapping tiles of this size, so "
         "memory stays bounded however large the output (0: never tile)")
     optimizer: Literal[OPTIMIZERS] = _opt("lbfgs", "optimisation method")
+    parametrization: Literal[PARAMETRIZATIONS] = _opt(
+        "pixels", "what the optimiser moves: the pixels, or the bands of a Laplacian pyramid of the image (STROTSS, "
+        "NNST: coarse bands move large areas in one step)")
+    average: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = _opt(
+        0.0, "the result is the moving average of the iterates with this decay (e.g. 0.9, with --optimizer adam), "
+        "not the best iterate; 0: off")
     lr: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] | None = _opt(
         None, "step size (default: 1 for lbfgs, 0.02 for adam and sgd)")
     init: Annotated[str, AfterValidator(_init)] = _opt(
