@@ -2,7 +2,8 @@
 
 Every configuration stylises the same content/style pairs at 512 px (all 200, or a deterministic ``--pairs N``
 subset that gives every content the same number of styles and every style the same number of contents),
-records each image's wall time, and is scored with ``nstyle.eval.evaluate`` (ArtFID proxy, FID, KID, LPIPS,
+records each image's wall and CPU time (the table gives the median wall time, which a few pairs painted while
+the machine was busy do not move), and is scored with ``nstyle.eval.evaluate`` (ArtFID proxy, FID, KID, LPIPS,
 CFSD, histogram, cross-network style, judge). Two calibration rows cost no painting: ``content`` (the result is
 the photograph: LPIPS = CFSD = 0) and ``style`` (the result is the painting: FID about 0).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +143,8 @@ def score(name: str, pairs: list[tuple[str, str]], out: Path, rescore: bool) -> 
 
 
 def table(rows: list[dict]) -> str:
-    head = "| configuration | pairs | s / image | CPU s / image | " + " | ".join(label for _, label in COLUMNS) + " |"
+    head = ("| configuration | pairs | s / image (median) | CPU s / image (mean) | "
+            + " | ".join(label for _, label in COLUMNS) + " |")
     lines = [head, "|" + " --- |" * (4 + len(COLUMNS))]
     for row in rows:
         s = row["summary"]
@@ -228,7 +231,7 @@ def main() -> None:
     rows = []
     for name in args.configs:
         summary = score(name, pairs, out, args.rescore)
-        seconds = sum(t["wall"] for t in times[name].values()) / len(pairs)
+        seconds = statistics.median(t["wall"] for t in times[name].values())
         cpu = sum(t["cpu"] for t in times[name].values()) / len(pairs)
         rows.append({"name": name, "description": CONFIGS[name].description, "seconds": seconds, "cpu_seconds": cpu,
                      "summary": {k: v for k, v in summary.items() if k != "names"}})
