@@ -128,3 +128,13 @@ def test_style_loss_refuses_what_its_maths_does_not_have():
     with pytest.raises(UsageError, match="--style-loss"):
         TransferOptions(style_loss="wasserstein")
     assert TransferOptions(style_loss="sliced", size=512, tile=1024).style_loss == "sliced"
+
+
+def test_position_moments_and_their_gradient():
+    from nstyle.core.gram import position_moments
+
+    x = torch.randn(2, 5, 3, 4, dtype=torch.float64).to(memory_format=torch.channels_last).requires_grad_(True)
+    gram, mean = position_moments(x)
+    assert torch.allclose(mean, x.mean(dim=(2, 3)))
+    assert torch.allclose(gram, torch.einsum("bchw,bdhw->bcd", x, x) / 12)
+    assert torch.autograd.gradcheck(position_moments, (x,))
