@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nstyle.core.distributions import (
+    GuidedMeanCovarianceLoss,
     MeanCovarianceLoss,
     RelaxedEMDLoss,
     SlicedWassersteinLoss,
@@ -120,6 +121,25 @@ def test_remd_loss_is_zero_on_the_style_itself():
     assert loss(as_features(torch.randn(256, 8), 16)).item() > 0.1
 
 
+def test_guided_w2_with_one_region_everywhere_is_the_plain_w2():
+    style, image = torch.randn(1, 6, 8, 8) + 1, torch.randn(1, 6, 8, 8)
+    everywhere = torch.ones(1, 1, 8, 8)
+    guided = GuidedMeanCovarianceLoss([style], [everywhere], torch.ones(1, 1), everywhere, torch.ones(1))
+    assert guided(image).item() == pytest.approx(MeanCovarianceLoss([style])(image).item(), rel=1e-5)
+
+
+def test_guided_w2_matches_each_region_to_its_own_style():
+    """Left half of the image against style A, right half against style B: zero when each half is its style."""
+    a, b = torch.randn(1, 4, 8, 4) + 2, torch.randn(1, 4, 8, 4) * 3
+    left = torch.zeros(1, 2, 8, 8)
+    left[0, 0, :, :4], left[0, 1, :, 4:] = 1, 1
+    full = torch.ones(1, 2, 8, 4)
+    mix = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # style A paints region 0, style B region 1
+    loss = GuidedMeanCovarianceLoss([a, b], [full, full], mix, left, torch.tensor([0.5, 0.5]))
+    assert abs(loss(torch.cat([a, b], dim=3)).item()) < 1e-4
+    assert loss(torch.cat([b, a], dim=3)).item() > 0.1
+
+
 def test_style_loss_refuses_what_its_maths_does_not_have():
     with pytest.raises(UsageError, match="--style-loss w2 .*--loss nstyle"):
         TransferOptions(style_loss="w2", loss="classic")
@@ -128,6 +148,9 @@ def test_style_loss_refuses_what_its_maths_does_not_have():
     with pytest.raises(UsageError, match="--style-loss"):
         TransferOptions(style_loss="wasserstein")
     assert TransferOptions(style_loss="sliced", size=512, tile=1024).style_loss == "sliced"
+    with pytest.raises(UsageError, match="--style-loss remd has no masked"):
+        TransferOptions(style_loss="remd", mask="mask.png")
+    assert TransferOptions(style_loss="w2", mask="mask.png").style_loss == "w2"
 
 
 def test_position_moments_and_their_gradient():

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .gram import position_moments
+from .guidance import resize_guide
 
 #: positions a style is kept as (a sample of the rest) where a loss stores positions, and those of the image REMD
 #: compares per evaluation: STROTSS's 5,000 and 1,000, a little more as powers of two.
@@ -191,6 +192,51 @@ def relaxed_emd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """max(mean_i min_j C_ij, mean_j min_i C_ij) for the cosine distances C = 1 - a b^T of unit rows a, b."""
     cost = 1.0 - a @ b.t()
     return torch.maximum(cost.min(dim=1).values.mean(), cost.min(dim=0).values.mean())
+
+
+def region_moments(features: torch.Tensor, guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per region r of guidance [1, R, h, w] (resized here): the mean [R, C], the second moment E[yy^T] [R, C, C]
+    and E|y|^2 [R] of features [1, C, H, W], each position weighted by its squared guide value, as the guided Gram
+    weighs them (``losses.guided_gram``)."""
+    _, c, h, w = features.shape
+    t = resize_guide(guide, (h, w), features.device).reshape(-1, h * w).pow(2)  # [R, M]
+    p = t / t.sum(dim=1, keepdim=True).clamp_min(1e-8)
+    flat = features[0].reshape(c, h * w).float()  # [C, M]
+    mean = p @ flat.t()
+    second = torch.einsum("rm,cm,dm->rcd", p, flat, flat)
+    return mean, second, torch.einsum("rcc->r", second)
+
+
+class GuidedMeanCovarianceLoss(nn.Module):
+    """W2 region by region (``--style-loss w2`` with ``--mask`` or maps): sum_r share_r W2_r / E_r|y|^2, each region's
+    Gaussian fitted to the positions under its guide, the style's a mixture over the style images in ``mix`` [K, R]
+    (as the guided Gram mixes their Grams)."""
+
+    def __init__(self, styles: Sequence[torch.Tensor], style_guides: Sequence[torch.Tensor], mix: torch.Tensor,
+                 guide: torch.Tensor, shares: torch.Tensor):
+        super().__init__()
+        moments_k = [region_moments(f, g) for f, g in zip(styles, style_guides, strict=True)]
+        mix = mix / mix.sum(dim=0, keepdim=True).clamp_min(1e-12)  # [K, R], each region's shares summing to 1
+        mean = sum(mix[k][:, None] * m for k, (m, _, _) in enumerate(moments_k))
+        second = sum(mix[k][:, None, None] * sec for k, (_, sec, _) in enumerate(moments_k))
+        energy = sum(mix[k] * e for k, (_, _, e) in enumerate(moments_k))
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        self.register_buffer("mean", mean)
+        self.register_buffer("cov_trace", torch.einsum("rcc->r", cov))
+        self.register_buffer("root", torch.stack([symmetric_sqrt(x).float() for x in cov]))
+        self.register_buffer("scale", 1.0 / energy.clamp_min(1e-12))
+        self.register_buffer("guide", guide.detach())
+        self.register_buffer("shares", shares.detach())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        mean, second, _ = region_moments(features, self.guide)
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        total = features.new_zeros((), dtype=torch.float32)
+        for r in range(mean.shape[0]):
+            w2 = ((mean[r] - self.mean[r]).pow(2).sum() + torch.trace(cov[r]) + self.cov_trace[r]
+                  - 2 * trace_sqrt_product(self.root[r], cov[r]))
+            total = total + self.shares[r] * self.scale[r] * w2
+        return total
 
 
 STYLE_LOSS_CLASSES = {"w2": MeanCovarianceLoss, "sliced": SlicedWassersteinLoss, "remd": RelaxedEMDLoss}

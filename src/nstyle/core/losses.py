@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .distributions import STYLE_LOSS_CLASSES
+from .distributions import STYLE_LOSS_CLASSES, GuidedMeanCovarianceLoss
 from .gram import gram_matrix
 from .guidance import resize_guide
 from .modes import LossMode, get_mode
@@ -219,9 +219,17 @@ class StyleTransferLoss(nn.Module):
                               if style_targets is None else [])
         self.content_losses = nn.ModuleDict(
             {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
-        if style_loss != "gram":
-            if guidance is not None or style_targets is not None:
-                raise ValueError(f"the {style_loss} style loss takes whole images, without guidance or tiles")
+        if style_loss != "gram" and guidance is not None:
+            if style_loss != "w2" or style_targets is not None:
+                raise ValueError(f"the {style_loss} style loss has no guided or tiled version")
+            mix = torch.as_tensor(guidance.mix, dtype=torch.float32, device=content.device)
+            shares = region_shares(guidance.content)
+            self.style_losses = nn.ModuleDict({name: GuidedMeanCovarianceLoss(
+                [f[name] for f in style_features], guidance.styles, mix, guidance.content, shares)
+                for name in self.layer_weights})
+        elif style_loss != "gram":
+            if style_targets is not None:
+                raise ValueError(f"the {style_loss} style loss takes whole images, not tiles")
             loss_class = STYLE_LOSS_CLASSES[style_loss]
             self.style_losses = nn.ModuleDict({name: loss_class([f[name] for f in style_features], blend)
                                                for name in self.layer_weights})

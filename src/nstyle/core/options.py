@@ -193,9 +193,9 @@ class TransferOptions:
             if self.loss != "nstyle":
                 raise UsageError(f"--style-loss {self.style_loss} is defined in the nstyle normalisation only; give "
                                  "--loss nstyle or --style-loss gram")
-            if self.mask is not None or maps:
+            if (self.mask is not None or maps) and self.style_loss != "w2":
                 raise UsageError(f"--style-loss {self.style_loss} has no masked or per-region version; give "
-                                 "--style-loss gram with --mask or maps")
+                                 "--style-loss gram or w2 with --mask or maps")
             if self.tile and self.size > self.tile:
                 raise UsageError(f"--style-loss {self.style_loss} compares the whole image's distribution at once; "
                                  f"give --tile 0 or larger than --size ({self.size}), or --style-loss gram")
