@@ -49,6 +49,7 @@ def main() -> None:
             if cli(shlex.split(command)) not in (0, None):
                 sys.exit(f"failed: nstyle {command}")
             print(f"{time.perf_counter() - start:6.1f} s  nstyle {command}", flush=True)
+            target.with_suffix(".losses.csv").unlink(missing_ok=True)  # every run writes one; the figure needs none
             row.append(Image.open(target).convert("RGB"))
         rows.append(row)
     thumb, label_height = 192, 18
