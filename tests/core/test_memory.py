@@ -223,5 +223,6 @@ def test_the_networks_figures_still_hold(model, precision):
     for what in ("style", "train"):
         expected = net.cost(what, precision, measured["pixels"])
         assert 0.75 * measured[what] <= expected <= 1.25 * measured[what], (what, expected, measured[what])
-    assert abs(measured["weights"] - net.weights) < 0.1 * net.weights
+    # resident memory moves by a megabyte or two with what the allocator keeps: a tenth of SqueezeNet's 12 MB is less
+    assert abs(measured["weights"] - net.weights) < max(0.1 * net.weights, 3 * 2**20)
 
