@@ -37,13 +37,6 @@ def positions(features: torch.Tensor) -> torch.Tensor:
     return features[0].flatten(1).t().float()
 
 
-def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean [C] and covariance [C, C] of the rows of ``x`` [M, C]."""
-    mean = x.mean(dim=0)
-    centred = x - mean
-    return mean, centred.t() @ centred / x.shape[0]
-
-
 def feature_moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean [C] and covariance [C, C] over the positions of features [1, C, H, W]: E[yy^T] - mu mu^T, both from one
     pass whose backward is one matrix product (``gram.position_moments``)."""
@@ -85,6 +78,13 @@ def trace_sqrt_product(root: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     return values.clamp_min(floor).sqrt().sum()
 
 
+def gaussian_w2(mean: torch.Tensor, cov: torch.Tensor, target_mean: torch.Tensor, target_cov_trace: torch.Tensor,
+                target_root: torch.Tensor) -> torch.Tensor:
+    """W2^2 = |mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2); the target by its mean, tr S_s, S_s^1/2."""
+    return ((mean - target_mean).pow(2).sum() + torch.trace(cov) + target_cov_trace
+            - 2 * trace_sqrt_product(target_root, cov))
+
+
 def symmetric_sqrt(matrix: torch.Tensor) -> torch.Tensor:
     values, vectors = torch.linalg.eigh(matrix.double())
     return (vectors * values.clamp_min(0).sqrt()) @ vectors.t()
@@ -103,8 +103,7 @@ class GaussianTarget(nn.Module):
     def w2(self, features: torch.Tensor) -> torch.Tensor:
         """|mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2) of the image's features [1, C, H, W]."""
         mean, cov = feature_moments(features)
-        return ((mean - self.mean).pow(2).sum() + torch.trace(cov) + self.cov_trace
-                - 2 * trace_sqrt_product(self.root, cov))
+        return gaussian_w2(mean, cov, self.mean, self.cov_trace, self.root)
 
 
 class DistributionLoss(nn.Module):
@@ -233,8 +232,7 @@ class GuidedMeanCovarianceLoss(nn.Module):
         cov = second - mean[:, :, None] * mean[:, None, :]
         total = features.new_zeros((), dtype=torch.float32)
         for r in range(mean.shape[0]):
-            w2 = ((mean[r] - self.mean[r]).pow(2).sum() + torch.trace(cov[r]) + self.cov_trace[r]
-                  - 2 * trace_sqrt_product(self.root[r], cov[r]))
+            w2 = gaussian_w2(mean[r], cov[r], self.mean[r], self.cov_trace[r], self.root[r])
             total = total + self.shares[r] * self.scale[r] * w2
         return total
 

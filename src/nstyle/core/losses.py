@@ -219,11 +219,12 @@ class StyleTransferLoss(nn.Module):
                               if style_targets is None else [])
         self.content_losses = nn.ModuleDict(
             {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
+        if guidance is not None:
+            mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
+            shares = region_shares(guidance.content)
         if style_loss != "gram" and guidance is not None:
             if style_loss != "w2" or style_targets is not None:
                 raise ValueError(f"the {style_loss} style loss has no guided or tiled version")
-            mix = torch.as_tensor(guidance.mix, dtype=torch.float32, device=content.device)
-            shares = region_shares(guidance.content)
             self.style_losses = nn.ModuleDict({name: GuidedMeanCovarianceLoss(
                 [f[name] for f in style_features], guidance.styles, mix, guidance.content, shares)
                 for name in self.layer_weights})
@@ -240,8 +241,6 @@ class StyleTransferLoss(nn.Module):
                                                                                          strict=True)),
                 mode, image_pixels=pixels) for name in self.layer_weights})
         else:
-            mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
-            shares = region_shares(guidance.content)
             losses = {}
             for name in self.layer_weights:
                 with torch.no_grad():
