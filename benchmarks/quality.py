@@ -211,16 +211,46 @@ def grid(rows: list[dict], pairs: list[tuple[str, str]], out: Path, path: Path, 
     save_image(sheet, path)
 
 
+def defined_config(name: str, assignments: list[str], parser: argparse.ArgumentParser) -> Config:
+    """A ``--define``'d configuration: OPTION=VALUE pairs, each value read as JSON where it parses (numbers), else
+    as text; checked as transfer options before anything is painted."""
+    from nstyle.core.options import TransferOptions
+    from nstyle.errors import UsageError
+
+    options = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            parser.error(f"--define {name}: {assignment!r} is not OPTION=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    try:
+        TransferOptions(size=SIZE, **options)
+    except (UsageError, TypeError) as err:
+        parser.error(f"--define {name}: {err}")
+    return Config(" ".join(f"`{k}={v}`" for k, v in options.items()), options)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["content", "style", "classic", "default"],
-                        choices=sorted(CONFIGS), metavar="NAME", help=f"any of {', '.join(CONFIGS)}")
+                        metavar="NAME", help=f"any of {', '.join(CONFIGS)} or a --define'd name")
+    parser.add_argument("--define", nargs="+", action="append", default=[], metavar="NAME OPTION=VALUE",
+                        help="a configuration of your own: its name, then transfer options as in the API "
+                             "(e.g. --define w2-14 style_loss=w2 iterations=14)")
     parser.add_argument("--pairs", type=int, default=200, help="a deterministic subset of this many pairs")
     parser.add_argument("--grid-pairs", type=int, default=3)
     parser.add_argument("--rescore", action="store_true", help="score again even where the scores are current")
     parser.add_argument("--paint-only", action="store_true", help="paint, do not score")
     parser.add_argument("-o", "--output", type=Path, default=Path("quality-results"))
     args = parser.parse_args()
+    for name, *assignments in args.define:
+        CONFIGS[name] = defined_config(name, assignments, parser)
+    unknown = [n for n in args.configs if n not in CONFIGS]
+    if unknown:
+        parser.error(f"--configs {' '.join(unknown)}: give {', '.join(CONFIGS)} or --define them")
     contents = sorted(p.stem for p in (BENCH / "content").glob("*.png"))
     styles = sorted(p.stem for p in (BENCH / "style").glob("*.png"))
     everything = all_pairs(contents, styles)

@@ -5,11 +5,15 @@ import pytest
 import torch
 
 from nstyle.core.distributions import (
+    GaussianTarget,
     GuidedMeanCovarianceLoss,
     MeanCovarianceLoss,
     RelaxedEMDLoss,
     SlicedWassersteinLoss,
+    feature_moments,
+    gaussian_w2,
     mixed_moments,
+    positions,
     quantiles,
     relaxed_emd,
     trace_sqrt_product,
@@ -60,6 +64,22 @@ def test_trace_sqrt_product_agrees_with_an_eigen_decomposition_in_numpy():
     expected = np.sqrt(np.linalg.eigvalsh(root @ sb @ root).clip(0)).sum()
     got = trace_sqrt_product(torch.tensor(root, dtype=torch.float32), torch.tensor(sb, dtype=torch.float32))
     assert got.item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_w2_of_fewer_positions_than_channels_agrees_with_the_covariance_form():
+    """The M x M path (deep layers at coarse sizes) gives the value and gradient of the C x C one."""
+    style, image = torch.randn(1, 24, 8, 8), torch.randn(1, 24, 4, 5) * 2 + 1
+    target = GaussianTarget([positions(style)], [1.0])
+    small = image.clone().requires_grad_()
+    value = target.w2(small)
+    value.backward()
+    full = image.clone().requires_grad_()
+    mean, cov = feature_moments(full)
+    reference = gaussian_w2(mean, cov, target.mean, target.cov_trace, target.root)
+    reference.backward()
+    # the C x C form floors its C - M zero eigenvalues at 1e-7 of the largest, adding sqrt of that per zero
+    assert value.item() == pytest.approx(reference.item(), rel=1e-3)
+    assert torch.allclose(small.grad, full.grad, rtol=1e-2, atol=1e-4)
 
 
 def test_w2_gradient_is_finite_where_the_covariance_is_singular():

@@ -73,9 +73,21 @@ def trace_sqrt_product(root: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     sqrt's slope would be infinite (covariances of fewer positions than channels are singular).
     """
     product = root @ cov @ root
-    values = torch.linalg.eigvalsh(0.5 * (product + product.t()))  # float32: a quarter of float64's time
+    return _sqrt_eigenvalue_sum(0.5 * (product + product.t()))
+
+
+def _sqrt_eigenvalue_sum(symmetric: torch.Tensor) -> torch.Tensor:
+    values = torch.linalg.eigvalsh(symmetric)  # float32: a quarter of float64's time
     floor = values.detach().abs().max().clamp_min(1e-30) * EIGEN_FLOOR
     return values.clamp_min(floor).sqrt().sum()
+
+
+def trace_sqrt_product_of_positions(root: torch.Tensor, centred: torch.Tensor) -> torch.Tensor:
+    """tr (R S R)^1/2 with S = X^T X / M from M centred positions X [M, C], for M < C: R S R = A^T A with
+    A = X R / sqrt M, whose non-zero eigenvalues are those of the M x M matrix A A^T (the deep layers of the
+    coarse levels have fewer positions than channels)."""
+    a = centred @ root / centred.shape[0] ** 0.5
+    return _sqrt_eigenvalue_sum(a @ a.t())
 
 
 def gaussian_w2(mean: torch.Tensor, cov: torch.Tensor, target_mean: torch.Tensor, target_cov_trace: torch.Tensor,
@@ -102,6 +114,12 @@ class GaussianTarget(nn.Module):
 
     def w2(self, features: torch.Tensor) -> torch.Tensor:
         """|mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2) of the image's features [1, C, H, W]."""
+        if features.shape[-2] * features.shape[-1] < features.shape[1]:
+            x = positions(features)
+            mean = x.mean(dim=0)
+            centred = x - mean
+            return ((mean - self.mean).pow(2).sum() + centred.pow(2).sum() / x.shape[0] + self.cov_trace
+                    - 2 * trace_sqrt_product_of_positions(self.root, centred))
         mean, cov = feature_moments(features)
         return gaussian_w2(mean, cov, self.mean, self.cov_trace, self.root)
 
