@@ -31,16 +31,19 @@ def tubingen_starry(images):
     return content, style, Judge(content, style, size=128)
 
 
-@pytest.mark.parametrize(("model", "style_loss"), [(m, "gram") for m in (
+@pytest.mark.parametrize(("model", "method", "style_loss"), [(m, "gatys", "gram") for m in (
     "vgg19", "vgg16", "resnet50", "inception_v3", "squeezenet1_1", "alexnet")] + [
-    ("vgg19", loss) for loss in ("w2", "sliced", "remd")])
-def test_every_backbone_and_style_loss_paints_content_in_style(model, style_loss, tubingen_starry):
-    """Each network, and each style loss, with its defaults: clearly stylised (for the distribution losses by the
-    judge's Gram distance, a statistic they do not optimise), the content's layout kept, never black or flat."""
+    ("vgg19", "gatys", loss) for loss in ("w2", "sliced", "remd")] + [
+    ("vgg19", method, "gram") for method in ("strotss", "nnst")])
+def test_every_backbone_style_loss_and_method_paints_content_in_style(model, method, style_loss, tubingen_starry):
+    """Each network, style loss and method with its defaults: clearly stylised (for the distribution losses and the
+    methods by the judge's Gram distance, a statistic they do not optimise), the content's layout kept, never
+    black or flat."""
     content, style, judge = tubingen_starry
-    result = run(content, style, model=model, size=128, iterations=80, style_loss=style_loss)
+    result = run(content, style, model=model, size=128, iterations=80, style_loss=style_loss, method=method)
     assert result.stopped == "completed" and len(result.history) == 80
-    assert result.history[-1].total < 0.3 * result.history[0].total
+    # NNST starts at the content, whose hypercolumns chose the targets: a cosine distance of about 0.4, not 1
+    assert result.history[-1].total < (0.7 if method == "nnst" else 0.3) * result.history[0].total
     assert image_health(result.image) == []
     out = np.asarray(result.image, dtype=np.float32) / 255
     assert out.std(axis=(0, 1)).min() > 0.08, "flat image"

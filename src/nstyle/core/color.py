@@ -153,5 +153,42 @@ def _matched(mu: np.ndarray, cov: np.ndarray, mu_t: np.ndarray, cov_t: np.ndarra
     return bool(np.abs(mu - mu_t).max() < 0.05 / 255
                 and np.linalg.norm(cov - cov_t) < 5e-4 * max(np.linalg.norm(cov_t), 1e-12))
 
+# OkLab (Ottosson 2020): linear sRGB -> LMS cone responses, cube root, -> lightness and two opponent axes.
+_RGB_TO_LMS = np.array([[0.4122214708, 0.5363325363, 0.0514459929],
+                        [0.2119034982, 0.6806995451, 0.1073969566],
+                        [0.0883024619, 0.2817188376, 0.6299787005]])
+_LMS_TO_LAB = np.array([[0.2104542553, 0.7936177850, -0.0040720468],
+                        [1.9779984951, -2.4285922050, 0.4505937099],
+                        [0.0259040371, 0.7827717662, -0.8086757660]])
+
+
+def rgb_to_oklab(pixels: np.ndarray) -> np.ndarray:
+    """sRGB 0..1 [..., 3] -> OkLab [..., 3]."""
+    linear = np.where(pixels > 0.04045, ((pixels + 0.055) / 1.055) ** 2.4, pixels / 12.92)
+    return np.cbrt(linear @ _RGB_TO_LMS.T) @ _LMS_TO_LAB.T
+
+
+def oklab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """OkLab [..., 3] -> sRGB [..., 3] (not clipped)."""
+    linear = (lab @ np.linalg.inv(_LMS_TO_LAB).T) ** 3 @ np.linalg.inv(_RGB_TO_LMS).T
+    return np.where(linear > 0.0031308, 1.055 * np.abs(linear) ** (1 / 2.4) - 0.055, linear * 12.92)
+
+
+def match_oklab(image: PIL.Image.Image, references: list[PIL.Image.Image],
+                blend: list[float] | None = None) -> PIL.Image.Image:
+    """``image`` with the OkLab mean and covariance of ``references`` (mixed by ``blend``): NNST's last step, in a
+    space where distances are perceived alike, so the mapping moves hue and lightness as the eye expects."""
+    blend = list(blend) if blend is not None else [1.0] * len(references)
+    shares = np.asarray(blend, dtype=np.float64) / sum(blend)
+    stats = [color_statistics(rgb_to_oklab(_pixels(r))) for r in references]
+    mu_t = sum(w * m for w, (m, _) in zip(shares, stats, strict=True))
+    second = sum(w * (c + np.outer(m, m)) for w, (m, c) in zip(shares, stats, strict=True))
+    lab = rgb_to_oklab(_pixels(image))
+    mu, cov = color_statistics(lab)
+    mapped = (lab - mu) @ color_transform(cov, second - np.outer(mu_t, mu_t)).T + mu_t
+    return _to_image(np.clip(oklab_to_rgb(mapped), 0.0, 1.0))
+
+
 __all__ = ["PRESERVE_COLOR", "HISTOGRAM_METHODS", "rgb_to_yiq", "yiq_to_rgb", "luminance", "luminance_image",
-           "recombine", "color_statistics", "color_transform", "match_color"]
+           "recombine", "color_statistics", "color_transform", "match_color", "rgb_to_oklab", "oklab_to_rgb",
+           "match_oklab"]

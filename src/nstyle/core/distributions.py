@@ -206,9 +206,17 @@ class RelaxedEMDLoss(DistributionLoss):
 
 
 def relaxed_emd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """max(mean_i min_j C_ij, mean_j min_i C_ij) for the cosine distances C = 1 - a b^T of unit rows a, b."""
-    cost = 1.0 - a @ b.t()
-    return torch.maximum(cost.min(dim=1).values.mean(), cost.min(dim=0).values.mean())
+    """max(mean_i min_j C_ij, mean_j min_i C_ij) for the cosine distances C = 1 - a b^T of unit rows a, b.
+
+    The nearest pairs are found without autograd, then only their distances are recomputed with it: the same value
+    and gradient (a minimum's gradient flows through its argument alone) without keeping, or back-propagating
+    through, the whole [len(a), len(b)] matrix."""
+    with torch.no_grad():
+        similarity = a @ b.t()
+        to_b, to_a = similarity.argmax(dim=1), similarity.argmax(dim=0)
+    forward = 1.0 - (a * b[to_b]).sum(dim=1).mean()
+    backward = 1.0 - (a[to_a] * b).sum(dim=1).mean()
+    return torch.maximum(forward, backward)
 
 
 def region_moments(features: torch.Tensor, guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

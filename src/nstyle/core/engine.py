@@ -24,10 +24,11 @@ from ..io.images import as_image, image_to_tensor, load_image, one_or_many, resi
 from ..models.precision import compute_dtype
 from ..models.registry import get_record
 from ..models.weights import checked_weights_file, load_backbone
-from .color import luminance_image, recombine
+from .color import luminance_image, match_oklab, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .losses import Guides, StyleTransferLoss
 from .memory import check_fits
+from .neighbours import NeuralNeighbourLoss
 from .optim import IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
@@ -103,21 +104,28 @@ def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str
 
 
 def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
-               guides: Guides | None = None, style_targets: dict[str, torch.Tensor] | None = None
-               ) -> StyleTransferLoss:
+               guides: Guides | None = None, style_targets: dict[str, torch.Tensor] | None = None,
+               content_factor: float = 1.0) -> StyleTransferLoss | NeuralNeighbourLoss:
+    """The objective of one level; ``content_factor`` multiplies the content weight (STROTSS doubles it at every
+    coarser level)."""
     content_layers, style_layers = loss_layers(options, backbone)
     weights = options.resolved_weights()
+    if options.method == "nnst":
+        return NeuralNeighbourLoss(backbone, content, styles, list(style_layers), weights["content"],
+                                   weights["style"], weights["tv"], blend=options.style_blend_for(len(styles)),
+                                   seed=options.seed)
     return StyleTransferLoss(
         backbone, content, styles,
         content_layers=content_layers,
         style_layers=style_layers,
-        content_weight=weights["content"], style_weight=weights["style"], tv_weight=weights["tv"],
+        content_weight=weights["content"] * content_factor, style_weight=weights["style"], tv_weight=weights["tv"],
         mode=options.loss,
         style_blend=options.style_blend_for(len(styles)),
         smoothing=options.smoothing,
         guidance=guides,
         style_targets=style_targets,
         style_loss=options.style_loss,
+        method=options.method,
     )
 
 
@@ -200,7 +208,8 @@ class Painter:
             if self.tiled(size):
                 return tiled_objective(opts, backbone, content, styles), content, styles
             guides = level_guides(self.guidance, content, styles)
-            return build_loss(opts, backbone, content, styles, guides), content, styles
+            factor = opts.size / size if opts.method == "strotss" else 1.0
+            return build_loss(opts, backbone, content, styles, guides, content_factor=factor), content, styles
         except RuntimeError as err:  # a layer deeper than the image allows (the network's own check)
             if "too small" not in str(err):
                 raise
@@ -234,6 +243,8 @@ class Painter:
             init = self.start(content, styles[0], generator or torch.Generator().manual_seed(self.options.seed))
         elif tuple(init.shape[-2:]) != tuple(content.shape[-2:]):
             init = upsample(init, content.shape)
+        if isinstance(objective, NeuralNeighbourLoss) and self.options.init != "content":
+            objective.retarget(init)  # the first level's start is the content: its targets are made already
         loss = extra(objective, objective.compose) if extra is not None else objective
         present = presenter(objective, self.options.preserve_color, self.content, size)
         opts = self.options
@@ -242,9 +253,12 @@ class Painter:
         return outcome, objective.compose(outcome.image)
 
     def picture(self, image: torch.Tensor) -> PIL.Image.Image:
-        """The result as the user sees it: under ``--preserve-color luminance`` recoloured with the content."""
+        """The result as the user sees it: under ``--preserve-color luminance`` recoloured with the content; with
+        ``--method nnst`` (and no colour preservation) in the styles' colours (their OkLab mean and covariance)."""
         if self.options.preserve_color == "luminance":
             return recombine(image, self.content)
+        if self.options.method == "nnst" and self.options.preserve_color is None:
+            return match_oklab(tensor_to_image(image), self.styles, self.blend)
         return tensor_to_image(image)
 
 

@@ -20,6 +20,7 @@ from .distributions import STYLE_LOSS_CLASSES, GuidedMeanCovarianceLoss
 from .gram import gram_matrix
 from .guidance import resize_guide
 from .modes import LossMode, get_mode
+from .strotss import PaletteLoss, SelfSimilarityLoss
 
 
 class ActivationSmoothing(nn.Module):
@@ -190,6 +191,7 @@ class StyleTransferLoss(nn.Module):
         guidance: Guides | None = None,
         style_targets: Mapping[str, torch.Tensor] | None = None,
         style_loss: str = "gram",
+        method: str = "gatys",
     ):
         """``style_blend``: one weight per style image, mixing their Grams (default equal).
         ``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
@@ -198,6 +200,8 @@ class StyleTransferLoss(nn.Module):
         ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
         instead of ``styles`` (without guidance).
         ``style_loss``: gram, or a distribution loss of ``nstyle.core.distributions`` (whole images only).
+        ``method``: gatys, or strotss: self-similarity content, relaxed-EMD style and the palette term
+        (``nstyle.core.strotss``).
         """
         super().__init__()
         self.backbone = backbone
@@ -217,8 +221,14 @@ class StyleTransferLoss(nn.Module):
             content_features = self._smooth(content_features)
             style_features = ([self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
                               if style_targets is None else [])
-        self.content_losses = nn.ModuleDict(
-            {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
+        if method == "strotss":
+            style_loss = "remd"
+            self.content_losses = nn.ModuleDict(
+                {name: SelfSimilarityLoss(content_features[name]) for name in self.content_layers})
+        else:
+            self.content_losses = nn.ModuleDict(
+                {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
+        self.palette = PaletteLoss(list(styles), blend) if method == "strotss" else None
         if guidance is not None:
             mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
             shares = region_shares(guidance.content)
@@ -272,6 +282,8 @@ class StyleTransferLoss(nn.Module):
         content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
         style = sum((self.layer_weights[name] * loss(features[name])
                      for name, loss in self.style_losses.items()), zero)
+        if self.palette is not None:
+            style = style + self.palette(image)
         parts = {"content": self.weights["content"] * content, "style": self.weights["style"] * style}
         parts["tv"] = self.weights["tv"] * self.tv_loss(image) if self.weights["tv"] else zero
         return parts["content"] + parts["style"] + parts["tv"], parts

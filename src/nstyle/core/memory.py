@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .modes import METHOD_STYLE_LOSS
 from .options import MIN_LEVEL_SIZE, MIN_SIZE, MIN_TILE, TransferOptions
 from .pyramid import level_iterations, level_sizes
 
@@ -65,7 +66,10 @@ ALLOCATOR_SLACK = 1.35
 #: projections, sorts and their indices kept for the backward. Measured on VGG19 at its default layers (peak of a
 #: 512x384 run against the same run with Gram matrices: w2 +78 MB, sliced +439 MB, remd +132 MB), scaled to other
 #: networks by their evaluation's bytes per pixel.
-STYLE_LOSS_BYTES = {"gram": 0, "w2": 420, "sliced": 2350, "remd": 710}
+STYLE_LOSS_BYTES = {"gram": 0, "w2": 420, "sliced": 2350, "remd": 710,
+                    # --method nnst: its candidates (8,192 hypercolumns) and a search chunk's distances are fixed
+                    # (about 110 MB at VGG19's layers), its grid a sixteenth of the pixels: set at remd's share
+                    "nnst": 710}
 #: Of the memory free when a run starts, the share it may take; the rest is left to the system, other programs,
 #: the allocator's slack and the estimate's error.
 USABLE_SHARE = 0.85
@@ -139,8 +143,8 @@ class _Shape:
 
         dtype = compute_dtype(options.precision, _device(options, device))
         return cls(options.model, "float32" if dtype is None else "bfloat16", options.size, options.levels,
-                   options.iterations, options.style_scale, options.tile, options.optimizer, options.style_loss,
-                   options.parametrization)
+                   options.iterations, options.style_scale, options.tile, options.optimizer,
+                   METHOD_STYLE_LOSS.get(options.method, options.style_loss), options.parametrization)
 
     def peak(self, content: tuple[int, int], styles: Sequence[tuple[int, int]], loaded: bool = False) -> int:
         net = network_memory(self.model)

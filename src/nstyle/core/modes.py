@@ -175,3 +175,19 @@ def _neighbour_squares(image):
 #: errors of their own scale, defined in the nstyle normalisation only.
 STYLE_LOSS_WEIGHTS: dict[str, float | None] = {"gram": None, "w2": 100.0, "sliced": 100.0, "remd": 100.0}
 STYLE_LOSS_NAMES = tuple(STYLE_LOSS_WEIGHTS)
+
+
+#: ``--method``: the recipe around the style statistic. ``gatys``: the content's features and ``--style-loss``;
+#: ``strotss`` (Kolkin et al. 2019): self-similarity content, relaxed EMD with moments and a palette term, the
+#: content weight doubled at every coarser level; ``nnst`` (Kolkin et al. 2022): the content's hypercolumns
+#: replaced by their nearest style hypercolumns, the image optimised towards them, the style's colours at the end
+#: (``nstyle.core.neighbours``). Each method's default weights, where the user gives none (None: the mode's).
+#: For nnst, the content weight is the content's share (0..1) of the image whose neighbours are searched.
+METHOD_WEIGHTS: dict[str, dict[str, float] | None] = {
+    "gatys": None,
+    "strotss": {"content": 100.0, "style": 100.0, "tv": 1.0},
+    "nnst": {"content": 0.75, "style": 100.0, "tv": 1.0},
+}
+METHOD_NAMES = tuple(METHOD_WEIGHTS)
+#: the style statistic each method matches (gatys: the one --style-loss names)
+METHOD_STYLE_LOSS = {"strotss": "remd", "nnst": "nnst"}

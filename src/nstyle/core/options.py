@@ -22,7 +22,7 @@ from pydantic.dataclasses import dataclass
 from ..errors import UsageError
 from ..models.precision import PRECISIONS
 from ..models.registry import model_names
-from .modes import MODE_NAMES, STYLE_LOSS_NAMES, STYLE_LOSS_WEIGHTS, get_mode
+from .modes import METHOD_NAMES, METHOD_WEIGHTS, MODE_NAMES, STYLE_LOSS_NAMES, STYLE_LOSS_WEIGHTS, get_mode
 from .pyramid import level_iterations, level_sizes
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
@@ -164,6 +164,10 @@ class TransferOptions:
         "gram", "what of the style's features is matched: gram (Gatys's Gram matrices), w2 (mean and covariance, "
         "Wasserstein-2), sliced (sliced Wasserstein: the whole distribution), remd (STROTSS's relaxed earth "
         "mover's distance)")
+    method: Literal[METHOD_NAMES] = _opt(
+        "gatys", "the recipe: gatys (a content-feature loss and --style-loss), strotss (Kolkin et al. 2019: "
+        "self-similarity content, relaxed EMD style, palette), nnst (Kolkin et al. 2022: neural neighbours, then "
+        "the style's colours; --content-weight is then the content's share, 0..1)")
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = _opt(0, "random seed; the same seed gives the same image")
     device: Annotated[str, AfterValidator(_device)] = _opt("auto", "cpu, cuda, or auto (cuda when available)")
     precision: Literal[PRECISIONS] = _opt(
@@ -189,6 +193,26 @@ class TransferOptions:
             raise UsageError(f"--style-layer-weights has {len(self.style_layer_weights)} weight(s) for "
                              f"{len(self.style_layers)} --style-layers; give one weight per layer")
 
+        if self.method != "gatys":
+            flag = f"--method {self.method}"
+            if self.loss != "nstyle":
+                raise UsageError(f"{flag} is defined in the nstyle normalisation only; give --loss nstyle")
+            if self.style_loss != "gram":
+                raise UsageError(f"{flag} brings its own style loss; leave out --style-loss {self.style_loss}")
+            if self.mask is not None or maps:
+                raise UsageError(f"{flag} has no masked or per-region version; give --method gatys with --mask or "
+                                 "maps")
+            if self.smoothing:
+                raise UsageError(f"{flag} compares cosine distances, which --smoothing does not help; leave it out")
+            if self.tile and self.size > self.tile:
+                raise UsageError(f"{flag} compares the whole image at once; give --tile 0 or larger than --size "
+                                 f"({self.size})")
+            if self.method == "nnst" and self.content_weight is not None and self.content_weight > 1:
+                raise UsageError(f"--content-weight {self.content_weight:g}: with --method nnst it is the content's "
+                                 "share of the image searched for neighbours; give 0 to 1")
+            if self.method == "nnst" and self.strength is not None:
+                raise UsageError("--strength sets a style weight, and --method nnst's style comes from its "
+                                 "neighbours; give --content-weight (0 to 1) instead")
         if self.style_loss != "gram":
             if self.loss != "nstyle":
                 raise UsageError(f"--style-loss {self.style_loss} is defined in the nstyle normalisation only; give "
@@ -214,6 +238,8 @@ class TransferOptions:
         base = get_mode(self.loss).default_weights(len(self.level_plan()))
         if STYLE_LOSS_WEIGHTS[self.style_loss] is not None:
             base["style"] = STYLE_LOSS_WEIGHTS[self.style_loss]
+        if METHOD_WEIGHTS[self.method] is not None:
+            base = dict(METHOD_WEIGHTS[self.method])
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
         weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
         if self.strength is not None:
