@@ -46,14 +46,20 @@ class Config:
 CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
-    "default": Config("nstyle's default (coarse to fine 128, 256, 512 px: 80 + 40 + 20 L-BFGS iterations)"),
-    "classic": Config("classic Gatys (`--loss classic`, one size, 35 L-BFGS iterations: the default's time)",
+    "default": Config("nstyle's default: W2 style loss (weight 200), coarse to fine 128, 256, 512 px: 48 + 24 + 12 "
+                      "L-BFGS iterations"),
+    "best": Config("`--quality best`", {"quality": "best"}),
+    "gram-20": Config("nstyle's default until 2026-12-01: Gram matrices, 80 + 40 + 20 iterations",
+                      {"style_loss": "gram", "iterations": 20}),
+    "classic": Config("classic Gatys (`--loss classic`, one size, 35 L-BFGS iterations: the default's time then)",
                       {"loss": "classic", "levels": 1, "iterations": 35}),
     "classic-300": Config("classic Gatys given 300 iterations (`--loss classic --levels 1 --iterations 300`)",
                           {"loss": "classic", "levels": 1, "iterations": 300}),
-    "w2": Config("mean and covariance (`--style-loss w2`), the default's schedule", {"style_loss": "w2"}),
+    "gram": Config("Gram matrices (`--style-loss gram`), the default's schedule", {"style_loss": "gram"}),
     "sliced": Config("sliced Wasserstein (`--style-loss sliced`), the default's schedule", {"style_loss": "sliced"}),
     "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
+    "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
+    "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
 }
 COLUMNS = (("artfid_proxy", "ArtFID (proxy)"), ("fid", "FID"), ("kid", "KID"), ("lpips", "LPIPS"),
            ("lpips_gray", "LPIPS gray"), ("cfsd", "CFSD"), ("histogram", "Histogram"),

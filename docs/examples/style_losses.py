@@ -1,6 +1,7 @@
-"""Render docs/QUALITY.md's style-loss figure: the same pairs by classic Gatys, the default and every --style-loss.
+"""Render docs/QUALITY.md's style-loss figure: the same pairs by classic Gatys, the default, every --style-loss
+and every --method.
 
-    python docs/examples/style_losses.py [IMAGES_DIR] [--size 384]   # default ../shared/images
+    python docs/examples/style_losses.py [IMAGES_DIR] [--size 384] [--again]   # default ../shared/images
 
 Every picture is made through the real command line (``nstyle.cli.main``), with the command docs/QUALITY.md
 shows, from the classic test images (../shared/bench's images may not be redistributed, so they are not used
@@ -27,6 +28,8 @@ METHODS = {
     "w2": "--style-loss w2",
     "sliced": "--style-loss sliced",
     "remd": "--style-loss remd",
+    "strotss": "--method strotss",
+    "nnst": "--method nnst",
 }
 
 
@@ -36,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="?", type=Path, default=ROOT.parent / "shared" / "images")
     parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--again", action="store_true", help="paint every picture again (else those already in "
+                        "docs/images/style_losses/ are kept: a new method adds its column)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -46,6 +51,9 @@ def main() -> None:
             target = OUT / f"{content}_{style}_{label.split()[0]}.jpg"
             command = f"transfer {c} {s} -o {target} --size {args.size} -q {flags}"
             start = time.perf_counter()
+            if target.exists() and not args.again:
+                row.append(Image.open(target).convert("RGB"))
+                continue
             if cli(shlex.split(command)) not in (0, None):
                 sys.exit(f"failed: nstyle {command}")
             print(f"{time.perf_counter() - start:6.1f} s  nstyle {command}", flush=True)

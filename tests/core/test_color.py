@@ -103,3 +103,24 @@ def test_one_mapping_alone_is_thrown_off_by_clipping(package_images):
 def test_unknown_histogram_method():
     with pytest.raises(ValueError, match="cholesky"):
         color_transform(np.eye(3), np.eye(3), "svd")
+
+
+def test_oklab_round_trips_and_has_white_at_lightness_one():
+    from nstyle.core.color import oklab_to_rgb, rgb_to_oklab
+
+    pixels = np.random.default_rng(0).random((50, 3))
+    assert np.allclose(oklab_to_rgb(rgb_to_oklab(pixels)), pixels, atol=1e-6)
+    white = rgb_to_oklab(np.ones(3))
+    assert white[0] == pytest.approx(1.0, abs=1e-3) and np.abs(white[1:]).max() < 1e-3
+
+
+def test_match_oklab_gives_the_references_colour_statistics():
+    from nstyle.core.color import color_statistics, match_oklab, rgb_to_oklab
+
+    rng = np.random.default_rng(1)
+    source = Image.fromarray((rng.random((32, 32, 3)) * 200 + 20).astype(np.uint8))
+    reference = Image.fromarray((rng.random((32, 32, 3)) * [90, 60, 30] + [120, 40, 10]).astype(np.uint8))
+    mapped = match_oklab(source, [reference])
+    mu, cov = color_statistics(rgb_to_oklab(np.asarray(mapped, dtype=np.float64) / 255))
+    mu_t, cov_t = color_statistics(rgb_to_oklab(np.asarray(reference, dtype=np.float64) / 255))
+    assert np.abs(mu - mu_t).max() < 0.01 and np.linalg.norm(cov - cov_t) < 0.1 * np.linalg.norm(cov_t)

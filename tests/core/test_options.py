@@ -199,3 +199,19 @@ def test_the_run_property_ran_real_transfers():
     if not RAN:
         test_accepted_options_run_one_iteration_at_16_px()
     assert len(RAN) >= 15, f"only {len(RAN)} drawn option sets reached the engine"
+
+
+def test_quality_best_fills_only_what_is_not_given():
+    from nstyle.core.options import QUALITY_PRESETS
+
+    best = TransferOptions(quality="best")
+    assert all(getattr(best, k) == v for k, v in QUALITY_PRESETS["best"].items())
+    assert TransferOptions(quality="best", iterations=3).iterations == 3
+    assert TransferOptions(quality="default") == TransferOptions()
+
+
+def test_the_default_style_loss_follows_the_normalisation_and_the_method():
+    assert TransferOptions().style_loss == "w2"
+    assert TransferOptions(loss="classic").style_loss == "gram"  # the distribution losses are nstyle's only
+    assert TransferOptions(method="nnst").style_loss == "gram"  # its own statistic; the field is unused
+    assert TransferOptions(style_loss="gram").resolved_weights()["style"] == 100.0

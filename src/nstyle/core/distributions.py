@@ -105,9 +105,12 @@ def symmetric_sqrt(matrix: torch.Tensor) -> torch.Tensor:
 class GaussianTarget(nn.Module):
     """The style's mean, covariance trace and covariance root: what the W2 distance to it needs."""
 
-    def __init__(self, samples: Sequence[torch.Tensor], blend: Sequence[float]):
+    def __init__(self, samples: Sequence[torch.Tensor] | None = None, blend: Sequence[float] | None = None,
+                 moments: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """From the styles' positions mixed by ``blend``, or from their ``moments`` (mean [C], covariance [C, C])
+        where they were summed tile by tile."""
         super().__init__()
-        mean, cov = mixed_moments(samples, blend)
+        mean, cov = moments if moments is not None else mixed_moments(samples, blend)
         self.register_buffer("mean", mean)
         self.register_buffer("cov_trace", torch.trace(cov))
         self.register_buffer("root", symmetric_sqrt(cov).float())

@@ -33,7 +33,7 @@ from .optim import IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
 from .stops import Stop
-from .tiling import TiledObjective, style_targets_of
+from .tiling import TiledObjective, style_moments_of, style_targets_of
 
 ImageInput = str | os.PathLike | PIL.Image.Image
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -140,8 +140,9 @@ def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
     """The loss of a level too large for one pass, evaluated exactly, tile by tile (``nstyle.core.tiling``)."""
     overlap = tile_overlap(options.tile)
     content_layers, style_layers = loss_layers(options, backbone)
-    targets = style_targets_of(backbone, styles, list(style_layers), options.tile, overlap,
-                               blend=options.style_blend_for(len(styles)))
+    targets_of = style_moments_of if options.style_loss == "w2" else style_targets_of
+    targets = targets_of(backbone, styles, list(style_layers), options.tile, overlap,
+                         blend=options.style_blend_for(len(styles)))
     return TiledObjective(backbone, content, targets, content_layers, style_layers, options.resolved_weights(),
                           options.loss, options.tile, overlap)
 

@@ -39,14 +39,18 @@ def grid_size(height: int, width: int) -> tuple[int, int]:
 
 def hypercolumns(features: dict[str, torch.Tensor], layers: Sequence[str], grid: tuple[int, int]
                  ) -> list[torch.Tensor]:
-    """Each layer's features [1, C, h, w] resampled to ``grid`` (antialiased where it shrinks), as [P, C] float32."""
+    """Each layer's features [1, C, h, w] resampled to ``grid``, as [P, C] float32: averaged over each cell where the
+    layer is finer than the grid, bilinearly interpolated where it is coarser. Area averaging keeps the backbone's
+    channels-last layout in both directions (an antialiased bilinear resize took a fifth of an evaluation at 512 px,
+    most of it adding its gradient, laid out the other way, into the network's)."""
     out = []
     for name in layers:
-        f = features[name].float()
-        if tuple(f.shape[-2:]) != grid:
-            f = F.interpolate(f, size=grid, mode="bilinear", align_corners=False,
-                              antialias=f.shape[-2] > grid[0] or f.shape[-1] > grid[1])
-        out.append(f[0].flatten(1).t())
+        f = features[name]
+        if f.shape[-2] >= grid[0] and f.shape[-1] >= grid[1]:
+            f = F.adaptive_avg_pool2d(f, grid) if tuple(f.shape[-2:]) != grid else f
+        else:
+            f = F.interpolate(f.float(), size=grid, mode="bilinear", align_corners=False)
+        out.append(f[0].flatten(1).t().float())
     return out
 
 

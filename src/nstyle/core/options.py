@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 from pydantic.dataclasses import dataclass
+from pydantic_core import ArgsKwargs
 
 from ..errors import UsageError
 from ..models.precision import PRECISIONS
@@ -31,6 +32,12 @@ PRESERVE_COLOR = ("luminance", "histogram")
 HISTOGRAM_METHODS = ("eig", "cholesky")
 POOLINGS = ("max", "avg")
 INIT_KEYWORDS = ("noise", "content", "style")
+#: ``--quality``: presets of the options a user does not give. ``default`` is the defaults themselves, the best
+#: ArtFID (proxy) at no more than about 40 s a 512 px image on 2 CPU cores; ``best`` the best ArtFID measured at
+#: any time (docs/QUALITY.md, "The default and --quality best").
+QUALITY_PRESETS: dict[str, dict[str, Any]] = {"default": {}, "best": {"iterations": 40}}
+#: --style-loss when none is given, in the nstyle normalisation (the quality/time frontier: docs/QUALITY.md)
+DEFAULT_STYLE_LOSS = "w2"
 MIN_SIZE = 16
 MAX_SIZE = 32768  # a hard bound on any value; what fits in memory is checked when a run is planned
 MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing
@@ -38,6 +45,11 @@ MIN_TILE = 256  # smaller tiles leave the deepest features too little context (g
 MAX_SEED = 2**63 - 1  # what torch.manual_seed takes
 # --strength s multiplies the default style weight by 10^(STRENGTH_DECADES * (s - 0.5)): s = 0.5 is the default.
 STRENGTH_DECADES = 6.0
+
+
+def option_flag(name: str) -> str:
+    """The command-line flag of an option: ``style_weight`` -> ``--style-weight``."""
+    return "--" + name.replace("_", "-")
 
 
 def _opt(default, help: str, **extra):
@@ -103,7 +115,7 @@ class TransferOptions:
     model: Annotated[str, AfterValidator(_model)] = _opt("vgg19", "backbone network (see `nstyle models`)")
     size: Annotated[int, Field(ge=MIN_SIZE, le=MAX_SIZE)] = _opt(512, "long side of the output in pixels")
     iterations: Annotated[int, Field(ge=1, le=1_000_000)] = _opt(
-        20, "optimisation iterations (evaluations of loss and gradient) at the final size; each coarser level runs "
+        12, "optimisation iterations (evaluations of loss and gradient) at the final size; each coarser level runs "
         "twice as many as the next finer one")
     levels: Annotated[int, Field(ge=0, le=12)] = _opt(
         0, "coarse-to-fine: optimise at up to this many sizes, each twice the previous, none below "
@@ -160,10 +172,10 @@ class TransferOptions:
     pooling: Literal[POOLINGS] = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)")
     loss: Literal[MODE_NAMES] = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                                      "keras (the seed paper's code), classic (neural-style's)")
-    style_loss: Literal[STYLE_LOSS_NAMES] = _opt(
-        "gram", "what of the style's features is matched: gram (Gatys's Gram matrices), w2 (mean and covariance, "
+    style_loss: Literal[STYLE_LOSS_NAMES] | None = _opt(
+        None, "what of the style's features is matched: gram (Gatys's Gram matrices), w2 (mean and covariance, "
         "Wasserstein-2), sliced (sliced Wasserstein: the whole distribution), remd (STROTSS's relaxed earth "
-        "mover's distance)")
+        f"mover's distance); default {DEFAULT_STYLE_LOSS} with --loss nstyle, gram with the others")
     method: Literal[METHOD_NAMES] = _opt(
         "gatys", "the recipe: gatys (a content-feature loss and --style-loss), strotss (Kolkin et al. 2019: "
         "self-similarity content, relaxed EMD style, palette), nnst (Kolkin et al. 2022: neural neighbours, then "
@@ -174,6 +186,19 @@ class TransferOptions:
         "auto", "number format of the network: bfloat16 (about twice as fast where the CPU or GPU has it in "
         "hardware), float32, or auto (bfloat16 where native, else float32)")
     weights: Image | None = _opt(None, "use this weights file instead of the cached download", metavar="FILE")
+    quality: Literal[tuple(QUALITY_PRESETS)] = _opt(
+        "default", "a preset for the options not given: default (the best ArtFID at about 40 s a 512 px image on 2 "
+        "CPU cores), best (the best ArtFID at any time: " + ", ".join(
+            f"{option_flag(k)} {v}" for k, v in QUALITY_PRESETS["best"].items()) + "; docs/QUALITY.md)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        """``--quality``'s values for the options the caller left out (what is given always wins)."""
+        preset = data.kwargs.get("quality") if isinstance(data, ArgsKwargs) and data.kwargs else None
+        if isinstance(preset, str) and preset in QUALITY_PRESETS:
+            return ArgsKwargs(data.args or (), QUALITY_PRESETS[preset] | data.kwargs)
+        return data
 
     def __post_init__(self):
         """The checks that involve more than one option."""
@@ -195,10 +220,10 @@ class TransferOptions:
 
         if self.method != "gatys":
             flag = f"--method {self.method}"
+            if self.style_loss is not None:
+                raise UsageError(f"{flag} brings its own style loss; leave out --style-loss {self.style_loss}")
             if self.loss != "nstyle":
                 raise UsageError(f"{flag} is defined in the nstyle normalisation only; give --loss nstyle")
-            if self.style_loss != "gram":
-                raise UsageError(f"{flag} brings its own style loss; leave out --style-loss {self.style_loss}")
             if self.mask is not None or maps:
                 raise UsageError(f"{flag} has no masked or per-region version; give --method gatys with --mask or "
                                  "maps")
@@ -213,6 +238,8 @@ class TransferOptions:
             if self.method == "nnst" and self.strength is not None:
                 raise UsageError("--strength sets a style weight, and --method nnst's style comes from its "
                                  "neighbours; give --content-weight (0 to 1) instead")
+        if self.style_loss is None:  # what the user left open is settled here, once, for every reader
+            self.style_loss = DEFAULT_STYLE_LOSS if self.loss == "nstyle" and self.method == "gatys" else "gram"
         if self.style_loss != "gram":
             if self.loss != "nstyle":
                 raise UsageError(f"--style-loss {self.style_loss} is defined in the nstyle normalisation only; give "
@@ -220,9 +247,9 @@ class TransferOptions:
             if (self.mask is not None or maps) and self.style_loss != "w2":
                 raise UsageError(f"--style-loss {self.style_loss} has no masked or per-region version; give "
                                  "--style-loss gram or w2 with --mask or maps")
-            if self.tile and self.size > self.tile:
+            if self.tile and self.size > self.tile and self.style_loss != "w2":
                 raise UsageError(f"--style-loss {self.style_loss} compares the whole image's distribution at once; "
-                                 f"give --tile 0 or larger than --size ({self.size}), or --style-loss gram")
+                                 f"give --tile 0 or larger than --size ({self.size}), or --style-loss gram or w2")
 
     def level_plan(self) -> list[tuple[int, int]]:
         """(long side, iterations) of each level, coarse to fine."""
@@ -259,11 +286,6 @@ class TransferOptions:
 def strength_weight(strength: float, default: float) -> float:
     """The style weight for a strength 0..1: log-linear around the default (strength 0.5)."""
     return default * 10.0 ** (STRENGTH_DECADES * (strength - 0.5))
-
-
-def option_flag(name: str) -> str:
-    """The command-line flag of an option: ``style_weight`` -> ``--style-weight``."""
-    return "--" + name.replace("_", "-")
 
 
 def _number(value) -> str:

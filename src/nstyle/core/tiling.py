@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .distributions import GaussianTarget, gaussian_w2
 from .gram import gram_matrix
 from .losses import ContentLoss, StyleLoss, TotalVariationLoss
 from .modes import get_mode
@@ -78,19 +79,28 @@ def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
             for r in _spans(height, tile, overlap) for c in _spans(width, tile, overlap)]
 
 
-def tiled_grams(backbone, image: torch.Tensor, layers: Sequence[str], tiles: Sequence[Tile]
-                ) -> dict[str, tuple[torch.Tensor, int]]:
-    """The image's unnormalised Gram matrices ``F F^T`` and position counts ``M`` per layer, tile by tile."""
+def tiled_statistics(backbone, image: torch.Tensor, layers: Sequence[str], tiles: Sequence[Tile]
+                     ) -> dict[str, tuple[torch.Tensor, torch.Tensor, int]]:
+    """The image's unnormalised Gram matrices ``F F^T`` [1, C, C], feature sums [1, C] and position counts ``M`` per
+    layer, tile by tile."""
+    grams: dict[str, torch.Tensor] = {}
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     with torch.no_grad():
         for t in tiles:
             for name, f in backbone(t.crop(image), list(layers)).items():
                 f = t.owned(f)
-                g = gram_matrix(f)
-                sums[name] = sums[name] + g if name in sums else g
+                g, total = gram_matrix(f), f.float().sum(dim=(-2, -1))
+                grams[name] = grams[name] + g if name in grams else g
+                sums[name] = sums[name] + total if name in sums else total
                 counts[name] = counts.get(name, 0) + f.shape[-2] * f.shape[-1]
-    return {name: (sums[name], counts[name]) for name in sums}
+    return {name: (grams[name], sums[name], counts[name]) for name in grams}
+
+
+def tiled_grams(backbone, image: torch.Tensor, layers: Sequence[str], tiles: Sequence[Tile]
+                ) -> dict[str, tuple[torch.Tensor, int]]:
+    """The image's unnormalised Gram matrices ``F F^T`` and position counts ``M`` per layer, tile by tile."""
+    return {name: (g, m) for name, (g, _, m) in tiled_statistics(backbone, image, layers, tiles).items()}
 
 
 class TiledObjective:
@@ -100,9 +110,11 @@ class TiledObjective:
     the content image's owned features, computed once here.
     """
 
-    def __init__(self, backbone, content: torch.Tensor, style_targets: Mapping[str, torch.Tensor],
+    def __init__(self, backbone, content: torch.Tensor, style_targets: Mapping[str, torch.Tensor | StyleMoments],
                  content_layers: Sequence[str], layer_weights: Mapping[str, float], weights: Mapping[str, float],
                  mode: str, tile: int, overlap: int):
+        """``style_targets``: per layer, the style's per-position Gram (the Gram loss), or its ``StyleMoments``
+        (``--style-loss w2``: the whole image's mean and covariance are sums over positions too)."""
         self.backbone = backbone
         self.tiles = tile_grid(content.shape[-2], content.shape[-1], tile, overlap)
         self.weights = dict(weights)
@@ -118,7 +130,8 @@ class TiledObjective:
             n: ContentLoss(self.content_targets[0][n], mode,
                            target_squared_norm=sum(c[n].pow(2).sum().item() for c in self.content_targets))
             for n in self.content_layers}
-        self.style_losses = {n: StyleLoss(style_targets[n], mode, image_pixels=content.shape[-2] * content.shape[-1])
+        self.style_losses = {n: (TiledW2(style_targets[n]) if isinstance(style_targets[n], StyleMoments) else
+                                 StyleLoss(style_targets[n], mode, image_pixels=content.shape[-2] * content.shape[-1]))
                              for n in self.layer_weights}
         self.tv_loss = TotalVariationLoss(mode)
 
@@ -135,15 +148,23 @@ class TiledObjective:
         """The loss, its gradient with respect to ``image``, and the weighted parts."""
         image = image.detach()
         grad = torch.zeros_like(image)
-        # 1-2: the whole image's Grams, the style loss, and its gradient with respect to each Gram.
-        grams = tiled_grams(self.backbone, image, list(self.layer_weights), self.tiles)
+        # 1-2: the whole image's Grams (and feature sums), the style loss, and its gradient with respect to them.
+        statistics = tiled_statistics(self.backbone, image, list(self.layer_weights), self.tiles)
         style = image.new_zeros(())
         gram_grads: dict[str, torch.Tensor] = {}
-        for name, (gram, m) in grams.items():
+        sum_grads: dict[str, torch.Tensor] = {}
+        for name, (gram, total, m) in statistics.items():
             per_position = (gram / m).requires_grad_(True)
+            mean = (total / m).requires_grad_(True)
+            loss = self.style_losses[name]
             with torch.enable_grad():
-                value = self.layer_weights[name] * self.style_losses[name].from_gram(per_position, gram.shape[-1], m)
-                (g,) = torch.autograd.grad(value * self.weights["style"], per_position)
+                if isinstance(loss, TiledW2):
+                    value = self.layer_weights[name] * loss(per_position[0].float(), mean[0])
+                    g, g_mean = torch.autograd.grad(value * self.weights["style"], (per_position, mean))
+                    sum_grads[name] = g_mean / m  # d loss / d (sum of F over positions)
+                else:
+                    value = self.layer_weights[name] * loss.from_gram(per_position, gram.shape[-1], m)
+                    (g,) = torch.autograd.grad(value * self.weights["style"], per_position)
             gram_grads[name] = g / m  # d loss / d (F F^T)
             style = style + value.detach()
         # 3: each tile's share of the gradient.
@@ -155,6 +176,8 @@ class TiledObjective:
                 share = x.new_zeros(())
                 for name, g in gram_grads.items():
                     share = share + (g * gram_matrix(t.owned(feats[name]))).sum()
+                    if name in sum_grads:
+                        share = share + (sum_grads[name] * t.owned(feats[name]).float().sum(dim=(-2, -1))).sum()
                 for name in self.content_layers:
                     squared = (t.owned(feats[name]) - targets[name]).pow(2).sum()
                     term = self.content_losses[name].from_squared_error(squared, self.content_counts[name])
@@ -189,6 +212,45 @@ class _TiledLoss(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor):
         (grad,) = ctx.saved_tensors
         return grad_output * grad, None, None
+
+
+@dataclass(frozen=True)
+class StyleMoments:
+    """A style's features' mean [C] and second moment E[y y^T] [C, C] on one layer (several styles mixed)."""
+
+    mean: torch.Tensor
+    second: torch.Tensor
+
+
+class TiledW2:
+    """``--style-loss w2`` of the whole image from its mean and second moment (``distributions.GaussianTarget``),
+    relative to the style's E|y|^2 as the untiled loss is."""
+
+    def __init__(self, target: StyleMoments):
+        mean, second = target.mean.float(), target.second.float()
+        self.gaussian = GaussianTarget(moments=(mean, second - torch.outer(mean, mean)))
+        self.scale = 1.0 / max(torch.trace(second).item(), 1e-12)
+
+    def __call__(self, second: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        g = self.gaussian
+        return gaussian_w2(mean, second - torch.outer(mean, mean), g.mean, g.cov_trace, g.root) * self.scale
+
+
+def style_moments_of(backbone, styles: Sequence[torch.Tensor], layers: Sequence[str], tile: int, overlap: int,
+                     blend: Sequence[float] | None = None) -> dict[str, StyleMoments]:
+    """The mixture of one or more style images' feature moments (blended by weight), tile by tile."""
+    blend = list(blend) if blend is not None else [1.0] * len(styles)
+    total = sum(blend)
+    means: dict[str, torch.Tensor] = {}
+    seconds: dict[str, torch.Tensor] = {}
+    for style, share in zip(styles, blend, strict=True):
+        tiles = tile_grid(style.shape[-2], style.shape[-1], tile, overlap)
+        for name, (gram, feature_sum, m) in tiled_statistics(backbone, style, layers, tiles).items():
+            w = share / total
+            mean, second = feature_sum[0].float() / m * w, gram[0].float() / m * w
+            means[name] = means[name] + mean if name in means else mean
+            seconds[name] = seconds[name] + second if name in seconds else second
+    return {name: StyleMoments(means[name], seconds[name]) for name in means}
 
 
 def style_targets_of(backbone, styles: Sequence[torch.Tensor], layers: Sequence[str], tile: int, overlap: int,

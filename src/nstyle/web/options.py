@@ -19,7 +19,8 @@ from .uploads import Limits, RequestProblem
 #: Not settable from a request: paths on the server, or the server's own choice of device.
 SERVER_ONLY = frozenset({"weights", "device", "mask", "mask_colors", "content_map", "style_map"})
 #: Shown on the page before "More options"; the rest follow in TransferOptions' order.
-MAIN = ("model", "size", "iterations", "strength", "preserve_color", "style_blend", "style_scale", "levels", "seed")
+MAIN = ("quality", "method", "model", "size", "iterations", "strength", "preserve_color", "style_blend", "style_scale",
+        "levels", "seed")
 #: Chosen by a comparison per network, or not meaningful across networks.
 COMPARE_FIXED = frozenset({"model", "content_layers", "style_layers", "style_layer_weights"})
 INIT_CHOICES = ("content", "noise", "style")
