@@ -22,6 +22,7 @@ pair, alternating, so a busy spell slows all alike.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import statistics
@@ -130,11 +131,13 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path) -> dict[str
 
 
 def score(name: str, pairs: list[tuple[str, str]], out: Path, rescore: bool) -> dict:
-    """The configuration's summary from ``nstyle evaluate`` over exactly these pairs (kept until they change)."""
+    """The configuration's summary from ``nstyle evaluate`` over exactly these pairs, kept per set of pairs (a run
+    over 6 pairs must not replace the scores of 60)."""
     from nstyle.eval.evaluate import evaluate
 
-    folder, scores = out / name, out / name / "scores"
+    folder = out / name
     names = sorted(result_name(c, s) for c, s in pairs)
+    scores = folder / f"scores-{len(names)}-{hashlib.sha256(' '.join(names).encode()).hexdigest()[:8]}"
     cached = scores / "summary.json"
     if cached.exists() and not rescore:
         summary = json.loads(cached.read_text())

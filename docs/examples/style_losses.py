@@ -24,10 +24,11 @@ OUT = ROOT / "docs" / "images" / "style_losses"
 PAIRS = [("tubingen", "starry_night"), ("hoovertowernight", "woman-with-hat-matisse"), ("tubingen", "shipwreck")]
 METHODS = {
     "classic Gatys": "--loss classic --levels 1 --iterations 35",
-    "default (gram)": "",
-    "w2": "--style-loss w2",
-    "sliced": "--style-loss sliced",
-    "remd": "--style-loss remd",
+    "gram-20": "--style-loss gram --iterations 20",  # the default until 2026-12-01
+    "default": "",
+    "w2 (100)": "--style-loss w2 --style-weight 100 --iterations 20",
+    "sliced": "--style-loss sliced --iterations 20",
+    "remd": "--style-loss remd --iterations 20",
     "strotss": "--method strotss",
     "nnst": "--method nnst",
 }

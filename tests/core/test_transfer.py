@@ -34,7 +34,7 @@ def tubingen_starry(images):
 @pytest.mark.parametrize(("model", "method", "style_loss"), [(m, "gatys", "gram") for m in (
     "vgg19", "vgg16", "resnet50", "inception_v3", "squeezenet1_1", "alexnet")] + [
     ("vgg19", "gatys", loss) for loss in ("w2", "sliced", "remd")] + [
-    ("vgg19", method, "gram") for method in ("strotss", "nnst")])
+    ("vgg19", method, None) for method in ("strotss", "nnst")])
 def test_every_backbone_style_loss_and_method_paints_content_in_style(model, method, style_loss, tubingen_starry):
     """Each network, style loss and method with its defaults: clearly stylised (for the distribution losses and the
     methods by the judge's Gram distance, a statistic they do not optimise), the content's layout kept, never
@@ -42,8 +42,9 @@ def test_every_backbone_style_loss_and_method_paints_content_in_style(model, met
     content, style, judge = tubingen_starry
     result = run(content, style, model=model, size=128, iterations=80, style_loss=style_loss, method=method)
     assert result.stopped == "completed" and len(result.history) == 80
-    # NNST starts at the content, whose hypercolumns chose the targets: a cosine distance of about 0.4, not 1
-    assert result.history[-1].total < (0.7 if method == "nnst" else 0.3) * result.history[0].total
+    # NNST starts at the content, whose hypercolumns chose the targets (a cosine distance of about 0.4, not 1);
+    # STROTSS's nearest-neighbour distances between different samples of positions stay above 0 (0.56 of its start)
+    assert result.history[-1].total < (0.7 if method != "gatys" else 0.3) * result.history[0].total
     assert image_health(result.image) == []
     out = np.asarray(result.image, dtype=np.float32) / 255
     assert out.std(axis=(0, 1)).min() > 0.08, "flat image"

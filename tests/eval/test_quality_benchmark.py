@@ -42,3 +42,14 @@ def test_every_configuration_is_valid_options(quality):
             TransferOptions(size=quality.SIZE, **config.options)  # a wrong field or value raises UsageError
         else:
             assert config.calibration in ("content", "style") and not config.options, name
+
+
+def test_a_defined_configuration_reads_numbers_and_is_checked_before_painting(quality):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    config = quality.defined_config("w2-14", ["style_loss=w2", "iterations=14", "style_weight=2e2"], parser)
+    assert config.options == {"style_loss": "w2", "iterations": 14, "style_weight": 200.0}
+    for wrong in (["iterations=0"], ["colour=red"], ["iterations"]):
+        with pytest.raises(SystemExit):
+            quality.defined_config("bad", wrong, parser)
