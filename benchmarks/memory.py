@@ -51,7 +51,7 @@ from nstyle.core import engine
 from nstyle.core.losses import gram_matrix
 from nstyle.core.options import options_from
 runtime = rss()
-opts = options_from(model=model, precision=precision, device='cpu', size=size)
+opts = options_from(model=model, precision=precision, device='cpu', size=size, style_loss='gram')
 backbone = engine.load_network(opts, torch.device('cpu'))
 weights = rss() - runtime
 h, w = round(size * 3 / 4), size

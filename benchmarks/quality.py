@@ -47,7 +47,7 @@ class Config:
 CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
-    "default": Config("nstyle's default: W2 style loss (weight 200), coarse to fine 128, 256, 512 px: 48 + 24 + 12 "
+    "default": Config("nstyle's default: W2 style loss (weight 200), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
                       "L-BFGS iterations"),
     "best": Config("`--quality best`", {"quality": "best"}),
     "gram-20": Config("nstyle's default until 2026-12-01: Gram matrices, 80 + 40 + 20 iterations",

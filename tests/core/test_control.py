@@ -18,6 +18,7 @@ from nstyle.core.color import RGB_TO_YIQ, color_statistics, luminance_image, rgb
 from nstyle.core.engine import run
 from nstyle.core.guidance import read_maps
 from nstyle.core.losses import guided_gram
+from nstyle.core.options import TransferOptions
 from nstyle.eval.judge import STYLE_LAYERS, Judge
 from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.models.weights import load_backbone
@@ -117,7 +118,8 @@ def test_sweep_strength_trades_content_for_style(pics, tmp_path, images, capsys)
     rows = list(csv.DictReader(open(tmp_path / "grid.csv")))
     assert [float(r["strength"]) for r in rows] == [0.2, 0.5, 0.8]
     weights = [float(r["style_weight"]) for r in rows]
-    assert weights[1] == pytest.approx(100) and weights[0] < weights[1] < weights[2]
+    default = TransferOptions().resolved_weights()["style"]  # strength 0.5 is the default weight
+    assert weights[1] == pytest.approx(default) and weights[0] < weights[1] < weights[2]
     style = [float(r["judge_style"]) for r in rows]
     content_d = [float(r["judge_content"]) for r in rows]
     assert style[0] > style[1] > style[2], "more strength, closer to the style"

@@ -114,13 +114,16 @@ def test_tiled_w2_equals_the_whole_image_w2_on_the_tiny_network():
 
 
 @pytest.mark.integration
-def test_a_tiled_run_paints_the_untiled_picture_without_seams(images):
-    kwargs = dict(size=320, iterations=8, levels=1, model="vgg19")
+@pytest.mark.parametrize(("style_loss", "closer"), [("gram", 0.1), ("w2", 0.15)])
+def test_a_tiled_run_paints_the_untiled_picture_without_seams(images, style_loss, closer):
+    """W2 moves the picture less far from the content in 8 iterations (0.059 mean against the Gram's more), and the
+    square root of its covariance passes the tiles' bfloat16 rounding on: the same picture, to 1.5/255."""
+    kwargs = dict(size=320, iterations=8, levels=1, model="vgg19", style_loss=style_loss)
     tiled = run(images["tubingen"], images["starry_night"], tile=256, **kwargs)
     whole = run(images["tubingen"], images["starry_night"], tile=0, **kwargs)
     a, b = image_to_tensor(tiled.image), image_to_tensor(whole.image)
     content = image_to_tensor(resize_to_long_side(load_image(images["tubingen"]), 320))
-    assert (a - b).abs().mean().item() < 0.1 * (b - content).abs().mean().item()  # same picture, 10x closer
+    assert (a - b).abs().mean().item() < closer * (b - content).abs().mean().item()  # the same picture
     assert tiled.history[-1].total == pytest.approx(whole.history[-1].total, rel=0.05)
     tiles = tile_grid(a.shape[-2], a.shape[-1], 256, 64)
     assert seam_score(a, tiles) < 1.6
