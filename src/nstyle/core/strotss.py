@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .distributions import IMAGE_SAMPLES, STYLE_SAMPLES, mixed_sample
+from .distributions import IMAGE_SAMPLES, STYLE_SAMPLES, mixed_sample, positions
 
 SELF_SIMILARITY_SAMPLES = 1024
 
@@ -40,10 +40,10 @@ class SelfSimilarityLoss(nn.Module):
 
     def __init__(self, target: torch.Tensor):
         super().__init__()
-        self.register_buffer("target", target.detach()[0].flatten(1).t().float())  # [M, C]
+        self.register_buffer("target", positions(target.detach()))  # [M, C]
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        rows = features[0].flatten(1).t().float()
+        rows = positions(features)
         m = rows.shape[0]
         picked = torch.randperm(m, device=rows.device)[:SELF_SIMILARITY_SAMPLES] if m > SELF_SIMILARITY_SAMPLES \
             else slice(None)
@@ -67,11 +67,11 @@ class PaletteLoss(nn.Module):
 
     def __init__(self, styles: list[torch.Tensor], blend: list[float]):
         super().__init__()
-        pixels = [s[0].flatten(1).t().float() for s in styles]
+        pixels = [positions(s) for s in styles]
         self.register_buffer("style", mixed_sample(pixels, blend, STYLE_SAMPLES))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        rows = image[0].flatten(1).t().float()
+        rows = positions(image)
         if rows.shape[0] > IMAGE_SAMPLES:
             rows = rows[torch.randperm(rows.shape[0], device=rows.device)[:IMAGE_SAMPLES]]
         return relaxed_emd_euclidean(rows, self.style)
