@@ -86,3 +86,27 @@ def test_the_methods_weights_are_their_own():
     assert TransferOptions(method="nnst").resolved_weights()["content"] == 0.75
     assert TransferOptions(method="nnst", content_weight=0.5).resolved_weights()["content"] == 0.5
     assert TransferOptions(method="strotss").resolved_weights() != TransferOptions().resolved_weights()
+
+
+def test_every_level_after_the_first_remakes_its_targets_from_where_it_starts(monkeypatch):
+    """From --init content the first level's targets are made with the loss; a finer level starts from the coarser
+    result and must search again from it, or the coarse levels' work is thrown away."""
+    from PIL import Image
+
+    from nstyle.core.engine import prepare
+
+    calls, original = [], NeuralNeighbourLoss.retarget
+
+    def recorded(self, current):
+        calls.append(current.shape[-1])
+        original(self, current)
+
+    monkeypatch.setattr(NeuralNeighbourLoss, "retarget", recorded)
+    pixels = torch.randint(0, 256, (64, 64, 3), generator=torch.Generator().manual_seed(2), dtype=torch.uint8)
+    image = Image.fromarray(pixels.numpy())
+    painter = prepare(image, image, backbone=TinyBackbone(), method="nnst", size=256, levels=2, iterations=1,
+                      init="content", device="cpu", content_layers=["conv2"], style_layers=["conv1", "conv2"])
+    picture = None
+    for size, iterations in painter.plan:
+        _, picture = painter.paint(size, iterations, picture)
+    assert calls == [128, 256, 256]  # each level's loss makes its targets; the finer level searches again

@@ -240,12 +240,13 @@ class Painter:
         ``extra(objective, compose)`` may add a term to the objective. Returns the optimiser's outcome and the
         picture it stands for (masks composed), in the optimised space."""
         objective, content, styles = self.objective(size)
-        if init is None:
+        first = init is None
+        if first:
             init = self.start(content, styles[0], generator or torch.Generator().manual_seed(self.options.seed))
         elif tuple(init.shape[-2:]) != tuple(content.shape[-2:]):
             init = upsample(init, content.shape)
-        if isinstance(objective, NeuralNeighbourLoss) and self.options.init != "content":
-            objective.retarget(init)  # the first level's start is the content: its targets are made already
+        if isinstance(objective, NeuralNeighbourLoss) and not (first and self.options.init == "content"):
+            objective.retarget(init)  # a first level started from the content has its targets made already
         loss = extra(objective, objective.compose) if extra is not None else objective
         present = presenter(objective, self.options.preserve_color, self.content, size)
         opts = self.options
