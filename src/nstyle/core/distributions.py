@@ -37,6 +37,12 @@ def positions(features: torch.Tensor) -> torch.Tensor:
     return features[0].flatten(1).t().float()
 
 
+def some_rows(count: int, total: int, device: torch.device) -> torch.Tensor | slice:
+    """An index of at most ``count`` of ``total`` rows, drawn afresh at every call (a new sample every
+    evaluation is what lets a sampled loss see every position over the optimisation); all rows when they fit."""
+    return torch.randperm(total, device=device)[:count] if total > count else slice(None)
+
+
 def feature_moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean [C] and covariance [C, C] over the positions of features [1, C, H, W]: E[yy^T] - mu mu^T, both from one
     pass whose backward is one matrix product (``gram.position_moments``)."""
@@ -203,7 +209,7 @@ class RelaxedEMDLoss(DistributionLoss):
 
     def forward(self, features):
         x = positions(features)
-        sample = x if x.shape[0] <= IMAGE_SAMPLES else x[torch.randperm(x.shape[0], device=x.device)[:IMAGE_SAMPLES]]
+        sample = x[some_rows(IMAGE_SAMPLES, x.shape[0], x.device)]
         remd = relaxed_emd(nn.functional.normalize(sample, dim=1), self.style_unit)
         return remd + self.gaussian.w2(features) * self.scale
 

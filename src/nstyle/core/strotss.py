@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .distributions import IMAGE_SAMPLES, STYLE_SAMPLES, mixed_sample, positions
+from .distributions import IMAGE_SAMPLES, STYLE_SAMPLES, mixed_sample, positions, some_rows
 
 SELF_SIMILARITY_SAMPLES = 1024
 
@@ -44,9 +44,7 @@ class SelfSimilarityLoss(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         rows = positions(features)
-        m = rows.shape[0]
-        picked = torch.randperm(m, device=rows.device)[:SELF_SIMILARITY_SAMPLES] if m > SELF_SIMILARITY_SAMPLES \
-            else slice(None)
+        picked = some_rows(SELF_SIMILARITY_SAMPLES, rows.shape[0], rows.device)
         return self_similarity_error(rows[picked], self.target[picked])
 
 
@@ -72,6 +70,4 @@ class PaletteLoss(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         rows = positions(image)
-        if rows.shape[0] > IMAGE_SAMPLES:
-            rows = rows[torch.randperm(rows.shape[0], device=rows.device)[:IMAGE_SAMPLES]]
-        return relaxed_emd_euclidean(rows, self.style)
+        return relaxed_emd_euclidean(rows[some_rows(IMAGE_SAMPLES, rows.shape[0], rows.device)], self.style)
