@@ -23,5 +23,9 @@ class ImageError(UsageError):
     """An input image cannot be read, or an output image cannot be written."""
 
 
-class WeightsError(NstyleError):
+class FetchError(NstyleError):
+    """A file from a published package (weights, a sample clip) could not be downloaded or verified."""
+
+
+class WeightsError(FetchError):
     """Pretrained weights could not be fetched, verified, converted or loaded."""

