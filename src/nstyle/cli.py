@@ -17,11 +17,12 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from . import __version__
-from .commands import batch, compare, demo, evaluate, serve, sweep, transfer, video, weights
+from .commands import batch, compare, demo, evaluate, samples, serve, sweep, transfer, video, weights
 from .commands.options import Parser
 from .errors import NstyleError
 
-COMMANDS = (transfer, weights, compare, sweep, evaluate, video, serve, batch, demo)  # the order `nstyle --help` lists
+#: The order `nstyle --help` lists.
+COMMANDS = (transfer, weights, compare, sweep, evaluate, video, samples, serve, batch, demo)
 
 
 def build_parser() -> Parser:
