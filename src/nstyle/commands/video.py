@@ -9,14 +9,16 @@ from .options import add_transfer_options, given_options
 
 
 def add(sub) -> None:
-    from ..video.settings import DEFAULT_TEMPORAL_WEIGHT, FLOW_METHODS, VideoSettings
+    from ..video.settings import DEFAULT_CUT_THRESHOLD, DEFAULT_TEMPORAL_WEIGHT, FLOW_METHODS, VideoSettings
 
     v = sub.add_parser("video", help="stylise a video or a folder of frames without flicker",
                        description="Stylise every frame of INPUT (a video file or a folder of frames) in the style of "
                                    "STYLE, each frame started from the previous one warped by the optical flow and "
                                    "held to it where the flow is reliable (Ruder et al. 2016). The transfer options "
                                    "apply to every frame; the first frame runs the whole schedule (--levels), the "
-                                   "others --iterations at the final size.")
+                                   "others --iterations at the final size. The clip is split into shots at its cuts: "
+                                   "the first frame of every shot starts afresh, and no frame is warped from another "
+                                   "shot.")
     v.add_argument("input", help="video file (.mp4, .mkv, .mov, ...) or folder of frames")
     v.add_argument("style", help="style image (a painting)")
     v.add_argument("-o", "--output", required=True,
@@ -32,6 +34,11 @@ def add(sub) -> None:
                    help="also hold each frame to frames 10, 20 and 40 back where the nearer ones are occluded")
     v.add_argument("--flow", choices=FLOW_METHODS, default=VideoSettings.flow,
                    help="optical flow method (default: %(default)s)")
+    v.add_argument("--cut-threshold", type=float, default=DEFAULT_CUT_THRESHOLD, metavar="D",
+                   help="colour-histogram distance (0..1) between two frames above which they may be a cut, "
+                        "confirmed by the optical flow (default: %(default)g; lower finds more cuts)")
+    v.add_argument("--no-cuts", action="store_true",
+                   help="no shot detection: the whole clip is one shot, every frame warped from the one before")
     v.add_argument("--start", metavar="TIME", help="first second to stylise (12.5 or 1:02.5)")
     v.add_argument("--end", metavar="TIME", help="stop before this second")
     v.add_argument("--fps", type=float, help="frame rate of a folder of frames (default: 25)")
@@ -50,6 +57,6 @@ def cmd_video(args: argparse.Namespace) -> int:
     if args.fps is not None and args.fps <= 0:
         raise UsageError(f"--fps must be positive, not {args.fps:g}")
     settings = VideoSettings(temporal_weight=args.temporal_weight, passes=args.passes, long_term=args.long_term,
-                             flow=args.flow)
+                             flow=args.flow, cuts=not args.no_cuts, cut_threshold=args.cut_threshold)
     return run_video_job(args.input, args.style, args.output, given_options(args), settings, start=start, end=end,
                          fps=args.fps, resume=args.resume, quiet=args.quiet)

@@ -16,7 +16,8 @@ from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
 from ..io.paths import refuse_overwriting_inputs, removed_on_failure
 from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
-from .stylise import STATE_NAME, VideoSettings, check_resumable, stylise_frames
+from .shots import describe_shots
+from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
 
 
 def working_folder(output: Path) -> Path:
@@ -65,6 +66,8 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
     if not quiet:
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
+        shots = clip_shots(clip.frames, settings)
+        print(f"nstyle video: {describe_shots(shots)}" + ("" if settings.cuts else " (--no-cuts)"), file=sys.stderr)
     # The style by its path, so that the resume check fingerprints the file's bytes. A run that fails before its first
     # frame (unreadable --weights, say) leaves no folder holding only its state.
     with removed_on_failure(folder, leftovers=(STATE_NAME,)):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
+DEFAULT_CUT_THRESHOLD = 0.3  # colour-histogram distance above which a pair of frames may be a cut (video.shots)
 FLOW_METHODS = ("dis", "farneback")  # OpenCV's DIS (the default) and Farneback optical flow
 
 
@@ -18,6 +19,8 @@ class VideoSettings:
     passes: int = 1
     long_term: bool = False
     flow: str = "dis"
+    cuts: bool = True  # split the clip into shots at cuts; no frame is warped from another shot
+    cut_threshold: float = DEFAULT_CUT_THRESHOLD
 
     def check(self) -> None:
         if not math.isfinite(self.temporal_weight) or self.temporal_weight < 0:
@@ -26,5 +29,8 @@ class VideoSettings:
             raise UsageError(f"--passes must be at least 1, not {self.passes}")
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
+        if not (math.isfinite(self.cut_threshold) and 0 < self.cut_threshold < 1):
+            raise UsageError(f"--cut-threshold must be between 0 and 1 (a colour-histogram distance; --no-cuts "
+                             f"turns detection off), not {self.cut_threshold:g}")
 
 

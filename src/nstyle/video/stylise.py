@@ -11,6 +11,11 @@ The first frame is an ordinary transfer with the engine's schedule (``engine.run
   its current stylisation and the warped neighbour (delta = 0.5), which spreads consistency both ways and
   repairs the first frames; each later pass runs half the iterations.
 
+A clip is first split into shots at its cuts (``shots``; ``VideoSettings.cuts`` and ``cut_threshold``). No
+frame is warped from, or held to, a frame of another shot: the first frame of every shot is an ordinary
+transfer like the clip's first frame (from ``--init``, with the engine's schedule), and neither the temporal
+term nor the long-term ones, in any pass, reach across a cut.
+
 Every finished frame is written at once (atomically) to the output folder together with a small state file,
 so an interrupted run continues with ``resume=True`` from the first unfinished frame; the state file goes
 when the last frame is written. The state file records the run's identity (the frames' pixels, every style, mask,
@@ -54,6 +59,7 @@ from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
 from .flow import frame_flow, warp
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
+from .shots import find_cuts, shot_ranges
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 
 LONG_TERM_OFFSETS = (1, 10, 20, 40)  # Ruder et al.'s J for long-term consistency
@@ -79,6 +85,15 @@ class VideoResult:
     stopped: str  # "completed" or "interrupted"
     reports: list[FrameReport] = field(default_factory=list)  # frames optimised by this call
     seconds: float = 0.0
+    shots: list[range] = field(default_factory=list)  # 0-based frame ranges, split at the cuts found
+
+
+def clip_shots(frames: Sequence[ImageInput], settings: VideoSettings) -> list[range]:
+    """The shots of ``frames`` (0-based ranges): split at the cuts ``shots.find_cuts`` finds, or one shot when
+    ``settings.cuts`` is off."""
+    images = [as_image(f) for f in frames]
+    cuts = find_cuts(images, settings.cut_threshold, settings.flow) if settings.cuts and len(images) > 1 else []
+    return shot_ranges(len(images), cuts)
 
 
 def plan(frames: int, passes: int) -> list[tuple[int, int, int]]:
@@ -254,10 +269,12 @@ def stylise_frames(
     prepare_folder(folder, resume)
     state.save(done)
     contents = [np.asarray(im) for im in images]
+    shots = clip_shots(images, settings)
+    shot_of = [k for k, shot in enumerate(shots) for _ in shot]
     offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
 
     def planned(p: int, i: int) -> int:
-        if p == 0 and i == 0:  # the first frame runs the engine's whole schedule
+        if p == 0 and i == shots[shot_of[i]].start:  # a shot's first frame runs the engine's whole schedule
             return opts.planned_iterations()
         return opts.iterations if p == 0 else max(1, opts.iterations // 2)
 
@@ -278,8 +295,9 @@ def stylise_frames(
                     callback(i, record, image)
 
             t0 = time.perf_counter()
-            neighbours = [i - direction * j for j in offsets if 0 <= i - direction * j < len(images)]
-            if p == 0 and not neighbours:  # the very first frame: an ordinary transfer
+            # The frames 1, 10, 20, 40 back in this pass's direction, of the same shot: none across a cut.
+            neighbours = [i - direction * j for j in offsets if i - direction * j in shots[shot_of[i]]]
+            if p == 0 and not neighbours:  # a shot's first frame: an ordinary transfer
                 result = run(images[i], originals, callback=on_iteration, backbone=backbone, **options)
                 picture, history, how, temporal_value = result.image, result.history, result.stopped, 0.0
             else:
@@ -305,7 +323,7 @@ def stylise_frames(
         progress.close()
     if stopped == Stop.COMPLETED and not keep_state:
         state.remove()  # every frame is in the folder; nothing is left to resume
-    return VideoResult(paths, stopped, reports, time.perf_counter() - start)
+    return VideoResult(paths, stopped, reports, time.perf_counter() - start, shots)
 
 
 def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone, styles, device, iterations,

@@ -1,0 +1,188 @@
+"""Shots: cuts found where a clip changes shot and nowhere else, and no frame warped or held across a cut (with the
+tiny network of tests/tiny_backbone.py, 64 px, a few iterations: seconds, no weights)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nstyle.cli import main
+from nstyle.errors import UsageError
+from nstyle.video import stylise
+from nstyle.video.settings import VideoSettings
+from nstyle.video.shots import describe_shots, find_cuts, histogram_distances, shot_ranges
+from nstyle.video.stability import pan_zoom_clip
+from nstyle.video.stylise import STATE_NAME, stylise_frames
+from tests.tiny_backbone import TinyBackbone
+
+SIZE = 64
+OPTIONS = {"size": SIZE, "iterations": 3, "levels": 1, "device": "cpu", "tolerance": 0.0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """At 64 px a second thread only adds synchronisation on a busy two-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def pan(path, frames, size=SIZE, like=None):
+    """A slow pan and zoom across the picture at ``path``; resized to ``like``'s frame size when given."""
+    out = pan_zoom_clip(Image.open(path), frames=frames, size=size)[0]
+    return [f.resize(like.size, Image.Resampling.LANCZOS) for f in out] if like is not None else out
+
+
+@pytest.fixture(scope="module")
+def two_shots(package_images):
+    """Three frames panning across the cat, then nine across the rocket: one cut, before frame index 3."""
+    first = pan(package_images["chelsea"], 3)
+    return first + pan(package_images["rocket"], 9, like=first[0])
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """stylise_frames paints with the tiny network, and records which path every frame takes: an ordinary
+    transfer (``run``: the first-frame schedule from --init) or a frame after another (``_stylise_one``)."""
+    calls = []
+    run, one = stylise.run, stylise._stylise_one
+
+    def recording_run(content, *args, **kwargs):
+        calls.append(("run", None, None, kwargs.get("init", "content")))
+        return run(content, *args, **kwargs)
+
+    def recording_one(p, i, neighbours, *args):
+        calls.append(("warp", p, i, tuple(neighbours)))
+        return one(p, i, neighbours, *args)
+
+    monkeypatch.setattr(stylise, "load_network", lambda opts, device: TinyBackbone())
+    monkeypatch.setattr(stylise, "run", recording_run)
+    monkeypatch.setattr(stylise, "_stylise_one", recording_one)
+    return calls
+
+
+def test_the_cut_between_two_pans_is_found_and_only_it(two_shots):
+    assert find_cuts(two_shots) == [3]
+    distances = histogram_distances(two_shots)
+    assert distances[2] > 0.6 and np.delete(distances, 2).max() < 0.3  # the histograms alone see it
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee", "astronaut", "rocket"])
+def test_a_pan_and_zoom_has_no_cut(package_images, name):
+    frames = pan(package_images[name], 12, size=96)
+    assert find_cuts(frames) == []
+    assert histogram_distances(frames).max() < 0.1
+
+
+def test_the_flow_vetoes_a_colour_jump_it_can_follow(package_images):
+    """The same pan with its colours turned (red to green, green to blue...) from frame 3 on: the histograms jump
+    as at a cut, but the flow follows every pixel, so it is one shot."""
+    frames = pan(package_images["coffee"], 6, size=96)
+    turned = frames[:3] + [Image.fromarray(np.asarray(f)[..., [2, 0, 1]]) for f in frames[3:]]
+    assert histogram_distances(turned)[2] > 0.3, "the colours do jump"
+    assert find_cuts(turned) == []
+
+
+def test_shot_ranges_and_their_description():
+    shots = shot_ranges(250, [120, 52])
+    assert shots == [range(0, 52), range(52, 120), range(120, 250)]
+    assert describe_shots(shots) == "3 shots: frames 1-52, 53-120, 121-250"
+    assert describe_shots(shot_ranges(4, [])) == "1 shot: frames 1-4"
+    assert describe_shots(shot_ranges(3, [1, 2])) == "3 shots: frames 1, 2, 3"
+    assert shot_ranges(5, [0, 5, 3]) == [range(0, 3), range(3, 5)], "a cut before the first frame is none"
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, -0.2, float("nan")])
+def test_a_cut_threshold_out_of_range_is_refused(value):
+    with pytest.raises(UsageError, match=r"^--cut-threshold must be between 0 and 1 .*, not "):
+        VideoSettings(cut_threshold=value).check()
+
+
+def test_the_cli_refuses_a_bad_cut_threshold_in_one_line(package_images, tmp_path, capsys):
+    code = main(["video", str(tmp_path), str(package_images["rocket"]), "-o", str(tmp_path / "out"),
+                 "--cut-threshold", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--cut-threshold must be between 0 and 1" in err, err
+
+
+def test_no_frame_is_warped_or_held_across_the_cut(two_shots, package_images, tmp_path, tiny):
+    """Two passes with long-term terms (offsets 1, 10, 20, 40): shot 2 starts afresh and no neighbour, in any
+    pass, lies in the other shot. Frames 10 and 11 would reach frames 0 and 1 ten back without the shots."""
+    settings = VideoSettings(passes=2, long_term=True)
+    result = stylise_frames(two_shots, package_images["rocket"], tmp_path / "out", OPTIONS, settings)
+    assert result.stopped == "completed" and result.shots == [range(0, 3), range(3, 12)]
+    runs = [c for c in tiny if c[0] == "run"]
+    warps = {(p, i): n for kind, p, i, n in tiny if kind == "warp"}
+    assert len(runs) == 2 and runs[0][3] == runs[1][3] == "content", "frames 0 and 3 are ordinary transfers"
+    assert (0, 0) not in warps and (0, 3) not in warps
+    shot = {i: 0 if i < 3 else 1 for i in range(12)}
+    for (p, i), neighbours in warps.items():
+        assert all(shot[n] == shot[i] for n in neighbours), (p, i, neighbours)
+    assert warps[(0, 4)] == (3,) and warps[(0, 2)] == (1, )
+    assert warps[(0, 11)] == (10,), "without the shots, frame 11 would also be held to frame 1 (10 back)"
+    assert warps[(1, 2)] == () and warps[(1, 11)] == (), "the backward pass starts each shot's last frame anew"
+    assert warps[(1, 1)] == (2,) and warps[(1, 3)] == (4,)
+
+
+def test_shot_two_is_painted_as_if_it_were_a_clip_of_its_own(two_shots, package_images, tmp_path, tiny):
+    """The first frame of shot 2 is an ordinary transfer from --init: the same pixels as shot 2 stylised alone;
+    with --no-cuts it is warped from frame 3 and differs."""
+    style = package_images["rocket"]
+    joined = stylise_frames(two_shots, style, tmp_path / "joined", OPTIONS)
+    alone = stylise_frames(two_shots[3:], style, tmp_path / "alone", OPTIONS)
+    uncut = stylise_frames(two_shots, style, tmp_path / "uncut", OPTIONS, VideoSettings(cuts=False))
+    assert uncut.shots == [range(0, 12)] and alone.shots == [range(0, 9)]
+
+    def pixels(path):
+        return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+    assert np.array_equal(pixels(joined.paths[3]), pixels(alone.paths[0]))
+    assert np.abs(pixels(uncut.paths[3]) - pixels(alone.paths[0])).mean() > 2, "--no-cuts warps across"
+    for a, b in zip(joined.paths[3:], alone.paths):
+        assert np.array_equal(pixels(a), pixels(b)), "nothing of shot 1 reaches shot 2"
+
+
+@pytest.mark.parametrize("stop_in", [3, 4])
+def test_a_run_interrupted_in_shot_two_resumes_there(two_shots, package_images, tmp_path, tiny, stop_in):
+    """Stopped in shot 2's first frame (an ordinary transfer) or in its second (warped from the first): the resume
+    takes the same path as an uninterrupted run and gives the same frames."""
+    style = package_images["rocket"]
+    frames = two_shots[:6]
+    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS)
+
+    def interrupt(frame, record, image):
+        if frame == stop_in and record.iteration == 2:
+            raise KeyboardInterrupt
+
+    folder = tmp_path / "out"
+    first = stylise_frames(frames, style, folder, OPTIONS, callback=interrupt)
+    assert first.stopped == "interrupted"
+    assert [p.is_file() for p in first.paths] == [True] * stop_in + [False] * (6 - stop_in)
+    assert json.loads((folder / STATE_NAME).read_text())["done"] == stop_in
+    with pytest.raises(UsageError, match="made with"):
+        stylise_frames(frames, style, folder, OPTIONS, VideoSettings(cuts=False), resume=True)
+    tiny.clear()
+    second = stylise_frames(frames, style, folder, OPTIONS, resume=True)
+    assert second.stopped == "completed" and [r.frame for r in second.reports] == list(range(stop_in + 1, 7))
+    paths = [("run", None) if kind == "run" else ("warp", n) for kind, _, _, n in tiny]
+    assert paths == [("run", None), ("warp", (3,)), ("warp", (4,))][stop_in - 3:]
+    for resumed, uninterrupted in zip(second.paths, reference.paths, strict=True):
+        assert np.array_equal(np.asarray(Image.open(resumed)), np.asarray(Image.open(uninterrupted)))
+
+
+@pytest.mark.parametrize("extra, line", [([], "nstyle video: 2 shots: frames 1-3, 4-6"),
+                                         (["--no-cuts"], "nstyle video: 1 shot: frames 1-6 (--no-cuts)")])
+def test_nstyle_video_prints_the_shots(two_shots, package_images, tmp_path, tiny, capsys, extra, line):
+    source = tmp_path / "frames"
+    source.mkdir()
+    for i, frame in enumerate(two_shots[:6]):
+        frame.save(source / f"f{i + 1}.png")
+    code = main(["video", str(source), str(package_images["rocket"]), "-o", str(tmp_path / "out"), "--size", "64",
+                 "--iterations", "2", "--levels", "1", "--device", "cpu", *extra])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert line in err.splitlines()
+    assert sum(kind == "run" for kind, *_ in tiny) == (1 if extra else 2)
