@@ -149,8 +149,10 @@ def test_cli_video_in_video_out_keeps_rate_and_audio(clip, images, tmp_path, cap
     make_video(source, frames)
     out = tmp_path / "styled.mp4"
     code = main(["video", str(source), str(images["starry_night"]), "-o", str(out), "--size", "64",
-                 "--iterations", "2", "--start", "0.25", "--end", "0.5", "-q"])
+                 "--iterations", "2", "--start", "0.25", "--end", "0.5", "-q", "--preview", str(tmp_path / "p.gif")])
     assert code == 0, capsys.readouterr().err
+    with Image.open(tmp_path / "p.gif") as preview:
+        assert (preview.n_frames, preview.size) == (3, (64, 48))
     count, rate, size, has_audio = probe(out)
     assert (count, rate, size, has_audio) == (3, Fraction(12), (64, 48), True)  # frames 4..6 of 9
     assert not (tmp_path / "styled.mp4.frames").exists(), "the working frames go once the video is written"
@@ -175,6 +177,7 @@ def one_line_error(capsys) -> str:
     (["video", "{frames}", "{style}", "-o", "{tmp}/out", "--resume"], "no unfinished run"),
     (["video", "{frames}", "{style}", "-o", "{tmp}/out", "--passes", "0"], "--passes"),
     (["video", "{tmp}", "{style}", "-o", "{tmp}/out"], "holds no image files"),
+    (["video", "{frames}", "{style}", "-o", "{tmp}/out", "--preview", "{tmp}/p.png"], "--preview p.png"),
 ])
 def test_cli_bad_input_gets_one_line_and_exit_2(args, message, images, tmp_path, capsys):
     frames = tmp_path / "frames"

@@ -42,6 +42,8 @@ def add(sub) -> None:
     v.add_argument("--start", metavar="TIME", help="first second to stylise (12.5 or 1:02.5)")
     v.add_argument("--end", metavar="TIME", help="stop before this second")
     v.add_argument("--fps", type=float, help="frame rate of a folder of frames (default: 25)")
+    v.add_argument("--preview", metavar="FILE",
+                   help="also write an animated preview of the result (.gif or .webp, 320 px, real time)")
     v.add_argument("--resume", action="store_true", help="continue an interrupted run from its first unfinished frame")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     v.set_defaults(func=cmd_video)
@@ -59,4 +61,5 @@ def cmd_video(args: argparse.Namespace) -> int:
     settings = VideoSettings(temporal_weight=args.temporal_weight, passes=args.passes, long_term=args.long_term,
                              flow=args.flow, cuts=not args.no_cuts, cut_threshold=args.cut_threshold)
     return run_video_job(args.input, args.style, args.output, given_options(args), settings, start=start, end=end,
-                         fps=args.fps, resume=args.resume, quiet=args.quiet)
+                         fps=args.fps, resume=args.resume, quiet=args.quiet,
+                         preview=args.preview)

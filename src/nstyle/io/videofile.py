@@ -196,3 +196,37 @@ def _copy_audio(out, source: Path, start: float, end: float | None) -> None:
             packet.dts -= base
             packet.stream = target
             out.mux(packet)
+
+
+PREVIEW_FORMATS = {".gif": "GIF", ".webp": "WEBP"}
+PREVIEW_SIDE = 320  # long side of an animated preview, in pixels
+PREVIEW_MAX_FPS = 12.5  # frames are dropped above it (the timing stays true); a README preview must stay small
+
+
+def check_preview_path(path: str | os.PathLike) -> Path:
+    """``--preview``'s file, checked before any work: an animated .gif or .webp in an existing folder."""
+    target = Path(path).expanduser().absolute()
+    if target.suffix.lower() not in PREVIEW_FORMATS:
+        raise UsageError(f"--preview {target.name}: give a .gif or .webp file name (an animated preview)")
+    if target.is_dir() or not target.parent.is_dir():
+        raise UsageError(f"--preview {target}: give a file name in an existing folder")
+    return target
+
+
+def _smaller(image: PIL.Image.Image, side: int) -> PIL.Image.Image:
+    return resize_to_long_side(image, side) if max(image.size) > side else image
+
+
+def write_preview(frames: Sequence[Path], target: Path, fps: Fraction | float, side: int = PREVIEW_SIDE) -> Path:
+    """An animated, looping preview of the frame files at ``side`` px, real time (every k-th frame above
+    ``PREVIEW_MAX_FPS``, each shown k frame times), written atomically."""
+    if not frames:
+        raise ValueError("a preview needs at least one frame")
+    step = max(1, round(float(fps) / PREVIEW_MAX_FPS))
+    shown = [_smaller(load_image(f), side) for f in frames[::step]]
+    duration = round(1000 * step / float(fps))
+    kind = PREVIEW_FORMATS[target.suffix.lower()]
+    extra = {"optimize": True} if kind == "GIF" else {"quality": 80, "method": 4}
+    with replacing(target) as tmp:
+        shown[0].save(tmp, format=kind, save_all=True, append_images=shown[1:], duration=duration, loop=0, **extra)
+    return target

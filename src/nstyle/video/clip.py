@@ -15,7 +15,7 @@ from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
 from ..io.paths import refuse_overwriting_inputs, removed_on_failure
-from ..io.videofile import VIDEO_CODECS, is_video_path, read_clip, write_video
+from ..io.videofile import VIDEO_CODECS, check_preview_path, is_video_path, read_clip, write_preview, write_video
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
 
@@ -45,16 +45,18 @@ def _duration(seconds: float) -> str:
 
 def run_video_job(source, style, output, options: dict, settings: VideoSettings, start: float = 0.0,
                   end: float | None = None, fps: float | None = None, resume: bool = False,
-                  quiet: bool = False) -> int:
-    """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code."""
+                  quiet: bool = False, preview=None) -> int:
+    """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code.
+    ``preview``: also an animated .gif/.webp of the result (small, real time) for a page or a README."""
     from ..core.options import input_files, options_from
 
     output = check_output(Path(output))
+    preview = check_preview_path(preview) if preview is not None else None
     settings.check()
     folder = working_folder(output)
     frames_only = folder == output
     refuse_overwriting_inputs(
-        {} if frames_only else {"-o": output},
+        ({} if frames_only else {"-o": output}) | ({"--preview": preview} if preview else {}),
         {"the input": source, "the style image": style} | input_files(options),
         {"the folder -o fills with frames" + ("" if frames_only else " and removes once the video is written"): folder},
         advice="give another -o")
@@ -78,6 +80,9 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "
               "continue with the same command and --resume", file=sys.stderr)
         return 130
+    if preview is not None:
+        write_preview(result.paths, preview, clip.fps)
+        print(f"wrote the preview {preview}")
     if folder == output:
         print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}")
         return 0
