@@ -8,7 +8,15 @@ from PIL import Image
 from nstyle.errors import UsageError
 from nstyle.io.videofile import parse_time
 from nstyle.video.flow import frame_flow, motion_boundary_mask, occlusion_mask, optical_flow, reliable_mask, warp
-from nstyle.video.stability import estimated_motion, pan_zoom_clip, warping_error, warping_errors
+from nstyle.video.stability import (
+    estimated_motion,
+    pair_errors,
+    pair_motion,
+    pan_zoom_clip,
+    shot_pairs,
+    warping_error,
+    warping_errors,
+)
 from nstyle.video.stylise import plan
 from nstyle.video.temporal import TemporalLoss, long_term_masks, with_temporal
 
@@ -141,3 +149,21 @@ def test_parse_time():
     assert parse_time("1:00:00") == 3600
     with pytest.raises(UsageError):
         parse_time("ten")
+
+
+def test_shot_pairs_never_cross_a_cut():
+    shots = [range(0, 5), range(5, 8)]
+    assert shot_pairs(shots, 1) == [(0, 1), (1, 2), (2, 3), (3, 4), (5, 6), (6, 7)]
+    assert shot_pairs(shots, 3) == [(0, 3), (1, 4)]  # shot 2 has no frames 3 apart
+
+
+def test_long_term_pairs_follow_the_motion_as_consecutive_ones_do():
+    """Frames 3 apart of a pan are joined by the estimated flow: a still sequence copied from frame 0 scores far
+    worse than the pan itself, at gap 3 as at gap 1."""
+    image = Image.fromarray(texture(300, 400, seed=5))
+    frames, _ = pan_zoom_clip(image, frames=12, size=96)
+    for gap in (1, 3):
+        pairs = shot_pairs([range(12)], gap)
+        motion = pair_motion(frames, pairs)
+        frozen = [frames[0]] * 12
+        assert np.mean(pair_errors(frames, pairs, motion)) < 0.25 * np.mean(pair_errors(frozen, pairs, motion))

@@ -32,12 +32,33 @@ def estimated_motion(frames: Sequence, method: str = "dis") -> list[tuple[np.nda
 
 def warping_errors(frames: Sequence, motion: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
     """Per pair (t-1, t): mean over reliable pixels and channels of (x_t - warp(x_{t-1}))^2, RGB in 0..1."""
+    if len(motion) != len(frames) - 1:
+        raise ValueError(f"{len(frames)} frames need {len(frames) - 1} flows, not {len(motion)}")
+    return pair_errors(frames, [(t - 1, t) for t in range(1, len(frames))], motion)
+
+
+def shot_pairs(shots: Sequence[range], gap: int) -> list[tuple[int, int]]:
+    """Every (t - gap, t) with both frames in one shot: the pairs a temporal error may compare (never across a
+    cut, where no motion joins the frames)."""
+    return [(t - gap, t) for shot in shots for t in shot if t - gap in shot]
+
+
+def pair_motion(frames: Sequence, pairs: Sequence[tuple[int, int]], method: str = "dis") \
+        -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each pair (a, b): the estimated flow from frame b to frame a and its reliability mask (Ruder et al.'s
+    occlusion and motion-boundary masks), from the input frames."""
+    arrays = [np.asarray(f.convert("RGB")) if isinstance(f, PIL.Image.Image) else np.asarray(f) for f in frames]
+    return [frame_flow(arrays[b], arrays[a], method) for a, b in pairs]
+
+
+def pair_errors(frames: Sequence, pairs: Sequence[tuple[int, int]],
+                motion: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """For each pair (a, b): mean over reliable pixels and channels of (x_b - warp(x_a))^2, RGB in 0..1 (Ruder
+    et al.'s temporal error; short-term for consecutive frames, long-term for frames farther apart)."""
     arrays = [_array(f) for f in frames]
-    if len(motion) != len(arrays) - 1:
-        raise ValueError(f"{len(arrays)} frames need {len(arrays) - 1} flows, not {len(motion)}")
     errors = []
-    for t, (flow, mask) in enumerate(motion, start=1):
-        squared = (arrays[t] - warp(arrays[t - 1], flow)) ** 2
+    for (a, b), (flow, mask) in zip(pairs, motion, strict=True):
+        squared = (arrays[b] - warp(arrays[a], flow)) ** 2
         weight = mask[..., None] * np.ones(3, np.float32)
         errors.append(float((squared * weight).sum() / max(weight.sum(), 1.0)))
     return errors
