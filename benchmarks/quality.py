@@ -176,28 +176,46 @@ def table(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path: Path) -> None:
+    """Two panels: ArtFID (proxy) against seconds (the frontier the default is chosen on) and against LPIPS (what
+    the style costs the content); the calibrations as lines, the axes zoomed on the painted rows."""
     from nstyle.io.plot import pyplot, save_figure
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     painted = [r for r in rows if not CONFIGS[r["name"]].calibration]
-    for r in rows:
-        artfid = r["summary"]["artfid_proxy"]
-        if CONFIGS[r["name"]].calibration:
-            ax.axhline(artfid, color="0.6", linestyle="--", linewidth=1)
-            ax.annotate(f"result = {r['name']}", (0, artfid), xycoords=("axes fraction", "data"),
-                        xytext=(4, 3), textcoords="offset points", color="0.4", fontsize=8)
-    for r in painted:
-        ax.scatter(r["seconds"], r["summary"]["artfid_proxy"], s=40)
-        ax.annotate(r["name"], (r["seconds"], r["summary"]["artfid_proxy"]), xytext=(5, 4),
-                    textcoords="offset points", fontsize=9)
-    if painted:
-        ax.set_xlim(0, max(r["seconds"] for r in painted) * 1.3)
+    scores = [r["summary"]["artfid_proxy"] for r in painted]
+    for ax, (x, label) in zip(axes, (("seconds", "seconds per 512 px image (wall time, this machine)"),
+                                      ("lpips", "LPIPS to the content, lower keeps more of it")), strict=True):
+        for r in rows:
+            if CONFIGS[r["name"]].calibration:
+                ax.axhline(r["summary"]["artfid_proxy"], color="0.6", linestyle="--", linewidth=1)
+                ax.annotate(f"result = {r['name']} ({r['summary']['artfid_proxy']:.0f})",
+                            (0, r["summary"]["artfid_proxy"]), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                            textcoords="offset points", color="0.4", fontsize=8)
+        points = [(r[x] if x == "seconds" else r["summary"][x], r["summary"]["artfid_proxy"], r["name"])
+                  for r in painted]
+        spread = (max(p[1] for p in points) - min(p[1] for p in points) or 1.0) if points else 1.0
+        placed: list[float] = []
+        for px, py, name in sorted(points, key=lambda p: p[1]):
+            ax.scatter(px, py, s=36, color="tab:red" if name == "default" else "tab:blue")
+            near = [y for (qx, _, _), y in zip(sorted(points, key=lambda p: p[1]), placed) if abs(qx - px) <
+                    0.15 * max(p[0] for p in points)]
+            ly = max([py, *[y + 0.045 * spread for y in near if y > py - 0.045 * spread]])
+            placed.append(ly)
+            ax.annotate(name, (px, py), xytext=(px + 0.02 * max(p[0] for p in points), ly), textcoords="data",
+                        fontsize=8, ha="left", va="center",
+                        arrowprops={"arrowstyle": "-", "color": "0.7", "linewidth": 0.5} if ly != py else None)
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+        if points:
+            ax.set_xlim(0, max(p[0] for p in points) * 1.25)
+    if scores:  # the painted rows and the photograph's line; the style image's (about 0) is said in its label
+        content = [r["summary"]["artfid_proxy"] for r in rows if r["name"] == "content"]
+        top, bottom = max(scores + content), min(scores)
+        axes[0].set_ylim(bottom - 0.08 * (top - bottom) - 1, top + 0.08 * (top - bottom) + 1)
     pairs = rows[0]["summary"]["pairs"] if rows else 0
-    ax.set_xlabel("seconds per 512 px image (wall time, this machine)")
-    ax.set_ylabel("ArtFID (proxy), lower is better")
-    ax.set_title(f"Quality against time, {pairs} pairs of ../shared/bench")
-    ax.grid(alpha=0.3)
+    axes[0].set_ylabel("ArtFID (proxy), lower is better")
+    fig.suptitle(f"Quality against time and against content kept, {pairs} pairs of ../shared/bench")
     fig.tight_layout()
     save_figure(fig, path)
 
