@@ -3,7 +3,8 @@
 The clip is made here: a slow pan and zoom across tubingen.jpg (../shared/images), whose true motion is known
 exactly (``nstyle.video.stability.pan_zoom_clip``), so the error is measured with the true flow and not with the
 flow estimator that the video mode uses. ``--real CLIP`` adds any real clip (video file, GIF or folder of
-frames), measured with estimated flow (DIS, Ruder et al.'s masks). For each method:
+frames, or the name of a sample clip: ``--real bikes``), measured with estimated flow (DIS, Ruder et al.'s masks)
+within each shot, at ``--real-size`` (the clip's own 640 px for bikes). For each method:
 
   warping error   mean over frame pairs of the mean squared RGB difference (0..1) between a stylised frame
                   and the previous stylised frame warped by the input's motion, over the reliable pixels
@@ -13,8 +14,12 @@ frames), measured with estimated flow (DIS, Ruder et al.'s masks). For each meth
   independent     every frame an ordinary transfer (``nstyle transfer``'s engine, same size and iterations)
   video W         ``nstyle video`` with --temporal-weight W (0: warped start only, no temporal loss)
 
+  real clip      short-term error (frames 1 apart) and long-term error (frames 10 apart), both within shots;
+                 the judge's style distance of the first and the last frame of every shot (does the style soften
+                 along a shot?); seconds a frame for the frames after a shot's first
+
     python benchmarks/video.py [--size 128] [--frames 10] [--iterations 80] [--weights 0,2000] [-o DIR]
-        [--real CLIP] [--figure docs/images/video_frames.jpg]
+        [--real CLIP] [--real-size 640] [--real-end 2] [--figure docs/images/video_frames.jpg]
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from nstyle.core.engine import run
 from nstyle.eval.judge import Judge
 from nstyle.io.images import load_image
 from nstyle.io.videofile import read_clip
-from nstyle.video.stability import estimated_motion, pan_zoom_clip, warping_error
-from nstyle.video.stylise import VideoSettings, stylise_frames
+from nstyle.video.stability import pair_errors, pair_motion, pan_zoom_clip, shot_pairs, warping_error
+from nstyle.video.stylise import VideoSettings, clip_shots, stylise_frames
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 
@@ -84,6 +89,52 @@ def benchmark(title, frames, motion, style, args, out: Path) -> dict[str, list[I
     return results
 
 
+def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Image.Image]]:
+    """The real clip: independent frames, the warped start alone and nstyle video, compared within shots."""
+    options = {"size": args.real_size, "iterations": args.iterations}
+    shots = clip_shots(frames, VideoSettings())
+    firsts = {shot.start for shot in shots}
+    results, later_seconds = {}, {}
+    times = []
+    for frame in frames:
+        start = time.perf_counter()
+        results.setdefault("independent", []).append(run(frame, style, **options).image)
+        times.append(time.perf_counter() - start)
+    later_seconds["independent"] = float(np.mean([t for i, t in enumerate(times) if i not in firsts] or [0]))
+    for weight in args.weights:
+        name = f"video {weight:g}"
+        folder = out / f"{title}_video_{weight:g}"
+        for old in folder.glob("frame_*.png"):
+            old.unlink()
+        result = stylise_frames(frames, style, folder, options, VideoSettings(temporal_weight=weight), quiet=False)
+        results[name] = [Image.open(p).convert("RGB") for p in result.paths]
+        later_seconds[name] = float(np.mean([r.seconds for r in result.reports if r.frame - 1 not in firsts] or [0]))
+    short, long = shot_pairs(shots, 1), shot_pairs(shots, 10)
+    motion = {1: pair_motion(frames, short), 10: pair_motion(frames, long)}
+    print(f"\n### {title}: {len(frames)} frames of {frames[0].width}x{frames[0].height}, {len(shots)} shots "
+          f"({', '.join(f'{s.start + 1}-{s.stop}' for s in shots)})\n")
+    print("| method | short-term error | long-term error (10 apart) | judge style, shots' first frames | "
+          "judge style, shots' last frames | s / later frame |")
+    print("|---|---|---|---|---|---|")
+    rows = {"input clip itself": frames, **results}
+    for name, seq in rows.items():
+        errors = [np.mean(pair_errors(seq, pairs, motion[gap])) if pairs else float("nan")
+                  for gap, pairs in ((1, short), (10, long))]
+        if name == "input clip itself":
+            print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | | | |")
+            continue
+        first = np.mean([Judge(frames[s.start], style, size=256)(seq[s.start]).style for s in shots])
+        last = np.mean([Judge(frames[s.stop - 1], style, size=256)(seq[s.stop - 1]).style for s in shots])
+        print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | {first:.3f} | {last:.3f} | "
+              f"{later_seconds[name]:.1f} |", flush=True)
+    for name, seq in results.items():
+        folder = out / f"{title}_{name.replace(' ', '_')}"
+        folder.mkdir(exist_ok=True)
+        for t, image in enumerate(seq):
+            image.save(folder / f"frame_{t + 1:05d}.png")
+    return results
+
+
 def figure(frames, results: dict[str, list[Image.Image]], rows: list[str], path: Path, columns: int = 4) -> None:
     """Input and each chosen method's frames side by side, one row each, labelled; a small JPEG."""
     picks = np.linspace(0, len(frames) - 1, columns).round().astype(int)
@@ -111,8 +162,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=80)
     parser.add_argument("--weights", default="0,2000", help="comma-separated temporal weights for video mode")
     parser.add_argument("--style", default="starry_night")
-    parser.add_argument("--real", type=Path, help="also a real clip (video file, GIF or folder of frames)")
-    parser.add_argument("--real-frames", type=int, default=8)
+    parser.add_argument("--real", help="also a real clip (video file, GIF, folder of frames, or a sample's name)")
+    parser.add_argument("--real-size", type=int, default=640, help="long side of the real clip's frames")
+    parser.add_argument("--real-start", type=float, default=0.0, help="first second of the real clip")
+    parser.add_argument("--real-end", type=float, help="stop the real clip before this second")
     parser.add_argument("--figure", type=Path, help="write frames of the clip side by side to this JPEG")
     parser.add_argument("-o", "--output", type=Path, default=Path("video-results"))
     args = parser.parse_args()
@@ -126,8 +179,11 @@ def main() -> None:
     if args.figure:
         figure(frames, results, ["independent", f"video {args.weights[-1]:g}"], args.figure)
     if args.real:
-        real = read_clip(args.real, args.size).frames[:args.real_frames]
-        benchmark(args.real.stem, real, estimated_motion(real), style, args, args.output)
+        from nstyle.video.samples import sample_clip, samples
+
+        source = sample_clip(args.real) if args.real in samples() else Path(args.real)
+        real = read_clip(source, args.real_size, args.real_start, args.real_end).frames
+        real_benchmark(source.stem, real, style, args, args.output)
 
 
 if __name__ == "__main__":
