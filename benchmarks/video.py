@@ -55,6 +55,15 @@ def judge_frames(frames, style, results: dict[str, list[Image.Image]], size: int
     return {name: tuple(s / len(frames)) for name, s in sums.items()}
 
 
+def save_sequences(results: dict[str, list[Image.Image]], title: str, out: Path) -> None:
+    """Every method's frames into OUT/TITLE_METHOD/ to look at."""
+    for name, seq in results.items():
+        folder = out / f"{title}_{name.replace(' ', '_')}"
+        folder.mkdir(exist_ok=True)
+        for t, image in enumerate(seq):
+            image.save(folder / f"frame_{t + 1:05d}.png")
+
+
 def benchmark(title, frames, motion, style, args, out: Path) -> dict[str, list[Image.Image]]:
     options = {"size": args.size, "iterations": args.iterations}
     results, seconds = {}, {}
@@ -81,11 +90,7 @@ def benchmark(title, frames, motion, style, args, out: Path) -> dict[str, list[I
         content, style_distance = judged[name]
         print(f"| {name} | {error:.2e} | {error / base:.2f} | {style_distance:.3f} | {content:.3f} | "
               f"{seconds[name]:.0f} |", flush=True)
-    for name, seq in results.items():
-        folder = out / f"{title}_{name.replace(' ', '_')}"
-        folder.mkdir(exist_ok=True)
-        for t, image in enumerate(seq):
-            image.save(folder / f"frame_{t + 1:05d}.png")
+    save_sequences(results, title, out)
     return results
 
 
@@ -127,11 +132,7 @@ def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Imag
         last = np.mean([Judge(frames[s.stop - 1], style, size=256)(seq[s.stop - 1]).style for s in shots])
         print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | {first:.3f} | {last:.3f} | "
               f"{later_seconds[name]:.1f} |", flush=True)
-    for name, seq in results.items():
-        folder = out / f"{title}_{name.replace(' ', '_')}"
-        folder.mkdir(exist_ok=True)
-        for t, image in enumerate(seq):
-            image.save(folder / f"frame_{t + 1:05d}.png")
+    save_sequences(results, title, out)
     return results
 
 

@@ -114,11 +114,12 @@ def test_tiled_w2_equals_the_whole_image_w2_on_the_tiny_network():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("style_loss", "closer"), [("gram", 0.1), ("w2", 0.15)])
-def test_a_tiled_run_paints_the_untiled_picture_without_seams(images, style_loss, closer):
-    """W2 moves the picture less far from the content in 8 iterations (0.059 mean against the Gram's more), and the
-    square root of its covariance passes the tiles' bfloat16 rounding on: the same picture, to 1.5/255."""
-    kwargs = dict(size=320, iterations=8, levels=1, model="vgg19", style_loss=style_loss)
+@pytest.mark.parametrize(("style_loss", "precision", "closer"), [("gram", "auto", 0.1), ("w2", "float32", 0.1)])
+def test_a_tiled_run_paints_the_untiled_picture_without_seams(images, style_loss, precision, closer):
+    """W2 in float32: the square root of its covariance passes the tiles' bfloat16 rounding on, and 8 L-BFGS steps
+    amplify it (measured 0.25 of the distance moved in bfloat16 at weight 170, 0.10 at 200; 0.04 in float32), so
+    the tiling's own exactness is checked without it."""
+    kwargs = dict(size=320, iterations=8, levels=1, model="vgg19", style_loss=style_loss, precision=precision)
     tiled = run(images["tubingen"], images["starry_night"], tile=256, **kwargs)
     whole = run(images["tubingen"], images["starry_night"], tile=0, **kwargs)
     a, b = image_to_tensor(tiled.image), image_to_tensor(whole.image)
