@@ -122,14 +122,16 @@ def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Imag
           "judge style, shots' last frames | s / later frame |")
     print("|---|---|---|---|---|---|")
     rows = {"input clip itself": frames, **results}
+    # one judge a shot's first and last frame, shared by every method (each holds the style's targets)
+    judges = {t: Judge(frames[t], style, size=256) for s in shots for t in (s.start, s.stop - 1)}
     for name, seq in rows.items():
         errors = [np.mean(pair_errors(seq, pairs, motion[gap])) if pairs else float("nan")
                   for gap, pairs in ((1, short), (10, long))]
         if name == "input clip itself":
             print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | | | |")
             continue
-        first = np.mean([Judge(frames[s.start], style, size=256)(seq[s.start]).style for s in shots])
-        last = np.mean([Judge(frames[s.stop - 1], style, size=256)(seq[s.stop - 1]).style for s in shots])
+        first = np.mean([judges[s.start](seq[s.start]).style for s in shots])
+        last = np.mean([judges[s.stop - 1](seq[s.stop - 1]).style for s in shots])
         print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | {first:.3f} | {last:.3f} | "
               f"{later_seconds[name]:.1f} |", flush=True)
     save_sequences(results, title, out)

@@ -26,8 +26,7 @@ def _array(frame) -> np.ndarray:
 
 def estimated_motion(frames: Sequence, method: str = "dis") -> list[tuple[np.ndarray, np.ndarray]]:
     """(flow from frame t to frame t-1, reliability mask) for t = 1..n-1, estimated from the frames."""
-    arrays = [np.asarray(f.convert("RGB")) if isinstance(f, PIL.Image.Image) else np.asarray(f) for f in frames]
-    return [frame_flow(arrays[t], arrays[t - 1], method) for t in range(1, len(arrays))]
+    return pair_motion(frames, [(t - 1, t) for t in range(1, len(frames))], method)
 
 
 def warping_errors(frames: Sequence, motion: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
