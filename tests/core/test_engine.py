@@ -272,3 +272,44 @@ def test_layers_deeper_than_the_image_allows_are_a_usage_error():
     with pytest.raises(UsageError, match="at 16 px the image is too small for the layers"):
         run(Image.new("RGB", (16, 16), "red"), Image.new("RGB", (16, 16), "blue"), backbone=net, size=16,
             iterations=1, levels=1, style_layers=["deep"])
+
+
+@pytest.mark.parametrize("extra", [{}, {"style_loss": "gram"}, {"method": "strotss"}])
+def test_painters_given_one_shared_dict_reuse_the_style_targets_and_lose_nothing(net, pair, extra):
+    """Video frames share one dict: the second painter's objective reuses the first's style targets (no pass of the
+    style image through the network) and is the very loss a fresh painter builds for its content."""
+    from nstyle.core.options import options_from
+
+    content, style = pair
+    other = content.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    opts = options_from(size=64, levels=1, device="cpu", **extra)
+    shared, seen = {}, []
+    counting = TinyBackbone()  # the same weights as ``net``
+    counting.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape))
+    torch.manual_seed(0)  # STROTSS samples the style's pixels as it builds, and positions as it evaluates
+    engine.Painter(content, style, opts, backbone=counting, shared=shared).objective(64)
+    assert list(shared) == [64]
+    seen.clear()
+    reused, content_tensor, _ = engine.Painter(other, style, opts, backbone=counting, shared=shared).objective(64)
+    assert seen == [content_tensor.shape], "only the new content went through the network"
+    torch.manual_seed(0)
+    fresh, _, _ = engine.Painter(other, style, opts, backbone=net).objective(64)
+    x = torch.rand_like(content_tensor)
+    torch.manual_seed(1)
+    a, parts_a = reused(x)
+    torch.manual_seed(1)
+    b, parts_b = fresh(x)
+    assert torch.allclose(a, b, rtol=1e-5) and all(torch.allclose(parts_a[k], parts_b[k], rtol=1e-5) for k in parts_a)
+
+
+def test_a_mask_or_smoothing_keeps_the_style_targets_to_each_painter(net, pair, tmp_path):
+    """Guided targets depend on the content's regions, smoothing is calibrated on the content: nothing is shared."""
+    from nstyle.core.options import options_from
+
+    content, style = pair
+    Image.new("L", content.size, 255).save(tmp_path / "mask.png")
+    for extra in ({"mask": str(tmp_path / "mask.png")}, {"smoothing": 2.0}):
+        shared = {}
+        engine.Painter(content, style, options_from(size=64, levels=1, device="cpu", **extra), backbone=net,
+                       shared=shared).objective(64)
+        assert shared == {}, extra

@@ -152,11 +152,14 @@ class Painter:
 
     Making one checks every option and input and prepares the images (colours, regions, the level plan);
     the network loads on the first ``paint``, unless one is given (video shares one between its frames).
+    ``shared``: a dict kept by a caller that paints many contents in the same styles and options (video frames);
+    the painters given it reuse each other's style targets, by size, where they do not depend on the content.
     """
 
     def __init__(self, content: ImageInput, style: ImageInput | Sequence[ImageInput],
-                 options: TransferOptions, backbone=None):
+                 options: TransferOptions, backbone=None, shared: dict | None = None):
         self.options = opts = options
+        self.shared = shared
         self.device = select_device(opts.device)
         check_fits(opts, content, style, self.device, loaded=backbone is not None)  # before any image is resized
         smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
@@ -208,9 +211,15 @@ class Painter:
         try:
             if self.tiled(size):
                 return tiled_objective(opts, backbone, content, styles), content, styles
+            earlier = self.shared.get(size) if self.shared is not None and self.guidance is None else None
+            if earlier is not None:
+                return earlier.for_content(content), content, styles
             guides = level_guides(self.guidance, content, styles)
             factor = opts.size / size if opts.method == "strotss" else 1.0
-            return build_loss(opts, backbone, content, styles, guides, content_factor=factor), content, styles
+            loss = build_loss(opts, backbone, content, styles, guides, content_factor=factor)
+            if self.shared is not None and isinstance(loss, StyleTransferLoss) and loss.shares_styles:
+                self.shared[size] = loss
+            return loss, content, styles
         except RuntimeError as err:  # a layer deeper than the image allows (the network's own check)
             if "too small" not in str(err):
                 raise

@@ -9,6 +9,7 @@ activation spread on the content image, so it too is independent of image size a
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -221,13 +222,10 @@ class StyleTransferLoss(nn.Module):
             content_features = self._smooth(content_features)
             style_features = ([self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
                               if style_targets is None else [])
+        self.method, self.guided = method, guidance is not None
+        self.content_losses = self._content_losses(content_features)
         if method == "strotss":
             style_loss = "remd"
-            self.content_losses = nn.ModuleDict(
-                {name: SelfSimilarityLoss(content_features[name]) for name in self.content_layers})
-        else:
-            self.content_losses = nn.ModuleDict(
-                {name: ContentLoss(content_features[name], mode) for name in self.content_layers})
         self.palette = PaletteLoss(list(styles), blend) if method == "strotss" else None
         if guidance is not None:
             mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
@@ -262,6 +260,29 @@ class StyleTransferLoss(nn.Module):
         self.register_buffer("keep", keep.detach() if keep is not None else None)
         self.register_buffer("content_image", content.detach() if keep is not None else None)
         self.tv_loss = TotalVariationLoss(mode)
+
+    def _content_losses(self, features: dict[str, torch.Tensor]) -> nn.ModuleDict:
+        if self.method == "strotss":
+            return nn.ModuleDict({name: SelfSimilarityLoss(features[name]) for name in self.content_layers})
+        return nn.ModuleDict({name: ContentLoss(features[name], self.mode) for name in self.content_layers})
+
+    @property
+    def shares_styles(self) -> bool:
+        """Whether ``for_content`` may reuse the style targets: they do not depend on the content image (no
+        smoothing, calibrated on the content, and no regions, whose shares are the content's)."""
+        return not self.smoothing and not self.guided
+
+    def for_content(self, content: torch.Tensor) -> StyleTransferLoss:
+        """The same loss for another content image of the same size: the style targets, the costly part (the
+        style images through the network and their statistics), are shared; only the content targets are made
+        anew. Video frames use it (``shares_styles`` must hold)."""
+        if not self.shares_styles:
+            raise ValueError("this loss's style targets depend on its content image; build a new one")
+        other = copy.copy(self)
+        other._modules, other._buffers = dict(self._modules), dict(self._buffers)  # nn.Module's own registries
+        with torch.no_grad():
+            other.content_losses = self._content_losses(self.backbone(content, self.content_layers))
+        return other
 
     def _smooth(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if not self.smoothing:
