@@ -14,18 +14,23 @@ within each shot, at ``--real-size`` (the clip's own 640 px for bikes). For each
   independent     every frame an ordinary transfer (``nstyle transfer``'s engine, same size and iterations)
   video W         ``nstyle video`` with --temporal-weight W (0: warped start only, no temporal loss)
 
-  real clip      short-term error (frames 1 apart) and long-term error (frames 10 apart), both within shots;
-                 the judge's style distance of the first and the last frame of every shot (does the style soften
-                 along a shot?); seconds a frame for the frames after a shot's first
+  real clip      every option at its default: independent frames (the default transfer on each), the warped
+                 start alone (--temporal-weight 0), the video mode as it was before the shot and warp work
+                 (--warp linear --frame-iterations 12) and nstyle video. Short-term error (frames 1 apart) and
+                 long-term error (frames 10 apart), both within shots; the judge's style distance and the
+                 sharpness (mean |Laplacian|) of the first and the last frame of every shot (do the strokes
+                 soften along a shot?); seconds a frame for the frames after a shot's first
 
     python benchmarks/video.py [--size 128] [--frames 10] [--iterations 80] [--weights 0,2000] [-o DIR]
-        [--real CLIP] [--real-size 640] [--real-end 2] [--figure docs/images/video_frames.jpg]
+        [--real CLIP] [--real-size 640] [--real-end 2] [--real-methods NAME...] [--skip-pan]
+        [--figure docs/images/video_frames.jpg]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -94,32 +99,53 @@ def benchmark(title, frames, motion, style, args, out: Path) -> dict[str, list[I
     return results
 
 
+#: The real clip's methods: (row name, video settings, or None for every frame on its own).
+REAL_METHODS = (
+    ("independent", None),
+    ("warped start only", VideoSettings(temporal_weight=0)),
+    ("before (linear warp, 12 a frame)", VideoSettings(warp="linear", frame_iterations=12)),
+    ("nstyle video", VideoSettings()),
+)
+
+
+def _sharpness(image: Image.Image) -> float:
+    """Mean absolute Laplacian of the grey picture (0..1): how much fine stroke detail a frame has."""
+    import cv2
+
+    grey = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean())
+
+
 def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Image.Image]]:
-    """The real clip: independent frames, the warped start alone and nstyle video, compared within shots."""
-    options = {"size": args.real_size, "iterations": args.iterations}
+    """The real clip: independent frames, the warped start alone, the video mode before this change, and nstyle video,
+    compared within shots; every transfer option at its default (``--real-size`` apart)."""
+    options = {"size": args.real_size}
     shots = clip_shots(frames, VideoSettings())
     firsts = {shot.start for shot in shots}
     results, later_seconds = {}, {}
-    times = []
-    for frame in frames:
-        start = time.perf_counter()
-        results.setdefault("independent", []).append(run(frame, style, **options).image)
-        times.append(time.perf_counter() - start)
-    later_seconds["independent"] = float(np.mean([t for i, t in enumerate(times) if i not in firsts] or [0]))
-    for weight in args.weights:
-        name = f"video {weight:g}"
-        folder = out / f"{title}_video_{weight:g}"
-        for old in folder.glob("frame_*.png"):
-            old.unlink()
-        result = stylise_frames(frames, style, folder, options, VideoSettings(temporal_weight=weight), quiet=False)
+    methods = [(n, s) for n, s in REAL_METHODS if args.real_methods is None or n in args.real_methods]
+    for name, settings in methods:
+        folder = out / f"{title}_{name.split()[0]}"
+        if settings is None:
+            times = []
+            for frame in frames:
+                start = time.perf_counter()
+                results.setdefault(name, []).append(run(frame, style, **options).image)
+                times.append(time.perf_counter() - start)
+            later_seconds[name] = float(np.mean([t for i, t in enumerate(times) if i not in firsts] or [0]))
+            continue
+        if folder.exists():
+            shutil.rmtree(folder)
+        result = stylise_frames(frames, style, folder, options, settings, quiet=True)
         results[name] = [Image.open(p).convert("RGB") for p in result.paths]
         later_seconds[name] = float(np.mean([r.seconds for r in result.reports if r.frame - 1 not in firsts] or [0]))
+        print(f"{name}: {result.seconds:.0f} s", flush=True)
     short, long = shot_pairs(shots, 1), shot_pairs(shots, 10)
     motion = {1: pair_motion(frames, short), 10: pair_motion(frames, long)}
     print(f"\n### {title}: {len(frames)} frames of {frames[0].width}x{frames[0].height}, {len(shots)} shots "
           f"({', '.join(f'{s.start + 1}-{s.stop}' for s in shots)})\n")
-    print("| method | short-term error | long-term error (10 apart) | judge style, shots' first frames | "
-          "judge style, shots' last frames | s / later frame |")
+    print("| method | short-term error | long-term error (10 apart) | judge style, shots' first / last frames | "
+          "sharpness, first / last | s / later frame |")
     print("|---|---|---|---|---|---|")
     rows = {"input clip itself": frames, **results}
     # one judge a shot's first and last frame, shared by every method (each holds the style's targets)
@@ -132,8 +158,10 @@ def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Imag
             continue
         first = np.mean([judges[s.start](seq[s.start]).style for s in shots])
         last = np.mean([judges[s.stop - 1](seq[s.stop - 1]).style for s in shots])
-        print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | {first:.3f} | {last:.3f} | "
-              f"{later_seconds[name]:.1f} |", flush=True)
+        sharp = [np.mean([_sharpness(seq[t]) for t in ends]) for ends in ([s.start for s in shots],
+                                                                           [s.stop - 1 for s in shots])]
+        print(f"| {name} | {errors[0]:.2e} | {errors[1]:.2e} | {first:.3f} / {last:.3f} | "
+              f"{sharp[0]:.3f} / {sharp[1]:.3f} | {later_seconds[name]:.1f} |", flush=True)
     save_sequences(results, title, out)
     return results
 
@@ -169,6 +197,9 @@ def main() -> None:
     parser.add_argument("--real-size", type=int, default=640, help="long side of the real clip's frames")
     parser.add_argument("--real-start", type=float, default=0.0, help="first second of the real clip")
     parser.add_argument("--real-end", type=float, help="stop the real clip before this second")
+    parser.add_argument("--real-methods", nargs="+", metavar="NAME",
+                        help=f"only these of the real clip's methods ({', '.join(n for n, _ in REAL_METHODS)})")
+    parser.add_argument("--skip-pan", action="store_true", help="only the real clip")
     parser.add_argument("--figure", type=Path, help="write frames of the clip side by side to this JPEG")
     parser.add_argument("-o", "--output", type=Path, default=Path("video-results"))
     args = parser.parse_args()
@@ -177,10 +208,11 @@ def main() -> None:
     style = load_image(IMAGES / f"{args.style}.jpg")
     print(f"# video stability, {date.today()}, {platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}; {args.style}, vgg19, {args.size} px, {args.iterations} iterations a frame")
-    frames, motion = pan_zoom_clip(load_image(IMAGES / "tubingen.jpg"), frames=args.frames, size=args.size)
-    results = benchmark("pan_zoom", frames, motion, style, args, args.output)
-    if args.figure:
-        figure(frames, results, ["independent", f"video {args.weights[-1]:g}"], args.figure)
+    if not args.skip_pan:
+        frames, motion = pan_zoom_clip(load_image(IMAGES / "tubingen.jpg"), frames=args.frames, size=args.size)
+        results = benchmark("pan_zoom", frames, motion, style, args, args.output)
+        if args.figure:
+            figure(frames, results, ["independent", f"video {args.weights[-1]:g}"], args.figure)
     if args.real:
         from nstyle.video.samples import sample_clip, samples
 

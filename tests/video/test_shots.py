@@ -10,7 +10,7 @@ from PIL import Image
 
 from nstyle.cli import main
 from nstyle.errors import UsageError
-from nstyle.video import stylise
+from nstyle.video import shot, stylise
 from nstyle.video.settings import VideoSettings
 from nstyle.video.shots import describe_shots, find_cuts, histogram_distances, shot_ranges
 from nstyle.video.stability import pan_zoom_clip
@@ -48,7 +48,7 @@ def tiny(monkeypatch):
     """stylise_frames paints with the tiny network, and records which path every frame takes: an ordinary
     transfer (``run``: the first-frame schedule from --init) or a frame after another (``_stylise_one``)."""
     calls = []
-    run, one = stylise.run, stylise._stylise_one
+    run, one = shot.run, shot._stylise_one
 
     def recording_run(content, *args, **kwargs):
         calls.append(("run", None, None, kwargs.get("init", "content")))
@@ -59,8 +59,9 @@ def tiny(monkeypatch):
         return one(p, i, neighbours, *args)
 
     monkeypatch.setattr(stylise, "load_network", lambda opts, device: TinyBackbone())
-    monkeypatch.setattr(stylise, "run", recording_run)
-    monkeypatch.setattr(stylise, "_stylise_one", recording_one)
+    monkeypatch.setattr(shot, "load_network", lambda opts, device: TinyBackbone())  # a shot job loads its own
+    monkeypatch.setattr(shot, "run", recording_run)
+    monkeypatch.setattr(shot, "_stylise_one", recording_one)
     return calls
 
 
@@ -161,7 +162,7 @@ def test_a_run_interrupted_in_shot_two_resumes_there(two_shots, package_images, 
     first = stylise_frames(frames, style, folder, OPTIONS, callback=interrupt)
     assert first.stopped == "interrupted"
     assert [p.is_file() for p in first.paths] == [True] * stop_in + [False] * (6 - stop_in)
-    assert json.loads((folder / STATE_NAME).read_text())["done"] == stop_in
+    assert json.loads((folder / STATE_NAME).read_text())["done"] == [3, stop_in - 3]
     with pytest.raises(UsageError, match="made with"):
         stylise_frames(frames, style, folder, OPTIONS, VideoSettings(cuts=False), resume=True)
     tiny.clear()
@@ -186,3 +187,74 @@ def test_nstyle_video_prints_the_shots(two_shots, package_images, tmp_path, tiny
     assert code == 0, err
     assert line in err.splitlines()
     assert sum(kind == "run" for kind, *_ in tiny) == (1 if extra else 2)
+
+
+def _pixels(path):
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def test_shots_painted_side_by_side_as_jobs_give_the_frames_painted_in_order(two_shots, package_images, tmp_path,
+                                                                              tiny):
+    """Each shot a job of an executor (its frames and style as bytes, its frames back as PNGs): the same pixels
+    as one shot after another in this process, and the state file is gone."""
+    from nstyle.jobs.shots import executor_runner
+    from nstyle.jobs.spec import ThreadExecutor
+
+    style = package_images["rocket"]
+    here = stylise_frames(two_shots[:6], style, tmp_path / "here", OPTIONS)
+    executor = ThreadExecutor()
+    try:
+        jobs = stylise_frames(two_shots[:6], style, tmp_path / "jobs", OPTIONS, runner=executor_runner(executor))
+    finally:
+        executor.shutdown()
+    assert jobs.stopped == "completed" and not (tmp_path / "jobs" / STATE_NAME).exists()
+    assert sorted(r.frame for r in jobs.reports) == list(range(1, 7))
+    for a, b in zip(here.paths, jobs.paths, strict=True):
+        assert np.array_equal(_pixels(a), _pixels(b))
+
+
+def test_a_stop_while_shots_run_side_by_side_keeps_their_finished_frames_and_resumes(two_shots, package_images,
+                                                                                    tmp_path, tiny):
+    """Ctrl-C once shot 1 has come back: shot 2 is cancelled with what it finished, the state counts each shot's
+    steps, and a resume paints only what is left, to the same pixels as an uninterrupted run."""
+    from nstyle.jobs.shots import executor_runner
+    from nstyle.jobs.spec import ThreadExecutor
+
+    style, frames = package_images["rocket"], two_shots[:6]
+    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS)
+    executor = ThreadExecutor()
+    inner = executor_runner(executor)
+
+    def stop_after_the_first_shot(works, on_progress, on_outcome):
+        def outcome(o):
+            on_outcome(o)
+            if o.index == 0:
+                raise KeyboardInterrupt
+
+        inner(works, on_progress, outcome)
+
+    folder = tmp_path / "out"
+    try:
+        first = stylise_frames(frames, style, folder, OPTIONS, runner=stop_after_the_first_shot)
+    finally:
+        executor.shutdown()
+    done = json.loads((folder / STATE_NAME).read_text())["done"]
+    assert first.stopped == "interrupted" and done[0] == 3 and done[1] < 3
+    assert [p.is_file() for p in first.paths] == [True] * (3 + done[1]) + [False] * (3 - done[1])
+    tiny.clear()
+    second = stylise_frames(frames, style, folder, OPTIONS, resume=True)
+    assert second.stopped == "completed" and [r.frame for r in second.reports] == list(range(4 + done[1], 7))
+    for resumed, uninterrupted in zip(second.paths, reference.paths, strict=True):
+        assert np.array_equal(_pixels(resumed), _pixels(uninterrupted))
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--workers", "-1"], "--workers must be 0 (in this process) or more, not -1"),
+    (["--ray", "--workers", "2"], "--workers counts processes on this machine; not with --ray"),
+    (["--frame-iterations", "0"], "--frame-iterations must be at least 1, not 0"),
+])
+def test_the_cli_refuses_bad_shot_painting_options_in_one_line(package_images, tmp_path, capsys, extra, message):
+    code = main(["video", str(tmp_path), str(package_images["rocket"]), "-o", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "out").exists()

@@ -110,7 +110,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
     first = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, callback=interrupt)
     assert first.stopped == "interrupted"
     assert [p.is_file() for p in first.paths] == [True, True, False, False]
-    assert json.loads((tmp_path / STATE_NAME).read_text())["done"] == 2
+    assert json.loads((tmp_path / STATE_NAME).read_text())["done"] == [2]
     stamps = [p.stat().st_mtime_ns for p in first.paths[:2]]
 
     with pytest.raises(UsageError, match="unfinished run"):
@@ -239,7 +239,7 @@ def test_a_resume_with_a_changed_style_or_mask_file_is_refused_naming_it(clip, i
             raise KeyboardInterrupt
 
     first = stylise_frames(frames, style, folder, options, callback=stop_on_frame_2)
-    assert first.stopped == "interrupted" and json.loads((folder / STATE_NAME).read_text())["done"] == 1
+    assert first.stopped == "interrupted" and json.loads((folder / STATE_NAME).read_text())["done"] == [1]
     shutil.copy(images["shipwreck"], style)
     with pytest.raises(UsageError, match=r"another style image \(style.jpg changed\)"):
         stylise_frames(frames, style, folder, options, resume=True)

@@ -7,9 +7,11 @@ one in the current process: progress goes to a callback, a cancel flag stops it 
 job's own failure (a bad image, bad options) never raises: the :class:`JobOutcome` says ``failed`` with
 the one-line reason. Executors run many jobs and return futures of outcomes.
 
-A job is a transfer (``kind="transfer"``, the default) or a backbone comparison (``kind="compare"``: the content and
+A job is a transfer (``kind="transfer"``, the default), a backbone comparison (``kind="compare"``: the content and
 one style through ``nstyle.eval.compare`` on ``options["models"]``; its grid, plots and tables come back as bytes in
-``JobOutcome.files``), so a comparison travels to an executor like any other job.
+``JobOutcome.files``), or one shot of a video (``kind="shot"``: ``JobSpec.shot`` carries its frames, and its
+stylised frames come back in ``JobOutcome.files``; ``nstyle.jobs.shots``), so each travels to an executor like any
+other job.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ FILE_OPTIONS = ("mask", "content_map", "style_map", "init")
 #: Options a job cannot carry to another machine.
 LOCAL_ONLY_OPTIONS = ("weights",)
 #: What a job can be: one transfer, or the same transfer on several backbones (``nstyle.eval.compare``).
-JOB_KINDS = ("transfer", "compare")
+JOB_KINDS = ("transfer", "compare", "shot")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,20 @@ class InputImage:
 
 
 @dataclass
+class ShotJob:
+    """One shot of a video (``nstyle.video.shot.ShotWork``) as bytes: its frames, the per-frame files (masks,
+    content maps) and the frames already stylised, with the video settings and the steps already done."""
+
+    index: int
+    start: int
+    frames: list[InputImage]
+    settings: dict
+    per_frame: dict[str, list[InputImage]] = field(default_factory=dict)
+    done: int = 0
+    stylised: list[InputImage | None] = field(default_factory=list)
+
+
+@dataclass
 class JobSpec:
     """What to paint: a content image, one or more styles, ``TransferOptions`` fields by name, and the files of
     the options that name files (``FILE_OPTIONS``; a list for ``style_map``). A ``compare`` job's options are
@@ -82,6 +98,7 @@ class JobSpec:
     options: dict = field(default_factory=dict)
     option_files: dict[str, InputImage | list[InputImage]] = field(default_factory=dict)
     kind: str = "transfer"
+    shot: ShotJob | None = None  # a shot job's frames
 
     def key(self) -> str:
         """Equal for jobs with the same input bytes and options: how a rerun knows a job is already done. A file
@@ -160,6 +177,10 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     """Run one job here and now; never raises for the job's own errors (only for bugs)."""
     if spec.kind == "compare":
         return _execute_compare(spec, on_progress, cancel, preview_every)
+    if spec.kind == "shot":
+        from .shots import execute_shot
+
+        return execute_shot(spec, on_progress, cancel)
     if spec.kind != "transfer":
         return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
     from ..core.engine import run

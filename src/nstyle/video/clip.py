@@ -45,9 +45,10 @@ def _duration(seconds: float) -> str:
 
 def run_video_job(source, style, output, options: dict, settings: VideoSettings, start: float = 0.0,
                   end: float | None = None, fps: float | None = None, resume: bool = False,
-                  quiet: bool = False, preview=None) -> int:
+                  quiet: bool = False, preview=None, runner_for=None) -> int:
     """Stylise the clip at ``source`` into ``output`` (a video file or a folder); returns an exit code.
-    ``preview``: also an animated .gif/.webp of the result (small, real time) for a page or a README."""
+    ``preview``: also an animated .gif/.webp of the result (small, real time) for a page or a README.
+    ``runner_for(shots)``: None, or (a ``ShotRunner``, its shutdown) to paint the shots side by side."""
     from ..core.options import input_files, options_from
 
     output = check_output(Path(output))
@@ -65,16 +66,22 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
     load_image(style)  # a bad style image fails before the clip is decoded
     size = options_from(**options).size
     clip = read_clip(source, size, start, end, fps)
+    shots = clip_shots(clip.frames, settings)
+    runner, shutdown = (runner_for(len(shots)) if runner_for is not None else None) or (None, None)
     if not quiet:
         print(f"nstyle video: {len(clip.frames)} frames of {clip.frames[0].width}x{clip.frames[0].height} at "
               f"{float(clip.fps):g} fps; frames go to {folder}", file=sys.stderr)
-        shots = clip_shots(clip.frames, settings)
-        print(f"nstyle video: {describe_shots(shots)}" + ("" if settings.cuts else " (--no-cuts)"), file=sys.stderr)
+        print(f"nstyle video: {describe_shots(shots)}" + ("" if settings.cuts else " (--no-cuts)")
+              + (" painted side by side" if runner is not None else ""), file=sys.stderr)
     # The style by its path, so that the resume check fingerprints the file's bytes. A run that fails before its first
     # frame (unreadable --weights, say) leaves no folder holding only its state.
-    with removed_on_failure(folder, leftovers=(STATE_NAME,)):
-        result = stylise_frames(clip.frames, style, folder, options, settings, resume=resume, quiet=quiet,
-                                keep_state=folder != output)
+    try:
+        with removed_on_failure(folder, leftovers=(STATE_NAME,)):
+            result = stylise_frames(clip.frames, style, folder, options, settings, resume=resume, quiet=quiet,
+                                    keep_state=folder != output, runner=runner, shots=shots)
+    finally:
+        if shutdown is not None:
+            shutdown()
     if result.stopped == Stop.INTERRUPTED:
         finished = sum(p.is_file() for p in result.paths)
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
+DEFAULT_FRAME_ITERATIONS = 6  # a frame after a shot's first starts close to its answer (docs/BENCHMARKS.md)
 DEFAULT_CUT_THRESHOLD = 0.3  # colour-histogram distance above which a pair of frames may be a cut (video.shots)
 FLOW_METHODS = ("dis", "farneback")  # OpenCV's DIS (the default) and Farneback optical flow
+WARP_INTERPOLATIONS = ("linear", "cubic")  # how video.flow.warp resamples a stylised frame
 
 
 @dataclass
@@ -21,6 +23,8 @@ class VideoSettings:
     flow: str = "dis"
     cuts: bool = True  # split the clip into shots at cuts; no frame is warped from another shot
     cut_threshold: float = DEFAULT_CUT_THRESHOLD
+    warp: str = "cubic"  # how the previous stylised frame is resampled (video.flow.warp)
+    frame_iterations: int | None = DEFAULT_FRAME_ITERATIONS  # each frame after a shot's first (None: --iterations)
 
     def check(self) -> None:
         if not math.isfinite(self.temporal_weight) or self.temporal_weight < 0:
@@ -29,6 +33,10 @@ class VideoSettings:
             raise UsageError(f"--passes must be at least 1, not {self.passes}")
         if self.flow not in FLOW_METHODS:
             raise UsageError(f"--flow must be one of {', '.join(FLOW_METHODS)}, not {self.flow!r}")
+        if self.frame_iterations is not None and self.frame_iterations < 1:
+            raise UsageError(f"--frame-iterations must be at least 1, not {self.frame_iterations}")
+        if self.warp not in WARP_INTERPOLATIONS:
+            raise UsageError(f"--warp must be one of {', '.join(WARP_INTERPOLATIONS)}, not {self.warp!r}")
         if not (math.isfinite(self.cut_threshold) and 0 < self.cut_threshold < 1):
             raise UsageError(f"--cut-threshold must be between 0 and 1 (a colour-histogram distance; --no-cuts "
                              f"turns detection off), not {self.cut_threshold:g}")

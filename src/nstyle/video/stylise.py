@@ -1,26 +1,17 @@
-"""Stylise a sequence of frames so that it does not flicker (Ruder, Dosovitskiy and Brox, 2016).
+"""Stylise a sequence of frames so that it does not flicker (Ruder, Dosovitskiy and Brox, 2016): the run.
 
-Each frame starts from the previous stylised frame warped by the optical flow of the input, and its loss
-gets a temporal term that keeps it close to that warped frame where the flow is reliable (``temporal``).
-The first frame is an ordinary transfer with the engine's schedule (``engine.run``); every later frame runs
-``iterations`` at the final size from its warped start, which is already close. Options:
-
-* long-term consistency: also tie each frame to frames 10, 20 and 40 back (Ruder et al.'s J), each only
-  where the nearer ones are occluded, so that something hidden for a moment comes back as it was;
-* several passes: after the forward pass, passes alternate direction and start each frame from a blend of
-  its current stylisation and the warped neighbour (delta = 0.5), which spreads consistency both ways and
-  repairs the first frames; each later pass runs half the iterations.
-
-A clip is first split into shots at its cuts (``shots``; ``VideoSettings.cuts`` and ``cut_threshold``). No
-frame is warped from, or held to, a frame of another shot: the first frame of every shot is an ordinary
-transfer like the clip's first frame (from ``--init``, with the engine's schedule), and neither the temporal
-term nor the long-term ones, in any pass, reach across a cut.
+A clip is first split into shots at its cuts (``shots``; ``VideoSettings.cuts`` and ``cut_threshold``), and each
+shot is painted frame by frame (``shot``): its first frame an ordinary transfer, every later one started from
+its neighbour warped by the optical flow and held to it. No frame is warped from, or held to, a frame of another
+shot, so the shots are independent: painted one after another here, or side by side by a ``ShotRunner`` (worker
+processes or Ray tasks: ``nstyle.jobs.shots``) and joined in order.
 
 Every finished frame is written at once (atomically) to the output folder together with a small state file,
-so an interrupted run continues with ``resume=True`` from the first unfinished frame; the state file goes
-when the last frame is written. The state file records the run's identity (the frames' pixels, every style, mask,
-map, ``--init`` and ``--weights`` file's sha256, every option and video setting): a resume with any of them
-changed is refused, naming what changed.
+so an interrupted run continues with ``resume=True``: each shot from its first unfinished frame (a shot that a
+worker was painting, from the last frame that worker finished); the state file goes when the last frame is
+written. The state file records the run's identity (the frames' pixels, every style, mask, map, ``--init`` and
+``--weights`` file's sha256, every option and video setting) and the shots: a resume with any of them changed is
+refused, naming what changed.
 """
 
 from __future__ import annotations
@@ -34,58 +25,56 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import PIL.Image
-import torch
 
-from ..core.engine import ImageInput, Painter, load_network, run, seed_everything, select_device
-from ..core.identity import described_differences, run_identity
+from ..core.engine import ImageInput, Painter, load_network, select_device
+from ..core.identity import described_differences, fingerprint, run_identity
 from ..core.memory import check_fits
 from ..core.optim import IterationRecord
 from ..core.options import input_files, options_from
 from ..core.stops import Stop
-from ..errors import UsageError
+from ..errors import NstyleError, UsageError
 from ..io.atomic import write_json
 from ..io.fingerprint import pixels_digest
-from ..io.images import (
-    as_image,
-    load_image,
-    one_or_many,
-    output_folder,
-    resize_to_long_side,
-    save_image,
-)
+from ..io.images import as_image, load_image, one_or_many, output_folder, resize_to_long_side, save_image
 from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
-from .flow import frame_flow, warp
+from .masks import frame_options, per_frame_files
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
+from .shot import FrameReport, ShotPainter, ShotWork, paint_shot, plan  # noqa: F401 (plan: part of the API)
 from .shots import find_cuts, shot_ranges
-from .temporal import TemporalLoss, long_term_masks, with_temporal
 
-LONG_TERM_OFFSETS = (1, 10, 20, 40)  # Ruder et al.'s J for long-term consistency
-PASS_BLEND = 0.5  # delta of the multi-pass algorithm: how much of the warped neighbour a new pass starts from
 STATE_NAME = ".nstyle-video.json"
+#: The options a resume may change: how the arithmetic is done (``auto`` precision follows the device anyway).
+#: Unlike a still image's, ``iterations`` is each frame's share, not how far to go: it must stay.
+RESUME_MAY_CHANGE = ("device", "precision")
 
-FrameCallback = Callable[[int, IterationRecord, torch.Tensor], None]
-
-
-@dataclass
-class FrameReport:
-    frame: int  # 1-based
-    pass_: int  # 1-based
-    iterations: int
-    seconds: float
-    loss: float
-    temporal: float  # unweighted masked mean squared distance to the warped neighbour(s); 0 for none
+FrameCallback = Callable[[int, IterationRecord, "torch.Tensor"], None]  # noqa: F821 (torch loads with the engine)
 
 
 @dataclass
 class VideoResult:
     paths: list[Path]  # every frame's file, in order (those not yet written too, when interrupted)
     stopped: str  # "completed" or "interrupted"
-    reports: list[FrameReport] = field(default_factory=list)  # frames optimised by this call
+    reports: list[FrameReport] = field(default_factory=list)  # frames optimised by this call, as they finished
     seconds: float = 0.0
     shots: list[range] = field(default_factory=list)  # 0-based frame ranges, split at the cuts found
+
+
+@dataclass
+class ShotOutcome:
+    """What a ``ShotRunner`` hands back for one shot: the steps it finished, in order, as (step, frame index,
+    picture, report), and ``error`` when it failed (the steps before the failure still count)."""
+
+    index: int
+    steps: list[tuple[int, int, PIL.Image.Image, FrameReport]]
+    error: str = ""
+
+
+#: Paints shots elsewhere: ``runner(works, on_progress, on_outcome)`` calls ``on_progress(shot, iterations)`` as a
+#: shot's evaluations advance (counted from its ``done``) and ``on_outcome`` once a shot, and returns when every
+#: shot has its outcome. On KeyboardInterrupt it stops the shots, hands over what they finished, and re-raises.
+ShotRunner = Callable[[list[ShotWork], Callable[[int, int], None], Callable[[ShotOutcome], None]], None]
 
 
 def clip_shots(frames: Sequence[ImageInput], settings: VideoSettings) -> list[range]:
@@ -96,23 +85,8 @@ def clip_shots(frames: Sequence[ImageInput], settings: VideoSettings) -> list[ra
     return shot_ranges(len(images), cuts)
 
 
-def plan(frames: int, passes: int) -> list[tuple[int, int, int]]:
-    """Every step as (pass, frame index, direction): pass 0 forward, then alternately backward and forward."""
-    steps = []
-    for p in range(passes):
-        direction = 1 if p % 2 == 0 else -1
-        order = range(frames) if direction == 1 else range(frames - 1, -1, -1)
-        steps += [(p, i, direction) for i in order]
-    return steps
-
-
-#: The options a resume may change: how the arithmetic is done (``auto`` precision follows the device anyway).
-#: Unlike a still image's, ``iterations`` is each frame's share, not how far to go: it must stay.
-RESUME_MAY_CHANGE = ("device", "precision")
-
-
 class RunState:
-    """The state file in the output folder: what the run is and how many steps are finished."""
+    """The state file in the output folder: what the run is, and how many steps of each shot are finished."""
 
     def __init__(self, folder: Path, description: dict):
         self.path = folder / STATE_NAME
@@ -121,24 +95,28 @@ class RunState:
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def load(self) -> int:
+    def load(self, shots: int) -> list[int]:
         check_resumable(self.path.parent)
         try:
             data = json.loads(self.path.read_text())
-            done = int(data["done"])
-            described = data["run"]
+            done, described = data["done"], data["run"]
+            if isinstance(done, list):
+                done = [int(d) for d in done]
         except (ValueError, KeyError, TypeError) as err:
             raise UsageError(f"--resume: {self.path} is damaged ({err}); delete the folder and start afresh") from None
-        if not isinstance(described, dict) or "inputs" not in described:
+        if not isinstance(described, dict) or "inputs" not in described or not isinstance(done, list):
             raise UsageError(f"--resume: {self.path} was written by an older nstyle and does not record the run's "
-                             "inputs; start afresh in another folder")
+                             "inputs and shots; start afresh in another folder")
         changed = described_differences(described, self.description)
         if changed:
             raise UsageError(f"--resume: the unfinished run was made with {changed}; give the same input, style "
                              "and options, or start afresh in another folder")
+        if len(done) != shots:
+            raise UsageError(f"--resume: {self.path} is damaged (it counts {len(done)} shots, not {shots}); delete "
+                             "the folder and start afresh")
         return done
 
-    def save(self, done: int) -> None:
+    def save(self, done: list[int]) -> None:
         write_json(self.path, {"done": done, "run": self.description})
 
     def remove(self) -> None:
@@ -198,21 +176,20 @@ class Progress:
         if not self.quiet:
             self.tqdm.write(message, file=sys.stderr)
 
+    def advance(self, iterations: int) -> None:
+        """Evaluations done elsewhere (a worker's shot)."""
+        self.overall.update(iterations)
+
+    def write(self, message: str) -> None:
+        if not self.quiet:
+            self.tqdm.write(message, file=sys.stderr)
+
     def close(self) -> None:
         if self.frame is not None:
             self.frame.close()
         self.overall.close()
 
 
-def _to_array(image: torch.Tensor | PIL.Image.Image) -> np.ndarray:
-    if isinstance(image, PIL.Image.Image):
-        return np.asarray(image, dtype=np.float32) / 255.0
-    return image.detach().to("cpu", torch.float32)[0].permute(1, 2, 0).numpy().copy()
-
-
-def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return (t.permute(2, 0, 1) if t.dim() == 3 else t[None]).unsqueeze(0).to(device)
 
 
 def stylise_frames(
@@ -225,133 +202,154 @@ def stylise_frames(
     quiet: bool = True,
     callback: FrameCallback | None = None,
     keep_state: bool = False,
+    runner: ShotRunner | None = None,
+    shots: list[range] | None = None,
 ) -> VideoResult:
     """Stylise ``frames`` in order into ``folder`` as frame_00001.png, ...; see the module's docstring.
 
-    ``options`` are ``TransferOptions`` fields (``size`` is the long side of every frame); ``callback(frame,
-    record, image)`` runs after every iteration (frame 0-based) and may raise ``KeyboardInterrupt`` or
-    ``StopOptimization`` like the engine's callback. ``keep_state`` leaves the state file when every frame is
-    done, for a caller with work left (encoding the video) that a resume must still reach. A Ctrl-C before the
-    first frame's work starts (the network loading) writes nothing and comes through as KeyboardInterrupt.
+    ``options`` are ``TransferOptions`` fields (``size`` is the long side of every frame); ``mask`` and
+    ``content_map`` may name a folder of one image a frame (``video.masks``). ``callback(frame, record, image)``
+    runs after every iteration (frame 0-based) and may raise ``KeyboardInterrupt`` or ``StopOptimization`` like
+    the engine's callback (not with a ``runner``, whose shots run elsewhere). ``keep_state`` leaves the state
+    file when every frame is done, for a caller with work left (encoding the video) that a resume must still
+    reach. ``runner`` paints the shots elsewhere (``ShotRunner``); without one they are painted here in order.
+    ``shots``: the clip's shots when the caller has found them already (``clip_shots``).
+    A Ctrl-C before the first frame's work starts (the network loading) writes nothing and comes through as
+    KeyboardInterrupt.
     """
     options, frames = dict(options or {}), list(frames)
     refuse_overwriting_inputs({}, {"a frame": frames, "the style image": one_or_many(style)}
                               | input_files(options), {"the frames folder": folder}, advice="give another folder")
     settings = settings or VideoSettings()
     settings.check()
-    opts = options_from(**options)
-    folder = Path(folder)
-    if frames:  # before the frames are resized to a size that may not fit
-        check_fits(opts, frames[0], style)
-    images = [resize_to_long_side(as_image(f), opts.size) for f in frames]
-    if not images:
+    if not frames:
         raise UsageError("no frames to stylise")
+    per_frame = per_frame_files(options, len(frames))
+    opts = options_from(**frame_options(options, per_frame, 0))
+    folder = Path(folder)
+    check_fits(opts, frames[0], style)  # before the frames are resized to a size that may not fit
+    images = [resize_to_long_side(as_image(f), opts.size) for f in frames]
     if len({im.size for im in images}) > 1:
         raise UsageError("the frames differ in size; give frames of one size")
     originals = [as_image(s) for s in one_or_many(style)]
     Painter(images[0], originals, opts, backbone=None)  # every option and input checked before any work
 
-    frames_print = {"name": f"{len(images)} frames", "sha256": pixels_digest(*images)}
-    description = run_identity(None, style, opts, free=RESUME_MAY_CHANGE, inputs={"frames": [frames_print]},
-                               settings=dataclasses.asdict(settings))
+    shots = shots if shots is not None else clip_shots(images, settings)
+    inputs = {"frames": [{"name": f"{len(images)} frames", "sha256": pixels_digest(*images)}]}
+    inputs |= {name: [fingerprint(f) for f in files] for name, files in per_frame.items()}
+    shared_options = options_from(**{k: v for k, v in options.items() if k not in per_frame})
+    description = run_identity(None, style, shared_options, free=RESUME_MAY_CHANGE, inputs=inputs,
+                               settings=dataclasses.asdict(settings) | {"shots": [[s.start, s.stop] for s in shots]})
     state = RunState(folder, description)
-    done = state.load() if resume else 0
+    done = state.load(len(shots)) if resume else [0] * len(shots)
     check_folder(folder, resume)
     paths = [folder / FRAME_NAME.format(i + 1) for i in range(len(images))]
-    steps = plan(len(images), settings.passes)
-    stylised: list[np.ndarray | None] = [None] * len(images)
-    for _, i, _ in steps[:done]:
-        stylised[i] = _to_array(load_image(paths[i]))
 
-    device = select_device(opts.device)
-    seed_everything(opts.seed)
-    backbone = load_network(opts, device) if done < len(steps) else None  # interruptible: nothing written yet
-    prepare_folder(folder, resume)
-    state.save(done)
-    contents = [np.asarray(im) for im in images]
-    shots = clip_shots(images, settings)
-    shot_of = [k for k, shot in enumerate(shots) for _ in shot]
-    offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
+    def work(k: int, shot: range) -> ShotWork:
+        finished = {i for _, i, _ in plan(len(shot), settings.passes)[:done[k]]}
+        return ShotWork(k, shot.start, images[shot.start:shot.stop], originals, options, settings,
+                        {name: files[shot.start:shot.stop] for name, files in per_frame.items()}, done[k],
+                        [load_image(paths[shot.start + i]) if i in finished else None for i in range(len(shot))])
 
-    def planned(p: int, i: int) -> int:
-        if p == 0 and i == shots[shot_of[i]].start:  # a shot's first frame runs the engine's whole schedule
-            return opts.planned_iterations()
-        return opts.iterations if p == 0 else max(1, opts.iterations // 2)
-
-    progress = Progress(sum(planned(p, i) for p, i, _ in steps), sum(planned(p, i) for p, i, _ in steps[:done]),
-                        quiet)
+    works = [work(k, shot) for k, shot in enumerate(shots)]
+    painters = [ShotPainter(w.shot, [None] * w.start + w.frames, originals, w.frame_options, settings, None, None)
+                for w in works]
+    planned = [[p.planned(k) for k in range(len(p.steps))] for p in painters]
+    progress = Progress(sum(map(sum, planned)), sum(sum(n[:d]) for n, d in zip(planned, done)), quiet)
     reports: list[FrameReport] = []
     start = time.perf_counter()
-    stopped = Stop.COMPLETED
-    try:
-        for k in range(done, len(steps)):
-            p, i, direction = steps[k]
-            progress.start(f"frame {i + 1}/{len(images)}" + (f", pass {p + 1}/{settings.passes}"
-                                                               if settings.passes > 1 else ""), planned(p, i))
+    unfinished = [w for w in works if w.done < len(painters[w.index].steps)]
 
-            def on_iteration(record: IterationRecord, image: torch.Tensor, i=i) -> None:
-                progress.step(record)
-                if callback is not None:
-                    callback(i, record, image)
+    def finished(shot: int, step: int, i: int, picture: PIL.Image.Image, report: FrameReport) -> None:
+        save_image(picture, paths[i])
+        done[shot] = step + 1
+        state.save(done)
+        reports.append(report)
 
-            t0 = time.perf_counter()
-            # The frames 1, 10, 20, 40 back in this pass's direction, of the same shot: none across a cut.
-            neighbours = [i - direction * j for j in offsets if i - direction * j in shots[shot_of[i]]]
-            if p == 0 and not neighbours:  # a shot's first frame: an ordinary transfer
-                result = run(images[i], originals, callback=on_iteration, backbone=backbone, **options)
-                picture, history, how, temporal_value = result.image, result.history, result.stopped, 0.0
-            else:
-                picture, history, how, temporal_value = _stylise_one(
-                    p, i, neighbours, contents, stylised, opts, settings, backbone, originals, device,
-                    planned(p, i), on_iteration)
-            if how == Stop.INTERRUPTED:
-                stopped = Stop.INTERRUPTED
-                break
-            save_image(picture, paths[i])
-            stylised[i] = _to_array(picture)  # as saved, so that a resumed run continues from the same frames
-            state.save(k + 1)
-            seconds = time.perf_counter() - t0
-            reports.append(FrameReport(i + 1, p + 1, len(history), seconds, history[-1].total if history else 0.0,
-                                       temporal_value))
-            progress.finish(planned(p, i), len(history),
-                            f"frame {i + 1}/{len(images)}" + (f" (pass {p + 1})" if settings.passes > 1 else "")
-                            + f": {len(history)} iterations in {seconds:.1f}s"
-                            + (f", temporal error {temporal_value:.2e}" if temporal_value else ""))
-    except KeyboardInterrupt:
-        stopped = Stop.INTERRUPTED
-    finally:
-        progress.close()
+    if runner is not None and len(unfinished) > 1:
+        stopped = _run_elsewhere(runner, unfinished, planned, progress, finished, folder, resume, state, done)
+    else:
+        device = select_device(opts.device)
+        backbone = load_network(opts, device) if unfinished else None  # interruptible: nothing written yet
+        prepare_folder(folder, resume)
+        state.save(done)
+        stopped = _run_here(unfinished, planned, painters, len(images), backbone, progress, finished, callback)
     if stopped == Stop.COMPLETED and not keep_state:
         state.remove()  # every frame is in the folder; nothing is left to resume
     return VideoResult(paths, stopped, reports, time.perf_counter() - start, shots)
 
 
-def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone, styles, device, iterations,
-                 on_iteration):
-    """One frame after the first, through the same painter as a still image (so every option applies): a warped
-    start, and the temporal loss against the warped neighbour(s) added to the painter's objective."""
-    painter = Painter(PIL.Image.fromarray(contents[i]), styles, opts, backbone=backbone)
-    targets, masks = [], []
-    for n in neighbours:
-        flow, mask = frame_flow(contents[i], contents[n], settings.flow)
-        targets.append(painter.working(_to_tensor(warp(stylised[n], flow), device)))
-        masks.append(_to_tensor(mask, device))
-    temporal = None
-    if targets:
-        weights = long_term_masks(masks) if len(masks) > 1 else masks
-        temporal = TemporalLoss(targets, weights)
-    current = painter.working(_to_tensor(stylised[i], device)) if stylised[i] is not None else None
-    if p == 0:
-        init = targets[0]
-    elif targets:  # a later pass: blend the frame as it is with its warped, already updated neighbour
-        init = PASS_BLEND * masks[0] * targets[0] + (1 - PASS_BLEND * masks[0]) * current
-    else:
-        init = current
+def _run_here(works, planned, painters, count, backbone, progress, finished, callback) -> str:
+    """Every unfinished shot in order, in this process, with one network."""
+    try:
+        for w in works:
+            painter = painters[w.index]
+            step = {"k": w.done}
 
-    def extra(objective, compose):
-        return with_temporal(objective, temporal, settings.temporal_weight, compose)
+            def on_iteration(i: int, record: IterationRecord, image) -> None:
+                progress.step(record)
+                if callback is not None:
+                    callback(i, record, image)
 
-    outcome, image = painter.paint(opts.size, iterations, init, on_iteration, extra if temporal is not None else None)
-    with torch.no_grad():
-        value = float(temporal(image)) if temporal is not None else 0.0
-    return painter.picture(image), outcome.history, outcome.stopped, value
+            def on_step(k: int, i: int, picture, report: FrameReport, w=w, step=step) -> None:
+                finished(w.index, k, i, picture, report)
+                progress.finish(planned[w.index][k], report.iterations, _frame_line(report, count, w.settings))
+                step["k"] = k + 1
+                if step["k"] < len(painter.steps):
+                    progress.start(_label(painter.steps[step["k"]], count, w.settings), planned[w.index][step["k"]])
+
+            progress.start(_label(painter.steps[w.done], count, w.settings), planned[w.index][w.done])
+            how = paint_shot(w, on_step, on_iteration, backbone=backbone)
+            if how != Stop.COMPLETED:
+                return Stop.INTERRUPTED
+    except KeyboardInterrupt:
+        return Stop.INTERRUPTED
+    finally:
+        progress.close()
+    return Stop.COMPLETED
+
+
+def _run_elsewhere(runner, works, planned, progress, finished, folder, resume, state, done) -> str:
+    """The unfinished shots side by side through ``runner``; their frames are written here as each shot returns."""
+    prepare_folder(folder, resume)
+    state.save(done)
+    counted = {w.index: 0 for w in works}
+    errors = []
+
+    def on_progress(shot: int, iterations: int) -> None:
+        progress.advance(max(0, iterations - counted[shot]))
+        counted[shot] = max(counted[shot], iterations)
+
+    def on_outcome(outcome: ShotOutcome) -> None:
+        for k, i, picture, report in outcome.steps:
+            finished(outcome.index, k, i, picture, report)
+        owed = sum(planned[outcome.index][done[outcome.index] - len(outcome.steps):done[outcome.index]])
+        progress.advance(max(0, owed - counted[outcome.index]))  # early stops, and progress not yet reported
+        counted[outcome.index] = max(counted[outcome.index], owed)
+        if outcome.error:
+            errors.append(outcome.error)
+        elif not progress.quiet:
+            shot = next(w for w in works if w.index == outcome.index).shot
+            progress.write(f"shot {outcome.index + 1} (frames {shot.start + 1}-{shot.stop}): "
+                           f"{len(outcome.steps)} frames in {sum(s[3].seconds for s in outcome.steps):.0f}s")
+
+    try:
+        runner(works, on_progress, on_outcome)
+    except KeyboardInterrupt:
+        return Stop.INTERRUPTED
+    finally:
+        progress.close()
+    if errors:
+        raise NstyleError(f"a shot failed: {errors[0]}")
+    return Stop.COMPLETED if all(d == len(p) for d, p in zip(done, planned)) else Stop.INTERRUPTED
+
+
+def _label(step: tuple[int, int, int], count: int, settings: VideoSettings) -> str:
+    p, i, _ = step
+    return f"frame {i + 1}/{count}" + (f", pass {p + 1}/{settings.passes}" if settings.passes > 1 else "")
+
+
+def _frame_line(report: FrameReport, count: int, settings: VideoSettings) -> str:
+    return (f"frame {report.frame}/{count}" + (f" (pass {report.pass_})" if settings.passes > 1 else "")
+            + f": {report.iterations} iterations in {report.seconds:.1f}s"
+            + (f", temporal error {report.temporal:.2e}" if report.temporal else ""))
