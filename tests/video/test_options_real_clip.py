@@ -178,3 +178,28 @@ def test_the_cli_paints_the_shots_in_worker_processes_like_one_after_another(fra
     assert [p.name for p in parallel] == [p.name for p in serial] == [f"frame_{t:05d}.png" for t in range(1, 5)]
     for a, b in zip(parallel, serial, strict=True):
         assert np.abs(pixels(a) - pixels(b)).mean() < 2 / 255, a.name
+
+
+def test_shots_painted_as_ray_tasks_come_back_in_order(frames, images, tmp_path, ray_local):
+    """Each shot a Ray task (its frames and style as bytes: the nodes share no files), the frames joined in
+    order: those of one shot after another here, with the threads a task has."""
+    import torch
+
+    from nstyle.jobs.executors import RayExecutor
+    from nstyle.jobs.shots import executor_runner
+
+    executor = RayExecutor()
+    try:
+        ray = stylise_frames(frames, images["starry_night"], tmp_path / "ray", OPTIONS,
+                             runner=executor_runner(executor))
+    finally:
+        executor.shutdown()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(executor.num_cpus))
+    try:
+        here = stylise_frames(frames, images["starry_night"], tmp_path / "here", OPTIONS)
+    finally:
+        torch.set_num_threads(threads)
+    assert ray.stopped == "completed" and sorted(r.frame for r in ray.reports) == [1, 2, 3, 4]
+    for a, b in zip(ray.paths, here.paths, strict=True):
+        assert np.abs(pixels(a) - pixels(b)).mean() < 2 / 255, a.name
