@@ -166,17 +166,21 @@ def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Imag
     return results
 
 
-def figure(frames, results: dict[str, list[Image.Image]], rows: list[str], path: Path, columns: int = 4) -> None:
+def figure(frames, results: dict[str, list[Image.Image]], rows: list[str], path: Path, columns: int = 4,
+           frames_shown: list[int] | None = None) -> None:
     """Input and each chosen method's frames side by side, one row each, labelled; a small JPEG."""
-    picks = np.linspace(0, len(frames) - 1, columns).round().astype(int)
+    picks = (np.array(frames_shown) - 1 if frames_shown else
+             np.linspace(0, len(frames) - 1, columns).round().astype(int))
+    columns = len(picks)
     w, h = frames[0].size
     label = 14
     sheet = Image.new("RGB", (columns * w, (len(rows) + 1) * (h + label)), "white")
     draw = ImageDraw.Draw(sheet)
     for r, name in enumerate(["input", *rows]):
         seq = frames if name == "input" else results[name]
-        text = {"input": "input", "independent": "each frame stylised on its own"}.get(
-            name, f"nstyle video, temporal weight {name.split()[-1]}")
+        text = {"input": "input", "independent": "each frame stylised on its own"}.get(name, name)
+        if name.startswith("video "):
+            text = f"nstyle video, temporal weight {name.split()[-1]}"
         draw.text((3, r * (h + label) + 1), text, fill="black")
         for c, t in enumerate(picks):
             sheet.paste(seq[t], (c * w, r * (h + label) + label))
@@ -200,6 +204,9 @@ def main() -> None:
     parser.add_argument("--real-methods", nargs="+", metavar="NAME",
                         help=f"only these of the real clip's methods ({', '.join(n for n, _ in REAL_METHODS)})")
     parser.add_argument("--skip-pan", action="store_true", help="only the real clip")
+    parser.add_argument("--real-figure", type=Path, help="write frames of the real clip side by side to this JPEG")
+    parser.add_argument("--real-figure-frames", type=int, nargs="+", metavar="N",
+                        help="the real clip's frames to show (1-based; default: four spread over the clip)")
     parser.add_argument("--figure", type=Path, help="write frames of the clip side by side to this JPEG")
     parser.add_argument("-o", "--output", type=Path, default=Path("video-results"))
     args = parser.parse_args()
@@ -218,7 +225,10 @@ def main() -> None:
 
         source = sample_clip(args.real) if args.real in samples() else Path(args.real)
         real = read_clip(source, args.real_size, args.real_start, args.real_end).frames
-        real_benchmark(source.stem, real, style, args, args.output)
+        results = real_benchmark(source.stem, real, style, args, args.output)
+        if args.real_figure:
+            figure(real, results, [n for n in ("independent", "nstyle video") if n in results], args.real_figure,
+                   frames_shown=args.real_figure_frames)
 
 
 if __name__ == "__main__":

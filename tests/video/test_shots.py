@@ -258,3 +258,19 @@ def test_the_cli_refuses_bad_shot_painting_options_in_one_line(package_images, t
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_state_file_without_the_shots_is_refused_on_resume(two_shots, package_images, tmp_path, tiny):
+    """A state file of an nstyle before shots counted one number of steps for the whole clip: a resume cannot
+    know which shot it was in, and says so in one line instead of guessing."""
+    style, frames, folder = package_images["rocket"], two_shots[:6], tmp_path / "out"
+
+    def interrupt(frame, record, image):
+        if frame == 4:
+            raise KeyboardInterrupt
+
+    assert stylise_frames(frames, style, folder, OPTIONS, callback=interrupt).stopped == "interrupted"
+    state = json.loads((folder / STATE_NAME).read_text())
+    (folder / STATE_NAME).write_text(json.dumps({"done": 4, "run": state["run"]}))
+    with pytest.raises(UsageError, match="written by an older nstyle .* shots; start afresh"):
+        stylise_frames(frames, style, folder, OPTIONS, resume=True)
