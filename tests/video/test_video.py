@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 SIZE, ITERATIONS, FRAMES = 64, 12, 4
 OPTIONS = {"size": SIZE, "iterations": ITERATIONS}
+EVERY_FRAME = VideoSettings(frame_iterations=ITERATIONS)  # later frames as many evaluations as the first's last level
 
 
 def make_video(path, frames, fps=12, audio=True):
@@ -66,7 +67,7 @@ def clip(images):
 @pytest.fixture(scope="module")
 def with_temporal(clip, images, tmp_path_factory):
     folder = tmp_path_factory.mktemp("with")
-    result = stylise_frames(clip[0], images["starry_night"], folder, OPTIONS)
+    result = stylise_frames(clip[0], images["starry_night"], folder, OPTIONS, EVERY_FRAME)
     return result, [Image.open(p).convert("RGB") for p in result.paths]
 
 
@@ -89,7 +90,7 @@ def test_temporal_loss_lowers_the_warping_error(with_temporal, clip, images, tmp
     frames, motion = clip
     _, stable = with_temporal
     without = stylise_frames(frames, images["starry_night"], tmp_path / "without", OPTIONS,
-                             VideoSettings(temporal_weight=0))
+                             VideoSettings(temporal_weight=0, frame_iterations=ITERATIONS))
     loose = [Image.open(p).convert("RGB") for p in without.paths]
     independent = [run(f, images["starry_night"], **OPTIONS).image for f in frames]
     error = {name: warping_error(seq, motion) for name, seq in

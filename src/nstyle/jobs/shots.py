@@ -1,7 +1,8 @@
 """A video's shots painted side by side on the batch executors: worker processes, or Ray tasks across a cluster.
 
 No frame of a shot is warped from another shot (``nstyle.video.shots``), so each shot is a job of its own
-(``JobSpec.kind == "shot"``) that carries its frames as bytes and brings its stylised frames back as PNGs;
+(``JobSpec.kind == "shot"``, painted by ``spec.execute``) that carries its frames as bytes and brings its
+stylised frames back as PNGs;
 ``executor_runner`` makes a ``nstyle.video.stylise.ShotRunner`` of any executor, and the video run writes each
 shot's frames into its folder, in order, as the shot comes back. A stopped shot (Ctrl-C, SIGTERM) brings back
 the frames it finished, so a resume continues each shot from there.
@@ -12,29 +13,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import tempfile
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
-from pathlib import Path
 
 import PIL.Image
 
-from ..core.stops import Stop
-from .spec import (
-    FILE_OPTIONS,
-    InputImage,
-    JobOutcome,
-    JobProgress,
-    JobSpec,
-    ShotJob,
-    _guarded,
-    _materialise,
-    encode_png,
-)
-
-STEPS_FILE = "steps.json"  # in a shot job's files: each finished step, its frame and report, in order
+from .spec import FILE_OPTIONS, STEPS_FILE, InputImage, JobOutcome, JobSpec, ShotJob, encode_png
 
 
 def _image(value) -> InputImage:
@@ -61,55 +46,6 @@ def shot_spec(work) -> JobSpec:
                     for i, s in enumerate(work.stylised)])
     styles = [InputImage(f"style{i}.png", encode_png(s)) for i, s in enumerate(work.styles)]
     return JobSpec(frames[0], styles, options, files, kind="shot", shot=shot)
-
-
-def execute_shot(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
-                 cancel: threading.Event | None = None) -> JobOutcome:
-    """Paint a shot job here (in a worker): its finished frames come back as ``{step}-{frame}.png`` files and
-    ``steps.json``, also when it is cancelled part way."""
-    from ..core.optim import StopOptimization
-    from ..video.settings import VideoSettings
-    from ..video.shot import ShotWork, paint_shot
-
-    start, shot = time.perf_counter(), spec.shot
-    files: dict[str, bytes] = {}
-    steps: list[dict] = []
-    count = [0]
-
-    def paint():
-        with tempfile.TemporaryDirectory(prefix="nstyle-shot-") as tmp:
-            options = _materialise(spec, Path(tmp))
-            per_frame = {}
-            for name, images in shot.per_frame.items():
-                per_frame[name] = []
-                for i, image in enumerate(images):
-                    path = Path(tmp) / f"{name}-{i}{Path(image.name).suffix.lower() or '.png'}"
-                    path.write_bytes(image.data)
-                    per_frame[name].append(str(path))
-            work = ShotWork(shot.index, shot.start, [f.decode() for f in shot.frames],
-                            [s.decode() for s in spec.styles], options, VideoSettings(**shot.settings), per_frame,
-                            shot.done, [s.decode() if s is not None else None for s in shot.stylised])
-
-            def on_iteration(i, record, image) -> None:
-                if cancel is not None and cancel.is_set():
-                    raise StopOptimization(Stop.CANCELLED)
-                count[0] += 1
-                if on_progress is not None:
-                    on_progress(JobProgress(count[0], 0, time.perf_counter() - start, record.total, record.content,
-                                            record.style))
-
-            def on_step(k, i, picture, report) -> None:
-                files[f"{k:05d}-{i:05d}.png"] = encode_png(picture)
-                steps.append({"step": k, "frame": i, "report": dataclasses.asdict(report)})
-
-            return paint_shot(work, on_step, on_iteration)
-
-    how = _guarded(paint, start, "give a smaller --size")
-    files[STEPS_FILE] = json.dumps(steps).encode()
-    if isinstance(how, JobOutcome):  # failed: the frames finished before the failure still come back
-        return dataclasses.replace(how, files=files)
-    status = "done" if how == Stop.COMPLETED else "cancelled"
-    return JobOutcome(status, seconds=time.perf_counter() - start, iterations=count[0], files=files)
 
 
 def shot_outcome(index: int, outcome: JobOutcome):

@@ -16,6 +16,7 @@ other job.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -41,6 +42,9 @@ FILE_OPTIONS = ("mask", "content_map", "style_map", "init")
 LOCAL_ONLY_OPTIONS = ("weights",)
 #: What a job can be: one transfer, or the same transfer on several backbones (``nstyle.eval.compare``).
 JOB_KINDS = ("transfer", "compare", "shot")
+#: What a request may ask for (a shot job is made by ``nstyle video`` only, from a clip it has read).
+REQUEST_KINDS = ("transfer", "compare")
+STEPS_FILE = "steps.json"  # in a shot job's files: each finished step, its frame and report, in order
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,7 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     if spec.kind == "compare":
         return _execute_compare(spec, on_progress, cancel, preview_every)
     if spec.kind == "shot":
-        from .shots import execute_shot
-
-        return execute_shot(spec, on_progress, cancel)
+        return _execute_shot(spec, on_progress, cancel)
     if spec.kind != "transfer":
         return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
     from ..core.engine import run
@@ -274,6 +276,55 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
     return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
                       sum(len(r.history) for r in runs),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)
+
+
+def _execute_shot(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = None,
+                 cancel: threading.Event | None = None) -> JobOutcome:
+    """Paint a shot job here (in a worker): its finished frames come back as ``{step}-{frame}.png`` files and
+    ``steps.json``, also when it is cancelled part way."""
+    from ..core.optim import StopOptimization
+    from ..video.settings import VideoSettings
+    from ..video.shot import ShotWork, paint_shot
+
+    start, shot = time.perf_counter(), spec.shot
+    files: dict[str, bytes] = {}
+    steps: list[dict] = []
+    count = [0]
+
+    def paint():
+        with tempfile.TemporaryDirectory(prefix="nstyle-shot-") as tmp:
+            options = _materialise(spec, Path(tmp))
+            per_frame = {}
+            for name, images in shot.per_frame.items():
+                per_frame[name] = []
+                for i, image in enumerate(images):
+                    path = Path(tmp) / f"{name}-{i}{Path(image.name).suffix.lower() or '.png'}"
+                    path.write_bytes(image.data)
+                    per_frame[name].append(str(path))
+            work = ShotWork(shot.index, shot.start, [f.decode() for f in shot.frames],
+                            [s.decode() for s in spec.styles], options, VideoSettings(**shot.settings), per_frame,
+                            shot.done, [s.decode() if s is not None else None for s in shot.stylised])
+
+            def on_iteration(i, record, image) -> None:
+                if cancel is not None and cancel.is_set():
+                    raise StopOptimization(Stop.CANCELLED)
+                count[0] += 1
+                if on_progress is not None:
+                    on_progress(JobProgress(count[0], 0, time.perf_counter() - start, record.total, record.content,
+                                            record.style))
+
+            def on_step(k, i, picture, report) -> None:
+                files[f"{k:05d}-{i:05d}.png"] = encode_png(picture)
+                steps.append({"step": k, "frame": i, "report": dataclasses.asdict(report)})
+
+            return paint_shot(work, on_step, on_iteration)
+
+    how = _guarded(paint, start, "give a smaller --size")
+    files[STEPS_FILE] = json.dumps(steps).encode()
+    if isinstance(how, JobOutcome):  # failed: the frames finished before the failure still come back
+        return dataclasses.replace(how, files=files)
+    status = "done" if how == Stop.COMPLETED else "cancelled"
+    return JobOutcome(status, seconds=time.perf_counter() - start, iterations=count[0], files=files)
 
 
 def _guarded(work: Callable[[], T], start: float, memory_hint: str) -> T | JobOutcome:

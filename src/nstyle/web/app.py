@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..jobs.spec import JOB_KINDS, Executor, InputImage
+from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
 from .guard import LOCAL_HOSTS, Guard
 from .options import compare_defaults, option_names, parse_options, schema
 from .queue import JobQueue
@@ -118,7 +118,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     @app.get("/api/options")
     def options():
         """Every option a job may set (name, kind, default, choices, help), the backbones, the limits."""
-        return schema() | {"limits": limits.public(), "kinds": list(JOB_KINDS)}
+        return schema() | {"limits": limits.public(), "kinds": list(REQUEST_KINDS)}
 
     @app.post("/api/jobs", status_code=201)
     async def create_job(request: Request):
@@ -144,8 +144,8 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         if len(styles) > limits.max_styles:
             raise RequestProblem(400, f"{len(styles)} style images; at most {limits.max_styles} on this server")
         kind = form.get("kind") or "transfer"
-        if kind not in JOB_KINDS:
-            raise RequestProblem(400, f"kind must be one of {', '.join(JOB_KINDS)}, not {str(kind)[:40]!r}")
+        if kind not in REQUEST_KINDS:
+            raise RequestProblem(400, f"kind must be one of {', '.join(REQUEST_KINDS)}, not {str(kind)[:40]!r}")
         text = form.get("options")
         if text is not None and not isinstance(text, str):
             raise RequestProblem(400, "options must be a form field holding a JSON object, not a file")

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from ..io import atomic
-from ..jobs.spec import JOB_KINDS, InputImage, JobSpec
+from ..jobs.spec import REQUEST_KINDS, InputImage, JobSpec
 
 log = logging.getLogger("nstyle.web")
 
@@ -238,7 +238,7 @@ def _maybe(check):
 
 
 #: What each field of a record must be for the routes, the worker and the page to use it.
-_FIELDS = {"kind": lambda v: v in JOB_KINDS, "status": lambda v: v in UNFINISHED + FINISHED,
+_FIELDS = {"kind": lambda v: v in REQUEST_KINDS, "status": lambda v: v in UNFINISHED + FINISHED,
            "created": _number, "started": _maybe(_number), "finished": _maybe(_number),
            "options": lambda v: isinstance(v, dict), "names": lambda v: isinstance(v, dict),
            "inputs": lambda v: isinstance(v, dict) and _names([v.get("content")]) and _names(v.get("styles")),
