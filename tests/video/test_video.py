@@ -108,19 +108,20 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
         if frame == 2 and record.iteration == 3:
             raise KeyboardInterrupt
 
-    first = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, callback=interrupt)
+    first = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, EVERY_FRAME, callback=interrupt)
     assert first.stopped == "interrupted"
     assert [p.is_file() for p in first.paths] == [True, True, False, False]
     assert json.loads((tmp_path / STATE_NAME).read_text())["done"] == [2]
     stamps = [p.stat().st_mtime_ns for p in first.paths[:2]]
 
     with pytest.raises(UsageError, match="unfinished run"):
-        stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS)
+        stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, EVERY_FRAME)
     with pytest.raises(UsageError, match=r"made with --iterations 12 \(now 7\)"):
-        stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS | {"iterations": 7}, resume=True)
+        stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS | {"iterations": 7}, EVERY_FRAME,
+                       resume=True)
 
     seen.clear()
-    second = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, resume=True,
+    second = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, EVERY_FRAME, resume=True,
                             callback=lambda frame, record, image: seen.append(frame))
     assert second.stopped == "completed"
     assert sorted(set(seen)) == [2, 3], "finished frames are not stylised again"
