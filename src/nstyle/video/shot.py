@@ -20,7 +20,8 @@ Frames are indexed as in the whole clip: the lists hold the shot's entries at it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ from ..core.optim import IterationRecord
 from ..core.options import TransferOptions, options_from
 from ..core.stops import Stop
 from .flow import frame_flow, warp
+from .masks import frame_options
 from .settings import VideoSettings
 from .temporal import TemporalLoss, long_term_masks, with_temporal
 
@@ -74,35 +76,16 @@ def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 class ShotPainter:
-    """The steps of one shot: ``steps`` in order, each painted by ``paint(k)`` from the frames finished so far.
+    """Paints the steps of ``work`` (``ShotWork.steps``), each by ``paint(k)`` from the frames finished so far
+    (``stylised``, indexed as in the clip: entries outside the shot are not read)."""
 
-    ``frames`` and ``stylised`` are indexed as in the clip (entries outside the shot are not read);
-    ``frame_options[i]`` are frame i's ``TransferOptions`` fields (the same for all but per-frame masks).
-    """
-
-    def __init__(self, shot: range, frames: Sequence[PIL.Image.Image | None], styles: list[PIL.Image.Image],
-                 frame_options: Callable[[int], dict], settings: VideoSettings, backbone, device: torch.device):
-        self.shot, self.styles, self.settings = shot, styles, settings
-        self.frame_options, self.backbone, self.device = frame_options, backbone, device
-        self.contents = {i: np.asarray(frames[i].convert("RGB")) for i in shot}
-        self.steps = [(p, shot.start + i, d) for p, i, d in plan(len(shot), settings.passes)]
-        self.offsets = LONG_TERM_OFFSETS if settings.long_term else (1,)
+    def __init__(self, work: ShotWork, backbone, device: torch.device):
+        self.work, self.shot, self.styles, self.settings = work, work.shot, work.styles, work.settings
+        self.frame_options, self.backbone, self.device = work.frame_options, backbone, device
+        self.contents = {work.start + j: np.asarray(f.convert("RGB")) for j, f in enumerate(work.frames)}
+        self.steps = work.steps
+        self.offsets = LONG_TERM_OFFSETS if work.settings.long_term else (1,)
         self.shared: dict = {}  # the style targets of the frames after the first (Painter's ``shared``)
-        self._options: dict[int, TransferOptions] = {}
-
-    def options(self, i: int) -> TransferOptions:
-        if i not in self._options:
-            self._options = {i: options_from(**self.frame_options(i))}  # one frame's at a time: they differ little
-        return self._options[i]
-
-    def planned(self, k: int) -> int:
-        """Evaluations planned for step ``k``: a shot's first frame runs the engine's whole schedule."""
-        p, i, _ = self.steps[k]
-        opts = self.options(i)
-        if p == 0 and i == self.shot.start:
-            return opts.planned_iterations()
-        later = self.settings.frame_iterations or opts.iterations
-        return later if p == 0 else max(1, later // 2)
 
     def paint(self, k: int, stylised: list[np.ndarray | None],
               on_iteration: Callable[[IterationRecord, torch.Tensor], None] | None = None):
@@ -114,8 +97,8 @@ class ShotPainter:
             result = run(PIL.Image.fromarray(self.contents[i]), self.styles, callback=on_iteration,
                          backbone=self.backbone, **self.frame_options(i))
             return result.image, result.history, result.stopped, 0.0
-        return _stylise_one(p, i, neighbours, self.contents, stylised, self.options(i), self.settings,
-                            self.backbone, self.styles, self.device, self.planned(k), on_iteration, self.shared)
+        return _stylise_one(p, i, neighbours, self.contents, stylised, self.work.options_of(i), self.settings,
+                            self.backbone, self.styles, self.device, self.work.planned(k), on_iteration, self.shared)
 
 
 def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone, styles, device, iterations,
@@ -167,16 +150,35 @@ class ShotWork:
     done: int = 0  # steps of the shot's plan already finished
     stylised: list[PIL.Image.Image | None] = field(default_factory=list)
 
+    _options: dict[int, TransferOptions] = field(default_factory=dict, init=False, repr=False, compare=False)
+
     @property
     def shot(self) -> range:
         return range(self.start, self.start + len(self.frames))
 
+    @functools.cached_property
+    def steps(self) -> list[tuple[int, int, int]]:
+        """The shot's plan as (pass, frame index in the clip, direction)."""
+        return [(p, self.start + i, d) for p, i, d in plan(len(self.frames), self.settings.passes)]
+
     def frame_options(self, i: int) -> dict:
         """Frame ``i``'s options (``i`` counted in the clip)."""
-        return self.options | {name: files[i - self.start] for name, files in self.per_frame.items()}
+        return frame_options(self.options, self.per_frame, i - self.start)
 
-    def steps(self) -> int:
-        return len(plan(len(self.frames), self.settings.passes))
+    def options_of(self, i: int) -> TransferOptions:
+        """Frame ``i``'s options, checked (the last frame's kept: neighbours ask in turn)."""
+        if i not in self._options:
+            self._options = {i: options_from(**self.frame_options(i))}
+        return self._options[i]
+
+    def planned(self, k: int) -> int:
+        """Evaluations planned for step ``k``: a shot's first frame runs the engine's whole schedule."""
+        p, i, _ = self.steps[k]
+        opts = self.options_of(i)
+        if p == 0 and i == self.start:
+            return opts.planned_iterations()
+        later = self.settings.frame_iterations or opts.iterations
+        return later if p == 0 else max(1, later // 2)
 
 
 StepCallback = Callable[[int, int, PIL.Image.Image, FrameReport], None]  # (step, frame, picture, report)
@@ -193,10 +195,9 @@ def paint_shot(work: ShotWork, on_step: StepCallback, on_iteration: IterationCal
     device = select_device(opts.device)
     seed_everything(opts.seed)
     backbone = backbone if backbone is not None else load_network(opts, device)
-    padding = [None] * work.start
-    painter = ShotPainter(work.shot, padding + list(work.frames), work.styles, work.frame_options, work.settings,
-                          backbone, device)
-    stylised = padding + [to_array(s) if s is not None else None for s in work.stylised or [None] * len(work.frames)]
+    painter = ShotPainter(work, backbone, device)
+    stylised = [None] * work.start + [to_array(s) if s is not None else None
+                                      for s in work.stylised or [None] * len(work.frames)]
     for k in range(work.done, len(painter.steps)):
         p, i, _ = painter.steps[k]
         t0 = time.perf_counter()

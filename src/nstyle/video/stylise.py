@@ -41,7 +41,7 @@ from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
 from .masks import frame_options, per_frame_files
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
-from .shot import FrameReport, ShotPainter, ShotWork, paint_shot, plan  # noqa: F401 (plan: part of the API)
+from .shot import FrameReport, ShotWork, paint_shot, plan  # noqa: F401 (plan: part of the API)
 from .shots import find_cuts, shot_ranges
 
 STATE_NAME = ".nstyle-video.json"
@@ -173,8 +173,7 @@ class Progress:
         self.frame.close()
         if used < planned:  # a stopping rule ended the frame early: keep the time left honest
             self.overall.update(planned - used)
-        if not self.quiet:
-            self.tqdm.write(message, file=sys.stderr)
+        self.write(message)
 
     def advance(self, iterations: int) -> None:
         """Evaluations done elsewhere (a worker's shot)."""
@@ -252,13 +251,11 @@ def stylise_frames(
                         [load_image(paths[shot.start + i]) if i in finished else None for i in range(len(shot))])
 
     works = [work(k, shot) for k, shot in enumerate(shots)]
-    painters = [ShotPainter(w.shot, [None] * w.start + w.frames, originals, w.frame_options, settings, None, None)
-                for w in works]
-    planned = [[p.planned(k) for k in range(len(p.steps))] for p in painters]
+    planned = [[w.planned(k) for k in range(len(w.steps))] for w in works]
     progress = Progress(sum(map(sum, planned)), sum(sum(n[:d]) for n, d in zip(planned, done)), quiet)
     reports: list[FrameReport] = []
     start = time.perf_counter()
-    unfinished = [w for w in works if w.done < len(painters[w.index].steps)]
+    unfinished = [w for w in works if w.done < len(w.steps)]
 
     def finished(shot: int, step: int, i: int, picture: PIL.Image.Image, report: FrameReport) -> None:
         save_image(picture, paths[i])
@@ -273,32 +270,28 @@ def stylise_frames(
         backbone = load_network(opts, device) if unfinished else None  # interruptible: nothing written yet
         prepare_folder(folder, resume)
         state.save(done)
-        stopped = _run_here(unfinished, planned, painters, len(images), backbone, progress, finished, callback)
+        stopped = _run_here(unfinished, planned, len(images), backbone, progress, finished, callback)
     if stopped == Stop.COMPLETED and not keep_state:
         state.remove()  # every frame is in the folder; nothing is left to resume
     return VideoResult(paths, stopped, reports, time.perf_counter() - start, shots)
 
 
-def _run_here(works, planned, painters, count, backbone, progress, finished, callback) -> str:
+def _run_here(works, planned, count, backbone, progress, finished, callback) -> str:
     """Every unfinished shot in order, in this process, with one network."""
     try:
         for w in works:
-            painter = painters[w.index]
-            step = {"k": w.done}
-
             def on_iteration(i: int, record: IterationRecord, image) -> None:
                 progress.step(record)
                 if callback is not None:
                     callback(i, record, image)
 
-            def on_step(k: int, i: int, picture, report: FrameReport, w=w, step=step) -> None:
+            def on_step(k: int, i: int, picture, report: FrameReport, w=w) -> None:
                 finished(w.index, k, i, picture, report)
                 progress.finish(planned[w.index][k], report.iterations, _frame_line(report, count, w.settings))
-                step["k"] = k + 1
-                if step["k"] < len(painter.steps):
-                    progress.start(_label(painter.steps[step["k"]], count, w.settings), planned[w.index][step["k"]])
+                if k + 1 < len(w.steps):
+                    progress.start(_label(w.steps[k + 1], count, w.settings), planned[w.index][k + 1])
 
-            progress.start(_label(painter.steps[w.done], count, w.settings), planned[w.index][w.done])
+            progress.start(_label(w.steps[w.done], count, w.settings), planned[w.index][w.done])
             how = paint_shot(w, on_step, on_iteration, backbone=backbone)
             if how != Stop.COMPLETED:
                 return Stop.INTERRUPTED
