@@ -42,7 +42,13 @@ def add(sub) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..jobs.batch import jobs_from_csv, jobs_from_globs, resolve_file_options, run_batch
-    from ..jobs.executors import check_workers, default_workers, import_ray, make_executor
+    from ..jobs.executors import (
+        check_workers,
+        default_workers,
+        import_ray,
+        make_executor,
+        refuse_local_weights_on_ray,
+    )
 
     if args.jobs is None and args.ray and Path(args.ray).suffix.lower() == ".csv":
         args.jobs, args.ray = args.ray, ""  # `--ray JOBS.csv`: the job list, not an address
@@ -56,9 +62,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     defaults = resolve_file_options(given_options(args), Path.cwd())
     jobs = jobs_from_csv(args.jobs, defaults) if args.jobs else jobs_from_globs(args.contents, args.styles, defaults)
     if args.ray is not None:
-        if any(job.options.get("weights") for job in jobs):
-            raise UsageError("--weights names a file on this machine, which Ray nodes cannot read; leave it out "
-                             "with --ray (each node fetches the weights into its own cache)")
+        refuse_local_weights_on_ray(any(job.options.get("weights") for job in jobs))
         if args.workers is not None:
             raise UsageError("--workers counts processes on this machine; with --ray use --cpus-per-job")
         import_ray()  # before any work, with its one-line hint

@@ -91,15 +91,13 @@ def cmd_video(args: argparse.Namespace) -> int:
 def _runner_factory(args: argparse.Namespace, options: dict):
     """How the shots are painted, checked before any work: None (here, in order), or a function of the number
     of shots giving (runner, shutdown) for worker processes or Ray, or None when one process is all it takes."""
-    from ..jobs.executors import check_workers, default_workers, import_ray
+    from ..jobs.executors import check_workers, default_workers, import_ray, refuse_local_weights_on_ray
 
     check_workers(args.workers)
     if args.ray is not None:
         if args.workers is not None:
             raise UsageError("--workers counts processes on this machine; not with --ray")
-        if options.get("weights"):
-            raise UsageError("--weights names a file on this machine, which Ray nodes cannot read; leave it out "
-                             "with --ray (each node fetches the weights into its own cache)")
+        refuse_local_weights_on_ray(options.get("weights"))
         import_ray()  # its one-line hint before any work
     elif args.workers is not None and args.workers <= 1:
         return None

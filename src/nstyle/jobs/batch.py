@@ -25,7 +25,7 @@ from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
 from ..io.atomic import replacing
 from ..io.paths import output_folder, refuse_overwriting_inputs
-from .spec import FILE_OPTIONS, InputImage, JobOutcome, JobSpec
+from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
 
 RESULTS = "results.csv"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -52,11 +52,7 @@ class BatchJob:
         """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
         if self.problem:
             raise UsageError(self.problem)
-        options = {k: v for k, v in self.options.items() if k not in _file_options(self.options)}
-        files = {}
-        for name in _file_options(self.options):
-            value = self.options[name]
-            files[name] = [InputImage.read(p) for p in value] if isinstance(value, list) else InputImage.read(value)
+        options, files = carried(self.options)
         return JobSpec(InputImage.read(self.content), [InputImage.read(s) for s in self.styles], options, files)
 
     def described_options(self) -> str:
@@ -69,12 +65,6 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def _file_options(options: dict) -> list[str]:
-    """The options whose values are files to carry (``init`` only when it names a file)."""
-    return [k for k in FILE_OPTIONS if options.get(k) is not None
-            and not (k == "init" and options[k] in ("noise", "content", "style"))]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -98,7 +88,7 @@ def _paths(text: str, base: Path) -> list[Path]:
 def resolve_file_options(options: dict, base: Path) -> dict:
     """File options relative to ``base`` (the CSV's folder; the working directory on the command line)."""
     resolved = dict(options)
-    for name in [*_file_options(options), "weights"]:
+    for name in [*file_options(options), "weights"]:
         value = options.get(name)
         if value is None:
             continue

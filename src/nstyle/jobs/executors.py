@@ -533,6 +533,13 @@ class RayExecutor:
             self.ray.shutdown()
 
 
+def refuse_local_weights_on_ray(weights) -> None:
+    """``--weights`` with ``--ray``: a file on this machine, which the nodes cannot read."""
+    if weights:
+        raise UsageError("--weights names a file on this machine, which Ray nodes cannot read; leave it out "
+                         "with --ray (each node fetches the weights into its own cache)")
+
+
 def check_workers(workers: int | None) -> None:
     """``--workers``: None (the default), 0 (in the caller's process) or a count."""
     if workers is not None and workers < 0:

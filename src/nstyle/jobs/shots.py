@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 
 import PIL.Image
 
-from .spec import FILE_OPTIONS, STEPS_FILE, InputImage, JobOutcome, JobSpec, ShotJob, encode_png
+from .spec import STEPS_FILE, InputImage, JobOutcome, JobSpec, ShotJob, carried, encode_png
 
 
 def _image(value) -> InputImage:
@@ -31,14 +31,7 @@ def _image(value) -> InputImage:
 
 def shot_spec(work) -> JobSpec:
     """``work`` (a ``ShotWork``) as a job: every image as bytes, the files its options name with it."""
-    options = {k: v for k, v in work.options.items() if k not in work.per_frame}
-    files = {}
-    for name in FILE_OPTIONS:
-        value = options.get(name)
-        if value is None or (name == "init" and value in ("noise", "content", "style")):
-            continue
-        files[name] = [_image(v) for v in value] if isinstance(value, (list, tuple)) else _image(value)
-        options.pop(name)
+    options, files = carried({k: v for k, v in work.options.items() if k not in work.per_frame}, _image)
     frames = [InputImage(f"frame{i}.png", encode_png(f)) for i, f in enumerate(work.frames)]
     shot = ShotJob(work.index, work.start, frames, dataclasses.asdict(work.settings),
                    {name: [_image(f) for f in paths] for name, paths in work.per_frame.items()}, work.done,

@@ -162,16 +162,38 @@ def encode_png(image: PIL.Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def file_options(options: dict) -> list[str]:
+    """The options whose values are files to carry (``init`` only when it names a file)."""
+    from ..core.options import INIT_KEYWORDS
+
+    return [k for k in FILE_OPTIONS if options.get(k) is not None
+            and not (k == "init" and options[k] in INIT_KEYWORDS)]
+
+
+def carried(options: dict, read: Callable[[object], InputImage] = InputImage.read) -> tuple[dict, dict]:
+    """``options`` split into those that travel as values and the files they name, read by ``read`` (a list
+    for a list of files): a job's ``options`` and ``option_files``."""
+    names = file_options(options)
+    files = {name: [read(v) for v in options[name]] if isinstance(options[name], (list, tuple))
+             else read(options[name]) for name in names}
+    return {k: v for k, v in options.items() if k not in names}, files
+
+
+def write_files(name: str, files: list[InputImage], folder: Path) -> list[str]:
+    """``files`` written into ``folder`` as NAME0.png, NAME1.jpg, ... (each keeps its suffix); their paths."""
+    paths = []
+    for i, f in enumerate(files):
+        path = folder / f"{name}{i}{Path(f.name).suffix.lower() or '.png'}"
+        path.write_bytes(f.data)
+        paths.append(str(path))
+    return paths
+
+
 def _materialise(spec: JobSpec, folder: Path) -> dict:
     """The options with each carried file written to ``folder`` and its option pointing there."""
     options = dict(spec.options)
     for name, value in spec.option_files.items():
-        files = value if isinstance(value, list) else [value]
-        paths = []
-        for i, f in enumerate(files):
-            path = folder / f"{name}{i}{Path(f.name).suffix.lower() or '.png'}"
-            path.write_bytes(f.data)
-            paths.append(str(path))
+        paths = write_files(name, value if isinstance(value, list) else [value], folder)
         options[name] = paths if isinstance(value, list) else paths[0]
     return options
 
@@ -294,13 +316,8 @@ def _execute_shot(spec: JobSpec, on_progress: Callable[[JobProgress], None] | No
     def paint():
         with tempfile.TemporaryDirectory(prefix="nstyle-shot-") as tmp:
             options = _materialise(spec, Path(tmp))
-            per_frame = {}
-            for name, images in shot.per_frame.items():
-                per_frame[name] = []
-                for i, image in enumerate(images):
-                    path = Path(tmp) / f"{name}-{i}{Path(image.name).suffix.lower() or '.png'}"
-                    path.write_bytes(image.data)
-                    per_frame[name].append(str(path))
+            per_frame = {name: write_files(f"{name}-frame", images, Path(tmp))
+                         for name, images in shot.per_frame.items()}
             work = ShotWork(shot.index, shot.start, [f.decode() for f in shot.frames],
                             [s.decode() for s in spec.styles], options, VideoSettings(**shot.settings), per_frame,
                             shot.done, [s.decode() if s is not None else None for s in shot.stylised])
