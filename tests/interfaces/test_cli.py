@@ -305,11 +305,15 @@ def red_blue_mask(tmp_path) -> Path:
     (["{p}", "--content-map", "{mask}"], "needs both --content-map and --style-map"),
     (["{p}", "--content-map", "{mask}", "--style-map", "{red}"], "has no region of colour #0000ff"),
     (["{p}", "--mask", "{mask}", "--content-map", "{mask}", "--style-map", "{mask}"], "not both"),
+    (["{p}", "--auto-maps", "1"], "--auto-maps '1': give a number of regions, 2 to 8, or auto"),
+    (["{p}", "--auto-maps", "2", "--mask", "{mask}"], "--auto-maps finds the maps itself; give it or --mask"),
+    (["{p}", "--save-maps", "{t}/maps"], "--save-maps writes the maps that --auto-maps finds"),
+    (["{p}", "--auto-maps", "2", "--save-maps", "{t}/maps", "--paper"], "--paper replays the paper's run, which has no maps"),
 ])
 def test_control_mistakes_are_one_line_usage_errors(args, problem, tmp_path, photo, red_blue_mask, capsys):
     red = tmp_path / "red.png"
     Image.new("RGB", (48, 40), "red").save(red)
-    args = [a.format(p=photo, mask=red_blue_mask, red=red) for a in args]
+    args = [a.format(p=photo, mask=red_blue_mask, red=red, t=tmp_path) for a in args]
     code, _, err = run_cli(["transfer", photo, *args, "-o", tmp_path / "o.png", *TINY], capsys)
     assert code == 2
     assert (problem or "give --mask-colors") in one_line_error(err)
@@ -476,6 +480,19 @@ def test_transfer_never_writes_over_an_input(args, message, inputs, capsys, monk
     assert line.startswith("nstyle: error: ") and message.format(t=inputs) in line
     assert line.endswith("nstyle never writes over its inputs: give -o another name")
     assert digests(inputs) == before  # every input's bytes, and no file added
+
+
+def test_saved_maps_never_write_over_an_input(inputs, capsys, monkeypatch):
+    monkeypatch.chdir(inputs)
+    Image.new("RGB", (64, 48), "gray").save(inputs / "style_map.png")
+    before = digests(inputs)
+    code, out, err = run_cli(["transfer", "photo.jpg", "style_map.png", "--auto-maps", "2", "--save-maps", ".",
+                              "-o", "o.png", *TINY], capsys)
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert "a map of --save-maps 'style_map.png' would replace the style image 'style_map.png'" in line
+    assert line.endswith("give --save-maps another folder")
+    assert digests(inputs) == before
 
 
 def test_demo_never_writes_over_its_images(inputs, capsys, monkeypatch):

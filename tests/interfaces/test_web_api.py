@@ -541,6 +541,26 @@ def test_a_real_tiny_transfer(real, images):
 
 
 @pytest.mark.integration
+def test_a_real_transfer_with_auto_maps_lists_the_regions_it_found(real, images):
+    reply = real.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 2, "levels": 1,
+                                                          "auto_maps": "2"}))
+    assert reply.status_code == 201, reply.text
+    record = wait_for(real, reply.json()["id"], lambda r: r["status"] not in ("queued", "running"))
+    assert record["status"] == "done", record["error"]
+    assert {"content_map.png", "style_map.png"} <= set(record["files"])
+    content_map = PIL.Image.open(io.BytesIO(real.get(f"/api/jobs/{record['id']}/files/content_map.png").content))
+    assert max(content_map.size) == 64 and len(content_map.getcolors()) == 2
+
+
+def test_a_wrong_auto_maps_value_is_refused_with_its_option_named(gated):
+    client, executor = gated
+    reply = client.post("/api/jobs", **upload(options={"auto_maps": "12"}))
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["detail"] == "auto_maps '12': give a number of regions, 2 to 8, or auto"
+    assert not executor.started
+
+
+@pytest.mark.integration
 def test_stopping_a_real_run_keeps_its_image(real, images):
     job_id = real.post("/api/jobs", **real_upload(images, {"size": 64, "iterations": 1000, "levels": 1,
                                                              "tolerance": 0})).json()["id"]

@@ -18,6 +18,9 @@ def add(sub) -> None:
     add_transfer_options(t)
     t.add_argument("--save-every", type=int, metavar="N", default=0,
                    help="also write the image every N iterations as OUTPUT_iterNNNN")
+    t.add_argument("--save-maps", metavar="DIR", type=Path,
+                   help="write the maps --auto-maps finds into DIR (content_map.png, style_map.png), colour-coded "
+                        "like hand-made maps: edit them and pass them back with --content-map and --style-map")
     t.add_argument("--plot", action="store_true", help="write the loss curve next to the output (.losses.png)")
     t.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its checkpoint (.resume.png/.resume.json next to the output)")
@@ -35,11 +38,14 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     if args.save_every < 0:
         raise UsageError("--save-every must be 0 (off) or a positive number of iterations")
     if args.paper:
+        if args.save_maps is not None:
+            raise UsageError("--paper replays the paper's run, which has no maps; drop --save-maps")
         return _run_paper(args, output)
     from ..jobs.runner import run_transfer_job
 
     return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
-                            plot=args.plot, resume=args.resume, quiet=args.quiet)
+                            plot=args.plot, resume=args.resume, quiet=args.quiet,
+                            save_maps=args.save_maps)
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:

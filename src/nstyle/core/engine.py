@@ -26,12 +26,14 @@ from ..models.registry import get_record
 from ..models.weights import checked_weights_file, load_backbone
 from .color import luminance_image, match_oklab, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
+from .guidance import Guidance
 from .losses import Guides, StyleTransferLoss
 from .memory import check_fits
 from .neighbours import NeuralNeighbourLoss
 from .optim import IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
+from .regions import FoundMaps, find_maps
 from .stops import Stop
 from .tiling import TiledObjective, style_moments_of, style_targets_of
 
@@ -46,6 +48,7 @@ class TransferResult:
     options: TransferOptions
     best_iteration: int
     stopped: str
+    maps: FoundMaps | None = None  # the regions --auto-maps found (``FoundMaps.images`` draws them)
 
     @property
     def seconds(self) -> float:
@@ -183,16 +186,33 @@ class Painter:
                              "these")
         if opts.weights is not None and backbone is None:
             checked_weights_file(opts.weights)
-        style_images = [as_image(s) for s in styles]
-        self.guidance = read_guidance(opts, self.content, style_images, self.blend)
-        self.work_content, self.styles = prepare_colors(opts, self.content, style_images)
+        self.style_images = [as_image(s) for s in styles]
+        self._guidance = read_guidance(opts, self.content, self.style_images, self.blend)
+        self._found: FoundMaps | None = None
+        self.work_content, self.styles = prepare_colors(opts, self.content, self.style_images)
         aspect = min(self.content.size) / max(self.content.size)
         self.plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
-        if self.tiled(self.plan[-1][0]) and (opts.smoothing or self.guidance is not None):
+        guided = self._guidance is not None or opts.auto_maps is not None
+        if self.tiled(self.plan[-1][0]) and (opts.smoothing or guided):
             needs = "--smoothing needs" if opts.smoothing else "masks and maps need"
             raise UsageError(f"{needs} the whole image at once; give --tile larger than --size ({opts.size}) "
                              "or --tile 0")
         self.backbone = backbone
+
+    def found_maps(self) -> FoundMaps | None:
+        """The regions ``--auto-maps`` finds (with the network, once), or None without it."""
+        if self.options.auto_maps is None:
+            return None
+        if self._found is None:
+            self._found = find_maps(self.network(), self.content, self.style_images, self.options.auto_maps,
+                                    self.options.seed, self.blend)
+        return self._found
+
+    @property
+    def guidance(self) -> Guidance | None:
+        """The regions of a mask, of the given maps or of the found ones, or None."""
+        found = self.found_maps()
+        return found.guidance if found is not None else self._guidance
 
     def tiled(self, size: int) -> bool:
         return bool(self.options.tile) and size > self.options.tile
@@ -314,7 +334,7 @@ def run(
         stopped = outcome.stopped
         if stopped not in (Stop.COMPLETED, Stop.CONVERGED):
             break
-    return TransferResult(painter.picture(image), history, painter.options, best, stopped)
+    return TransferResult(painter.picture(image), history, painter.options, best, stopped, painter.found_maps())
 
 
 def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:

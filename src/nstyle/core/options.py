@@ -42,6 +42,7 @@ MIN_SIZE = 16
 MAX_SIZE = 32768  # a hard bound on any value; what fits in memory is checked when a run is planned
 MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing
 MIN_TILE = 256  # smaller tiles leave the deepest features too little context (gradient off by 35 % at 128)
+MAX_AUTO_REGIONS = 8  # --auto-maps: more regions than this leave each too few style positions
 MAX_SEED = 2**63 - 1  # what torch.manual_seed takes
 # --strength s multiplies the default style weight by 10^(STRENGTH_DECADES * (s - 0.5)): s = 0.5 is the default.
 STRENGTH_DECADES = 6.0
@@ -98,6 +99,20 @@ def _image_refs(value: Any) -> Any:
     if not values:
         raise ValueError("give at least one image file")
     return [_image_ref(v) for v in values]
+
+
+def _region_count(value: Any) -> int | str:
+    """``--auto-maps``: a whole number of regions 2..MAX_AUTO_REGIONS, or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        count = int(value)
+        wrong = count != value if isinstance(value, float) else isinstance(value, bool)
+    except (TypeError, ValueError):
+        wrong = True
+    if wrong or not 2 <= count <= MAX_AUTO_REGIONS:
+        raise ValueError(f"give a number of regions, 2 to {MAX_AUTO_REGIONS}, or auto")
+    return count
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -166,6 +181,11 @@ class TransferOptions:
                                      "takes the style of the --style-map region of the same colour", metavar="FILE")
     style_map: Images | None = _opt(None, "label map of each style image, in the colours of --content-map",
                                     nargs="+", metavar="FILE")
+    auto_maps: Annotated[Any, AfterValidator(_region_count)] | None = _opt(
+        None, "automatic semantic transfer: find this many regions (2 to "
+        f"{MAX_AUTO_REGIONS}, or auto) in the content and in each style from the network's features, colour and "
+        "position, match them, and style each content region from its match (instead of --content-map and "
+        "--style-map; docs/CONTROL.md)", metavar="K")
     smoothing: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = _opt(
         0.0, "activation smoothing (Wang et al. 2021) with this temperature, in units of the layer's activation "
         "spread (try 5 with a 100x --style-weight); 0: off (see docs/PAPER.md)")
@@ -213,6 +233,10 @@ class TransferOptions:
             raise UsageError("--style-blend does not apply with --mask-colors: each style has its own region")
         if maps and (self.content_map is None or self.style_map is None):
             raise UsageError("semantic transfer needs both --content-map and --style-map")
+        if self.auto_maps is not None and (maps or self.mask is not None):
+            given = "--mask" if self.mask is not None else "--content-map and --style-map"
+            raise UsageError(f"--auto-maps finds the maps itself; give it or {given}, not both")
+        maps = maps or self.auto_maps is not None
         if self.style_layer_weights is not None and self.style_layers is not None \
                 and len(self.style_layer_weights) != len(self.style_layers):
             raise UsageError(f"--style-layer-weights has {len(self.style_layer_weights)} weight(s) for "

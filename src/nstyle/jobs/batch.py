@@ -252,9 +252,16 @@ def _g(value) -> str:
 # Running
 
 
+def map_sidecar(output: Path, name: str) -> Path:
+    """Where a batch job's found map goes: out.png and content_map.png -> out.content_map.png."""
+    return output.with_name(f"{output.stem}.{name}")
+
+
 def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list: str | os.PathLike | None = None):
     """Before the folder is made: a one-line UsageError, naming the row, when a job's output or results.csv would
     replace an input of any job (content, styles, option files) or the job list itself."""
+    from ..core.regions import map_names
+
     folder = Path(folder)
     advice = "give another -o, or the row another output name"
     outputs: dict[str, object] = {f"the results table {RESULTS} in -o": folder / RESULTS}
@@ -265,6 +272,9 @@ def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list
         own = {"its content image": job.content, "its style image": job.styles}
         own |= {f"its {flag}": path for flag, path in input_files(job.options).items()}
         output = {f"{where}: the output": folder / job.output}
+        if job.options.get("auto_maps") is not None:
+            output[f"{where}: its found maps"] = [map_sidecar(folder / job.output, name)
+                                                   for name in map_names(len(job.styles))]
         refuse_overwriting_inputs(output, own | {"the job list": job_list}, advice=advice)  # the likely mistake
         outputs |= output
         inputs |= {label.replace("its ", "the ", 1) + f" of {where}": path for label, path in own.items()}
@@ -348,6 +358,8 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
 
 def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: ResultsTable) -> None:
     """Write a finished job's image atomically, then its row; a cancelled job leaves its old row."""
+    import PIL.Image
+
     from ..io.images import save_image
 
     if outcome.status == "done":
@@ -355,6 +367,8 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             save_image(outcome.pil_image(), target)
+            for name, data in outcome.files.items():  # the maps --auto-maps found: out.content_map.png, ...
+                save_image(PIL.Image.open(io.BytesIO(data)), map_sidecar(target, name))
         except (NstyleError, OSError) as err:
             table.record(job, "failed", key, outcome, error=str(err))
             return

@@ -33,10 +33,18 @@ def sidecar(output: Path, suffix: str) -> Path:
     return output.with_name(output.stem + suffix)
 
 
+def map_paths(folder: Path, style) -> list[Path]:
+    """Where ``--save-maps FOLDER`` writes the found maps: the content's, then each style's."""
+    from ..core.regions import map_names
+    from ..io.images import one_or_many
+
+    return [folder / name for name in map_names(len(one_or_many(style)))]
+
+
 def refuse_overwriting(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
-                       checkpoint: bool = True) -> None:
+                       checkpoint: bool = True, save_maps: Path | None = None) -> None:
     """Before any work: a one-line UsageError when the output or a file written beside it (snapshots, checkpoint,
-    loss table and curve) would replace the content, a style or a file an option names."""
+    loss table and curve, the found maps) would replace the content, a style or a file an option names."""
     from ..core.options import input_files, options_from
 
     outputs: dict[str, object] = {"-o": output, "the loss table of -o": sidecar(output, ".losses.csv")}
@@ -49,8 +57,11 @@ def refuse_overwriting(content, style, output: Path, options: dict, save_every: 
         last = options_from(**options).planned_iterations() + 1  # a resumed run may end one further
         outputs["a --save-every snapshot of -o"] = [sidecar(output, f"_iter{n:04d}{output.suffix}")
                                                     for n in range(save_every, last + 1, save_every)]
-    refuse_overwriting_inputs(outputs, {"the content image": content, "the style image": style}
-                              | input_files(options), advice="give -o another name")
+    inputs = {"the content image": content, "the style image": style} | input_files(options)
+    if save_maps is not None:
+        refuse_overwriting_inputs({"a map of --save-maps": map_paths(save_maps, style)}, inputs,
+                                  advice="give --save-maps another folder")
+    refuse_overwriting_inputs(outputs, inputs, advice="give -o another name")
 
 
 class Checkpoint:
@@ -97,15 +108,18 @@ def _offset(history: list[IterationRecord], done: int, elapsed: float) -> list[I
 
 
 def run_transfer_job(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
-                     resume: bool = False, quiet: bool = False) -> int:
-    """Stylise and write ``output`` (+ ``.losses.csv``, and ``.losses.png`` with ``plot``); returns an exit code."""
+                     resume: bool = False, quiet: bool = False, save_maps: Path | None = None) -> int:
+    """Stylise and write ``output`` (+ ``.losses.csv``, ``.losses.png`` with ``plot``, and with ``save_maps`` the maps
+    ``--auto-maps`` found, into that folder); returns an exit code."""
     from tqdm import tqdm
 
     from ..core.engine import run
     from ..core.options import options_from
 
-    refuse_overwriting(content, style, output, options, save_every, plot)
     opts = options_from(**options)
+    if save_maps is not None and opts.auto_maps is None:
+        raise UsageError("--save-maps writes the maps that --auto-maps finds; give --auto-maps K (or auto)")
+    refuse_overwriting(content, style, output, options, save_every, plot, save_maps=save_maps)
     checkpoint = Checkpoint(output, run_identity(content, style, opts, free=RESUME_MAY_CHANGE))
     done, previous = 0, []
     if resume:
@@ -144,6 +158,13 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         raise KeyboardInterrupt  # the command line's one line: nothing was written (the checkpoint is as it was)
     history = previous + _offset(result.history, done, prev_elapsed)
     save_image(result.image, output)
+    if result.maps is not None:
+        print(f"nstyle: {result.maps.summary()}", file=sys.stderr)
+        if save_maps is not None:
+            save_maps.mkdir(parents=True, exist_ok=True)
+            for path, image in zip(map_paths(save_maps, style), result.maps.named_images().values(), strict=True):
+                save_image(image, path)
+            print(f"nstyle: wrote the maps to {save_maps}/ ({', '.join(result.maps.named_images())})", file=sys.stderr)
     write_history_csv(history, sidecar(output, ".losses.csv"))
     if plot:
         plot_history(history, sidecar(output, ".losses.png"), title=f"nstyle {opts.model}, {opts.size} px")

@@ -146,7 +146,8 @@ class JobOutcome:
     iterations: int = 0
     losses: dict[str, float] = field(default_factory=dict)  # the last iteration's total/content/style/tv
     history: list[dict] = field(default_factory=list, repr=False)
-    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job: grid.png, table.md, ...
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job's grid.png, table.md, ...;
+    # a transfer's maps found by --auto-maps (content_map.png, style_map.png); a shot's frames
 
     def pil_image(self) -> PIL.Image.Image | None:
         return None if self.image is None else PIL.Image.open(io.BytesIO(self.image)).convert("RGB")
@@ -245,8 +246,9 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
         status, error = "cancelled", ""
     else:
         status, error = "done", ""
+    maps = {} if result.maps is None else {n: encode_png(m) for n, m in result.maps.named_images().items()}
     return JobOutcome(status, error, encode_png(result.image), time.perf_counter() - start, len(history),
-                      {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history)
+                      {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files=maps)
 
 
 def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None,

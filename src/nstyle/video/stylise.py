@@ -225,6 +225,10 @@ def stylise_frames(
         raise UsageError("no frames to stylise")
     per_frame = per_frame_files(options, len(frames))
     opts = options_from(**frame_options(options, per_frame, 0))
+    if opts.auto_maps is not None:
+        raise UsageError("--auto-maps finds each picture's regions anew, and on a video they would jump from frame to "
+                         "frame; give --content-map a folder of one map a frame (nstyle transfer --save-maps makes one "
+                         "from a still) with --style-map")
     folder = Path(folder)
     check_fits(opts, frames[0], style)  # before the frames are resized to a size that may not fit
     images = [resize_to_long_side(as_image(f), opts.size) for f in frames]

@@ -251,6 +251,22 @@ function render(record) {
   $("again").hidden = !FINISHED.includes(record.status);
   drawCurve();
   renderCompare(record);
+  renderMaps(record);
+}
+
+// The maps --auto-maps found (content_map.png, style_map.png or style_map_1.png, ...), beside the result.
+function renderMaps(record) {
+  const box = $("maps-results");
+  const names = record.files.filter((f) => /^(content_map|style_map(_[0-9]+)?)\.png$/.test(f));
+  box.hidden = !names.length;
+  if (!names.length || box.dataset.id === record.id) return;
+  box.dataset.id = record.id;
+  const caption = (name) => name === "content_map.png" ? "content regions"
+    : name === "style_map.png" ? "style regions" : `style ${name.match(/[0-9]+/)[0]} regions`;
+  $("maps").replaceChildren(...names.map((name) => el("figure", {},
+    el("img", { src: `/api/jobs/${record.id}/files/${name}?v=${record.version}`, alt: caption(name) }),
+    el("figcaption", {}, el("a", { href: `/api/jobs/${record.id}/files/${name}?download=true`, download: "",
+                                   text: caption(name) })))));
 }
 
 function summary(record) {
