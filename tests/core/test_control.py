@@ -190,11 +190,14 @@ def test_colour_mask_gives_each_region_its_own_style(pics, content, tmp_path):
 
 # -- semantic maps -------------------------------------------------------------------------------------------
 
-def test_semantic_maps_give_each_region_the_statistics_of_its_match(pics, content):
+@pytest.mark.parametrize("found", [False, True], ids=["hand-made maps", "auto maps"])
+def test_semantic_maps_give_each_region_the_statistics_of_its_match(pics, content, found):
+    """Measured on the hand-made regions either way: with ``--auto-maps 2`` the sky must still take the painted sky
+    and the town the painted village, not the sky's strokes."""
     content_map, style_map = Image.open(DOCS / "tubingen_map.png"), Image.open(DOCS / "starry_night_map.png")
     style = resize_to_long_side(pics["starry_night"], SIZE)
-    result = run(pics["tubingen"], pics["starry_night"], size=SIZE, iterations=ITERATIONS,
-                 content_map=content_map, style_map=style_map).image
+    maps = {"auto_maps": 2} if found else {"content_map": content_map, "style_map": style_map}
+    result = run(pics["tubingen"], pics["starry_night"], size=SIZE, iterations=ITERATIONS, **maps).image
     guidance = read_maps(content_map, content.size, [style_map], [style.size])
     assert len(guidance.names) == 2
     net = load_backbone("vgg19")
