@@ -63,6 +63,10 @@ CONFIGS = {
     "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
     "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
+    "auto-maps": Config("automatic semantic maps (`--auto-maps auto`: guided Gram matrices), the default's schedule",
+                        {"auto_maps": "auto"}),
+    "auto-maps-w2": Config("automatic semantic maps with the guided W2 (`--auto-maps auto --style-loss w2`)",
+                           {"auto_maps": "auto", "style_loss": "w2"}),
 }
 COLUMNS = (("artfid_proxy", "ArtFID (proxy)"), ("fid", "FID"), ("kid", "KID"), ("lpips", "LPIPS"),
            ("lpips_gray", "LPIPS gray"), ("cfsd", "CFSD"), ("histogram", "Histogram"),

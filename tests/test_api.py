@@ -24,7 +24,7 @@ def test_cli_flags_come_from_the_options_dataclass():
     fields = {f.name for f in dataclasses.fields(nstyle.TransferOptions)}
     assert fields <= dests
     assert dests - fields == {"help", "content", "style", "styles", "output", "save_every", "plot", "resume", "paper",
-                             "quiet"}
+                             "quiet", "save_maps"}  # the outputs of one run, not options of the transfer
     help_text = transfer.format_help()
     defaults = nstyle.TransferOptions()
     assert f"(default: {defaults.iterations})" in help_text and f"(default: {defaults.optimizer})" in help_text

@@ -37,6 +37,7 @@ COMMANDS = {
                "--mask OUT/tubingen_mask.png --mask-colors red blue",
     "semantic": "transfer tubingen.jpg starry_night.jpg -o OUT/semantic.jpg --content-map DOCS/tubingen_map.png "
                 "--style-map DOCS/starry_night_map.png",
+    "auto": "transfer tubingen.jpg starry_night.jpg -o OUT/auto.jpg --auto-maps 2 --save-maps OUT/auto_maps",
 }
 
 
@@ -77,6 +78,11 @@ def figures(images: Path) -> None:
                          ("style map", "starry_night_map.png", "starry_night_map.png"),
                          ("without maps", "plain transfer", "default.jpg"),
                          ("with maps", "--content-map --style-map", "semantic.jpg")],
+        "figure_auto.jpg": [("found content map", "--auto-maps 2", "auto_maps/content_map.png"),
+                            ("found style map", "--save-maps writes both", "auto_maps/style_map.png"),
+                            ("without maps", "plain transfer", "default.jpg"),
+                            ("hand-made maps", "--content-map --style-map", "semantic.jpg"),
+                            ("found maps", "--auto-maps 2", "auto.jpg")],
     }
     for name, tiles in rows.items():
         if all((OUT / f).exists() or (DOCS / f).exists() or (images / f).exists() for _, _, f in tiles):

@@ -308,7 +308,8 @@ def red_blue_mask(tmp_path) -> Path:
     (["{p}", "--auto-maps", "1"], "--auto-maps '1': give a number of regions, 2 to 8, or auto"),
     (["{p}", "--auto-maps", "2", "--mask", "{mask}"], "--auto-maps finds the maps itself; give it or --mask"),
     (["{p}", "--save-maps", "{t}/maps"], "--save-maps writes the maps that --auto-maps finds"),
-    (["{p}", "--auto-maps", "2", "--save-maps", "{t}/maps", "--paper"], "--paper replays the paper's run, which has no maps"),
+    (["{p}", "--auto-maps", "2", "--save-maps", "{t}/maps", "--paper"],
+     "--paper replays the paper's run, which has no maps"),
 ])
 def test_control_mistakes_are_one_line_usage_errors(args, problem, tmp_path, photo, red_blue_mask, capsys):
     red = tmp_path / "red.png"

@@ -260,6 +260,12 @@ def test_the_cli_refuses_bad_shot_painting_options_in_one_line(package_images, t
     assert not (tmp_path / "out").exists()
 
 
+def test_auto_maps_on_a_video_is_refused_before_any_work(two_shots, package_images, tmp_path, tiny):
+    with pytest.raises(UsageError, match="--auto-maps finds each picture's regions anew, and on a video"):
+        stylise_frames(two_shots, package_images["rocket"], tmp_path / "out", OPTIONS | {"auto_maps": 2})
+    assert not tiny and not (tmp_path / "out").exists()
+
+
 def test_a_state_file_without_the_shots_is_refused_on_resume(two_shots, package_images, tmp_path, tiny):
     """A state file of an nstyle before shots counted one number of steps for the whole clip: a resume cannot
     know which shot it was in, and says so in one line instead of guessing."""
