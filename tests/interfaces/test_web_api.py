@@ -556,7 +556,7 @@ def test_a_wrong_auto_maps_value_is_refused_with_its_option_named(gated):
     client, executor = gated
     reply = client.post("/api/jobs", **upload(options={"auto_maps": "12"}))
     assert reply.status_code == 400, reply.text
-    assert reply.json()["detail"] == "auto_maps '12': give a number of regions, 2 to 8, or auto"
+    assert reply.json()["detail"] == "option auto_maps: choose from auto, 2, 3, 4, 5, 6, 7, 8, not '12'"
     assert not executor.started
 
 

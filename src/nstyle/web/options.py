@@ -19,8 +19,8 @@ from .uploads import Limits, RequestProblem
 #: Not settable from a request: paths on the server, or the server's own choice of device.
 SERVER_ONLY = frozenset({"weights", "device", "mask", "mask_colors", "content_map", "style_map"})
 #: Shown on the page before "More options"; the rest follow in TransferOptions' order.
-MAIN = ("quality", "method", "model", "size", "iterations", "strength", "preserve_color", "style_blend", "style_scale",
-        "levels", "seed")
+MAIN = ("quality", "method", "model", "size", "iterations", "strength", "preserve_color", "auto_maps", "style_blend",
+        "style_scale", "levels", "seed")
 #: Chosen by a comparison per network, or not meaningful across networks.
 COMPARE_FIXED = frozenset({"model", "content_layers", "style_layers", "style_layer_weights"})
 INIT_CHOICES = ("content", "noise", "style")
@@ -44,6 +44,10 @@ def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
 
     if name == "init":
         return list(INIT_CHOICES)
+    if name == "auto_maps":  # a count or auto: offered as a list on the page
+        from ..core.options import MAX_AUTO_REGIONS
+
+        return ["auto", *(str(k) for k in range(2, MAX_AUTO_REGIONS + 1))]
     choices = field_kinds()[name][1]
     return list(choices) if choices else None
 
