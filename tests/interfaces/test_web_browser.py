@@ -78,3 +78,27 @@ def test_upload_run_watch_and_download(browser, images, tmp_path):
         page.wait_for_function("document.querySelector('#message').textContent.length > 0")
         assert "not a recognised image format" in page.text_content("#message")
         page.close()
+
+
+def test_the_regions_auto_maps_found_are_shown_beside_the_result(browser, images, tmp_path):
+    with running_server(tmp_path / "data") as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.set_input_files("#content-input", str(images["tubingen"]))
+        page.set_input_files("#style-input", str(images["starry_night"]))
+        page.fill("#opt-size", "64")
+        page.fill("#opt-iterations", "4")
+        page.fill("#opt-levels", "1")
+        page.select_option("#opt-auto_maps", "2")
+        page.click("#submit")
+        page.wait_for_selector("#job[data-status=done]", timeout=120_000)
+        page.wait_for_selector("#maps-results:not([hidden])")
+        assert page.locator("#maps figure").count() == 2
+        assert page.locator("#maps figcaption").all_text_contents() == ["content regions", "style regions"]
+        page.wait_for_function("[...document.querySelectorAll('#maps img')].every(i => i.complete && i.naturalWidth)")
+        widths = page.eval_on_selector_all("#maps img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths[0] == 64 and widths[1] == PIL.Image.open(images["starry_night"]).width
+        if shot := __import__("os").environ.get("NSTYLE_SCREENSHOT"):
+            page.screenshot(path=shot, full_page=True)
+        page.close()
