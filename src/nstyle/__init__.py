@@ -10,7 +10,7 @@ _EXPORTS = {
     "transfer": "core.engine", "run": "core.engine", "TransferOptions": "core.options",
     "TransferResult": "core.engine", "StopOptimization": "core.optim", "IterationRecord": "core.optim",
     "run_paper": "eval.paper", "NstyleError": "errors", "UsageError": "errors", "sweep": "eval.sweep",
-    "match_color": "core.color", "recombine": "core.color",
+    "match_color": "core.color", "recombine": "core.color", "auto_maps": "core.engine",
 }
 __all__ = ["__version__", *_EXPORTS]
 

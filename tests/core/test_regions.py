@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+import nstyle
 from nstyle.core.guidance import read_maps
 from nstyle.core.options import TransferOptions
 from nstyle.core.regions import (
@@ -209,6 +210,9 @@ def test_the_engine_paints_with_the_found_maps_and_returns_them(tiny):
     assert result.maps is not None and result.maps.regions == 2
     assert result.maps.content_labels.shape == (72, 96) and result.image.size == (96, 72)
     assert run(content, style, backbone=tiny, size=96, iterations=3, levels=1).maps is None
+    alone = nstyle.auto_maps(content, style, 2, backbone=tiny, size=96)  # the same regions, without painting
+    assert np.array_equal(alone.content_labels, result.maps.content_labels)
+    assert np.allclose(alone.guidance.styles[0], result.maps.guidance.styles[0])
 
 
 def test_tiling_with_auto_maps_is_refused_before_any_work():

@@ -303,6 +303,13 @@ def prepare(content: ImageInput, style: ImageInput | Sequence[ImageInput], backb
     return Painter(content, style, options_from(**options), backbone)
 
 
+def auto_maps(content: ImageInput, style: ImageInput | Sequence[ImageInput], regions: int | str = "auto",
+              backbone=None, **options) -> FoundMaps:
+    """The regions ``--auto-maps regions`` finds for this transfer, without painting it: ``.images()`` draws them
+    as maps for ``--content-map``/``--style-map``, ``.guidance`` is what the guided losses would take."""
+    return prepare(content, style, backbone=backbone, auto_maps=regions, **options).found_maps()
+
+
 def run(
     content: ImageInput,
     style: ImageInput | Sequence[ImageInput],
