@@ -167,6 +167,7 @@ class LocalCluster:
             _ip("netns", "del", node.netns, check=False)
             _ip("netns", "add", node.netns)
             host_end = f"nsv-{node.name}"[:15]
+            _ip("link", "del", host_end, check=False)  # left by a run that was killed before its teardown
             _ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", node.netns)
             _ip("link", "set", host_end, "master", BRIDGE, "up")
             _ip("-n", node.netns, "addr", "add", f"{node.address}/24", "dev", "eth0")

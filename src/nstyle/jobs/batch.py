@@ -32,7 +32,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".g
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
 LIST_SEPARATOR = ";"  # between the styles of a cell, and the values of any list option
 RESULT_FIELDS = ("job", "content", "style", "output", "options", "key", "status", "error", "seconds", "iterations",
-                 "total", "content_loss", "style_loss", "tv_loss", "node", "finished")
+                 "total", "content_loss", "style_loss", "tv_loss", "node", "note", "finished")
 DONE_STATES = ("done", "skipped")
 
 
@@ -223,13 +223,13 @@ class ResultsTable:
         if status == "skipped":  # keep what the run that made the file measured
             old = self.previous.get(job.output, {})
             row |= {k: old.get(k, "") for k in ("seconds", "iterations", "total", "content_loss", "style_loss",
-                                                 "tv_loss", "node", "finished")}
+                                                 "tv_loss", "node", "note", "finished")}
         elif outcome is not None:
             losses = outcome.losses
             row |= {"seconds": f"{outcome.seconds:.1f}", "iterations": outcome.iterations,
                     "total": _g(losses.get("total")), "content_loss": _g(losses.get("content")),
                     "style_loss": _g(losses.get("style")), "tv_loss": _g(losses.get("tv")),
-                    "error": error or outcome.error, "node": outcome.node}
+                    "error": error or outcome.error, "node": outcome.node, "note": outcome.note}
         row["error"] = " ".join(str(row["error"]).split())  # one line, whatever the message
         self.rows[job.output] = row
         self.write()

@@ -86,6 +86,8 @@ class _Tracked:
     pid: int | None = None
     remote_cancel: object = field(default=None, repr=False)  # the worker processes' copy of ``cancel``
     handle: object = field(default=None, repr=False)  # the pool's future or the Ray ObjectRef of this attempt
+    node: str = ""  # the Ray node its last progress came from
+    lost: list[str] = field(default_factory=list)  # Ray nodes it was running on when they were lost
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -386,14 +388,24 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     except (NstyleError, TypeError):
         pass  # execute reports a bad option or unreachable weights as this job's failure
     report = None
+    node = ray_node()
     if events is not None:
         def report(progress: JobProgress) -> None:
-            events.put_nowait(("progress", job_id, progress))
+            events.put_nowait(("progress", job_id, dataclasses.replace(progress, node=node)))
     outcome = execute(spec, report, None if board is None else _RemoteCancel(board, job_id), preview_every)
-    outcome = dataclasses.replace(outcome, node=ray_node())
+    outcome = dataclasses.replace(outcome, node=node)
     if events is not None:  # a cancelled task's own return value may be dropped by Ray; this copy is not
         events.put_nowait(("outcome", job_id, outcome))
     return outcome
+
+
+def _with_losses(outcome: JobOutcome, tracked: _Tracked) -> JobOutcome:
+    """The outcome with a note of the nodes lost under the job, if any (seen from its progress moving node)."""
+    if not tracked.lost:
+        return outcome
+    lost = ", ".join(n.split()[0] for n in tracked.lost)
+    where = f"; rerun from the start on {outcome.node.split()[0]}" if outcome.node else ""
+    return dataclasses.replace(outcome, note=f"the node running it ({lost}) was lost{where}")
 
 
 class RayExecutor:
@@ -423,8 +435,9 @@ class RayExecutor:
         resources = ray.cluster_resources()
         if num_gpus is None:
             num_gpus = 1.0 if resources.get("GPU", 0) > 0 else 0.0
-        if num_cpus is None:
-            num_cpus = 1.0 if num_gpus else float(min(THREADS_PER_JOB, max(1, int(resources.get("CPU", 1)))))
+        if num_cpus is None:  # no more than the largest node has: a task asking more would wait for ever
+            largest = max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=1)
+            num_cpus = 1.0 if num_gpus else float(min(THREADS_PER_JOB, max(1, int(largest))))
         self.num_cpus, self.num_gpus, self.retries = num_cpus, num_gpus, retries
         share = resources.get("GPU", 0) / num_gpus if num_gpus else resources.get("CPU", 1) / max(num_cpus, 1e-3)
         self.capacity = max(1, int(share))
@@ -439,16 +452,23 @@ class RayExecutor:
         self._pump = threading.Thread(target=self._run_pump, name="nstyle-ray", daemon=True)
         self._pump.start()
 
+    def _here(self):
+        """Scheduling on the driver's own node: the executor's helper actors (the progress queue, the cancel board)
+        must not live on a worker node, whose loss would take every job's messages with it."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return NodeAffinitySchedulingStrategy(node_id=self.ray.get_runtime_context().get_node_id(), soft=False)
+
     def _event_queue(self):
         if self._events is None:
             from ray.util.queue import Queue
 
-            self._events = Queue(actor_options={"num_cpus": 0})
+            self._events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": self._here()})
         return self._events
 
     def _cancel_board(self):
         if self._board is None:
-            self._board = self.ray.remote(num_cpus=0)(_CancelBoard).remote()
+            self._board = self.ray.remote(num_cpus=0)(_CancelBoard).options(scheduling_strategy=self._here()).remote()
         return self._board
 
     def submit(self, spec: JobSpec, on_progress: ProgressCallback | None = None,
@@ -496,7 +516,7 @@ class RayExecutor:
                 outcome = self._result(ref, outcomes.pop(job_id, None))
                 with self._lock:
                     tracked = self._jobs.pop(job_id)
-                tracked.future.set_result(outcome)
+                tracked.future.set_result(_with_losses(outcome, tracked))
 
     def _drain(self, jobs: dict[int, _Tracked], outcomes: dict[int, JobOutcome]) -> None:
         if self._events is None:
@@ -509,9 +529,14 @@ class RayExecutor:
             tracked = jobs.get(job_id)
             if kind == "outcome":
                 outcomes[job_id] = payload
-            elif tracked is not None and tracked.on_progress is not None:
-                with contextlib.suppress(Exception):  # a caller's bug must not stop the pump
-                    tracked.on_progress(payload)
+            elif tracked is not None:
+                if tracked.node and payload.node and payload.node != tracked.node:  # Ray reran it elsewhere
+                    tracked.lost.append(tracked.node)
+                    payload = dataclasses.replace(payload, rerun_of=tracked.node)
+                tracked.node = payload.node or tracked.node
+                if tracked.on_progress is not None:
+                    with contextlib.suppress(Exception):  # a caller's bug must not stop the pump
+                        tracked.on_progress(payload)
 
     def _result(self, ref, sent: JobOutcome | None) -> JobOutcome:
         ray = self.ray

@@ -133,6 +133,8 @@ class JobProgress:
     style: float
     image: PIL.Image.Image | None = None
     stage: str = ""  # a compare job: the backbone now running
+    node: str = ""  # the Ray node computing it ("IP node-id"), empty on this machine
+    rerun_of: str = ""  # set by the Ray executor on the first progress of a rerun: the node that was lost
 
 
 @dataclass
@@ -149,6 +151,7 @@ class JobOutcome:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # a compare job's grid.png, table.md, ...;
     # a transfer's maps found by --auto-maps (content_map.png, style_map.png); a shot's frames
     node: str = ""  # the Ray node that ran it ("IP node-id"), empty for this machine's processes
+    note: str = ""  # what happened on the way, e.g. a lost node and the rerun
 
     def pil_image(self) -> PIL.Image.Image | None:
         return None if self.image is None else PIL.Image.open(io.BytesIO(self.image)).convert("RGB")

@@ -140,6 +140,11 @@ class JobQueue:
         changes = {"progress": {"iteration": p.iteration, "total": p.total, "elapsed": round(p.elapsed, 3),
                                 "loss": p.loss, "content": p.content, "style": p.style,
                                 "time_left": time_left(p.iteration, p.elapsed), "stage": p.stage}}
+        if p.node:
+            changes["node"] = p.node.split()[0]
+        if p.rerun_of:  # the Ray node running it was lost and Ray started it again on another
+            changes["note"] = (f"the node running it ({p.rerun_of.split()[0]}) was lost; rerun from the start on "
+                               f"{p.node.split()[0]}")
         if p.image is not None:
             self.store.write_file(job_id, LATEST, encode_png(p.image))
             changes["preview"] = self.store.get(job_id)["preview"] + 1
@@ -168,6 +173,8 @@ class JobQueue:
         progress = record["progress"] or {}
         if outcome.iterations and record["kind"] == "transfer":
             progress = progress | {"iteration": outcome.iterations, "time_left": 0.0}
-        self.store.update(job_id, status=status, error=error, finished=time.time(), files=files,
+        where = {"node": outcome.node.split()[0]} if outcome.node else {}
+        where |= {"note": outcome.note} if outcome.note else {}
+        self.store.update(job_id, **where, status=status, error=error, finished=time.time(), files=files,
                           seconds=round(outcome.seconds, 2), iterations=outcome.iterations, final=outcome.losses,
                           losses=losses, progress=progress or None, stopping=False)

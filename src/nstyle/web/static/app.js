@@ -238,6 +238,7 @@ function render(record) {
     $("stats").textContent += `${p ? " · " : ""}${record.status} after ${record.iterations} iterations in ${duration(record.seconds)}`;
   }
   $("job-error").textContent = record.error || "";
+  $("job-note").textContent = [record.node ? `on Ray node ${record.node}` : "", record.note || ""].filter(Boolean).join(" · ");
   const hasResult = record.files.includes("result.png");
   if ((record.preview > state.job.preview || (hasResult && state.job.result !== true)) && (record.preview || hasResult)) {
     state.job.preview = record.preview;
