@@ -9,7 +9,7 @@ TEST_WEIGHTS := all
 # The browser test drives Debian's chromium; it skips (saying why) where none can be installed.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup browser demo test test-fast bench clean
+.PHONY: setup browser demo test test-cluster test-fast bench clean
 
 setup: $(STAMP) browser
 	@$(VENV)/bin/nstyle weights fetch $(TEST_WEIGHTS) >/dev/null
@@ -35,7 +35,11 @@ demo: setup
 	$(VENV)/bin/nstyle demo -o nstyle-demo.png
 
 test: setup
-	$(PY) -m pytest -q -rs
+	$(PY) -m pytest -q -rs -m "not cluster"
+
+# A real Ray cluster of three nodes on this machine (tests/cluster): about 4 minutes on 2 cores; .ci/run runs it too.
+test-cluster: setup
+	$(PY) -m pytest -q -rs tests/cluster
 
 # Needs no weights and no ../shared/images: the engine tests run on tests/tiny_backbone.py, the image tests on
 # scikit-image's photos (NSTYLE_SHARED=/nowhere proves it: nothing skips for want of the shared images).
