@@ -130,12 +130,24 @@ class GuidedStyleLoss(nn.Module):
 
 
 def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here)."""
+    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here).
+
+    Each region reads only the positions where its weight is not 0 (a region of a map or of found maps covers
+    part of the image; their soft edges overlap a little), from the features as the network laid them out
+    (channels last: [M, C] without a copy), so R regions cost about one plain Gram, not R of them."""
     _, c, h, w = features.shape
-    t = resize_guide(guide, (h, w)).reshape(-1, 1, h * w)  # [R, 1, M]
-    flat = features.reshape(1, c, h * w) * t  # [R, C, M]
-    norm = t.pow(2).sum(dim=-1, keepdim=True).clamp_min(1e-8)  # [R, 1, 1]
-    return torch.bmm(flat, flat.transpose(1, 2)) / norm
+    t = resize_guide(guide, (h, w)).reshape(-1, h * w)  # [R, M]
+    flat = features.permute(0, 2, 3, 1).reshape(h * w, c)  # [M, C]
+    grams = []
+    for weight in t:
+        support = torch.nonzero(weight > 0, as_tuple=True)[0]
+        if support.numel() > 0.8 * weight.numel():  # nearly everywhere: weighting all is cheaper than gathering
+            rows = flat * weight[:, None]
+        else:
+            weight = weight.index_select(0, support)
+            rows = flat.index_select(0, support) * weight[:, None]
+        grams.append(rows.T @ rows / weight.pow(2).sum().clamp_min(1e-8))
+    return torch.stack(grams)
 
 
 def region_shares(guide: torch.Tensor) -> torch.Tensor:
