@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .gram import position_moments
-from .guidance import resize_guide
+from .guidance import region_rows
 
 #: positions a style is kept as (a sample of the rest) where a loss stores positions, and those of the image REMD
 #: compares per evaluation: STROTSS's 5,000 and 1,000, a little more as powers of two.
@@ -232,13 +232,14 @@ def region_moments(features: torch.Tensor, guide: torch.Tensor) -> tuple[torch.T
     """Per region r of guidance [1, R, h, w] (resized here): the mean [R, C], the second moment E[yy^T] [R, C, C]
     and E|y|^2 [R] of features [1, C, H, W], each position weighted by its squared guide value, as the guided Gram
     weighs them (``losses.guided_gram``)."""
-    _, c, h, w = features.shape
-    t = resize_guide(guide, (h, w), features.device).reshape(-1, h * w).pow(2)  # [R, M]
-    p = t / t.sum(dim=1, keepdim=True).clamp_min(1e-8)
-    flat = features[0].reshape(c, h * w).float()  # [C, M]
-    mean = p @ flat.t()
-    second = torch.einsum("rm,cm,dm->rcd", p, flat, flat)
-    return mean, second, torch.einsum("rcc->r", second)
+    means, seconds = [], []
+    for rows, weight in region_rows(features.float(), guide):
+        p = weight.pow(2)
+        p = p / p.sum().clamp_min(1e-8)
+        means.append(p @ rows)
+        seconds.append((rows * p[:, None]).T @ rows)
+    second = torch.stack(seconds)
+    return torch.stack(means), second, torch.einsum("rcc->r", second)
 
 
 class GuidedMeanCovarianceLoss(nn.Module):

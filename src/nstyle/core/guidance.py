@@ -117,6 +117,22 @@ def resize_guide(guide: np.ndarray | torch.Tensor, size: Sequence[int], device=N
     return F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
 
 
+def region_rows(features: torch.Tensor, guide: torch.Tensor):
+    """For each region of guidance [1, R, h, w] (resized to the features here): the feature rows [m, C] of the
+    positions where its weight is not 0, and those weights [m], read from features [1, C, H, W] as the network lays
+    them out (channels last: [M, C] without a copy). The regions of maps and masks cover parts of the image, so
+    reading each one's own rows makes R regions cost about what the whole image costs once, not R times."""
+    _, c, h, w = features.shape
+    t = resize_guide(guide, (h, w), features.device).reshape(-1, h * w)  # [R, M]
+    flat = features.permute(0, 2, 3, 1).reshape(h * w, c)  # [M, C]
+    for weight in t:
+        support = torch.nonzero(weight > 0, as_tuple=True)[0]
+        if support.numel() > 0.8 * weight.numel():  # nearly everywhere: weighting all is cheaper than gathering
+            yield flat, weight
+        else:
+            yield flat.index_select(0, support), weight.index_select(0, support)
+
+
 # -- masks ---------------------------------------------------------------------------------------------------
 
 def is_grey(pixels: np.ndarray) -> bool:
@@ -267,4 +283,4 @@ def read_maps(content_map: PIL.Image.Image, content_size: tuple[int, int],
                     names=names)
 
 
-__all__ = ["Guidance", "read_mask", "read_maps", "resize_guide", "parse_color", "hex_color"]
+__all__ = ["Guidance", "read_mask", "read_maps", "region_rows", "resize_guide", "parse_color", "hex_color"]

@@ -19,7 +19,7 @@ from torch import nn
 
 from .distributions import STYLE_LOSS_CLASSES, GuidedMeanCovarianceLoss
 from .gram import gram_matrix
-from .guidance import resize_guide
+from .guidance import region_rows, resize_guide
 from .modes import LossMode, get_mode
 from .strotss import PaletteLoss, SelfSimilarityLoss
 
@@ -130,23 +130,12 @@ class GuidedStyleLoss(nn.Module):
 
 
 def guided_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here).
-
-    Each region reads only the positions where its weight is not 0 (a region of a map or of found maps covers
-    part of the image; their soft edges overlap a little), from the features as the network laid them out
-    (channels last: [M, C] without a copy), so R regions cost about one plain Gram, not R of them."""
-    _, c, h, w = features.shape
-    t = resize_guide(guide, (h, w)).reshape(-1, h * w)  # [R, M]
-    flat = features.permute(0, 2, 3, 1).reshape(h * w, c)  # [M, C]
+    """Per-region Gram matrices [R, C, C] of features [1, C, H, W] under guidance [1, R, H, W] (resized here): each
+    region's positions weighted by its guide, G_r = sum T^2 F F^T / sum T^2 (``guidance.region_rows``)."""
     grams = []
-    for weight in t:
-        support = torch.nonzero(weight > 0, as_tuple=True)[0]
-        if support.numel() > 0.8 * weight.numel():  # nearly everywhere: weighting all is cheaper than gathering
-            rows = flat * weight[:, None]
-        else:
-            weight = weight.index_select(0, support)
-            rows = flat.index_select(0, support) * weight[:, None]
-        grams.append(rows.T @ rows / weight.pow(2).sum().clamp_min(1e-8))
+    for rows, weight in region_rows(features, guide):
+        weighted = rows * weight[:, None]
+        grams.append(weighted.T @ weighted / weight.pow(2).sum().clamp_min(1e-8))
     return torch.stack(grams)
 
 
