@@ -178,7 +178,7 @@ def test_several_styles_each_get_their_regions(tiny):
 
 # -- options ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [1, 9, "x", 2.5, True, "", "-3"])
+@pytest.mark.parametrize("value", [1, 9, "x", 2.5, True, "", "-3", float("inf"), float("nan"), [2]])
 def test_auto_maps_values_outside_two_to_eight_or_auto_are_refused(value):
     with pytest.raises(UsageError, match=r"--auto-maps .*: give a number of regions, 2 to 8, or auto"):
         TransferOptions(auto_maps=value)

@@ -108,7 +108,7 @@ def _region_count(value: Any) -> int | str:
     try:
         count = int(value)
         wrong = count != value if isinstance(value, float) else isinstance(value, bool)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         wrong = True
     if wrong or not 2 <= count <= MAX_AUTO_REGIONS:
         raise ValueError(f"give a number of regions, 2 to {MAX_AUTO_REGIONS}, or auto")
