@@ -281,7 +281,7 @@ def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
                 node.extra_env = mirror.env()
                 cluster.start_node(node)
             cluster.wait_for(len(cluster.nodes))
-            jobs = write_jobs(tmp_path, images, count=4, iterations=5)
+            jobs = write_jobs(tmp_path, images, count=4, iterations=60)  # long enough for all four to overlap
             out = tmp_path / "out"
             process = batch_on(cluster, jobs, out)
             _, err = process.communicate(timeout=WAIT_S)
@@ -291,7 +291,9 @@ def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
             by_node = {}
             for row in rows:
                 by_node.setdefault(row["node"].split()[0], []).append(row["output"])
-            assert sorted(len(v) for v in by_node.values()) == [2, 2], by_node  # two at once on each
+            # both nodes took jobs at once, and one at least took two (four cores, four jobs submitted together;
+            # Ray need not split them two and two when a first job ends early)
+            assert len(by_node) == 2 and max(len(v) for v in by_node.values()) >= 2, by_node
             if cluster.namespaces:  # each node has its own address: the mirror saw one download from each
                 assert mirror.fetches == {(address, wheel.name): 1 for address in by_node}
             else:
