@@ -37,7 +37,7 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -rs -m "not cluster"
 
-# A real Ray cluster of three nodes on this machine (tests/cluster): about 4 minutes on 2 cores; .ci/run runs it too.
+# A real Ray cluster of three nodes on this machine (tests/cluster): about 3 minutes on 2 cores; .ci/run runs it too.
 test-cluster: setup
 	$(PY) -m pytest -q -rs tests/cluster
 
