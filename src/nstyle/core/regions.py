@@ -261,7 +261,7 @@ class FoundMaps:
         return dict(zip(map_names(len(styles)), [content, *styles], strict=True))
 
     def summary(self) -> str:
-        """One line for the user: how many regions were found and what each content region takes."""
+        """One line for the user: how many regions were found in each image, and how many matched regions remain."""
         found = ", ".join(str(c) for c in self.counts[1:])
         return (f"auto maps: {self.counts[0]} content region(s), {found} style region(s), "
                 f"{self.regions} matched region(s)")

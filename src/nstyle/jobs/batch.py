@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
-from ..io.atomic import replacing
+from ..io.atomic import replacing, write_bytes
 from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
 
@@ -358,8 +358,6 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
 
 def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: ResultsTable) -> None:
     """Write a finished job's image atomically, then its row; a cancelled job leaves its old row."""
-    import PIL.Image
-
     from ..io.images import save_image
 
     if outcome.status == "done":
@@ -367,8 +365,8 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             save_image(outcome.pil_image(), target)
-            for name, data in outcome.files.items():  # the maps --auto-maps found: out.content_map.png, ...
-                save_image(PIL.Image.open(io.BytesIO(data)), map_sidecar(target, name))
+            for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
+                write_bytes(map_sidecar(target, name), data)
         except (NstyleError, OSError) as err:
             table.record(job, "failed", key, outcome, error=str(err))
             return

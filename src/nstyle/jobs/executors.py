@@ -399,7 +399,7 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     return outcome
 
 
-def _with_losses(outcome: JobOutcome, tracked: _Tracked) -> JobOutcome:
+def _noting_lost_nodes(outcome: JobOutcome, tracked: _Tracked) -> JobOutcome:
     """The outcome with a note of the nodes lost under the job, if any (seen from its progress moving node)."""
     if not tracked.lost:
         return outcome
@@ -516,7 +516,7 @@ class RayExecutor:
                 outcome = self._result(ref, outcomes.pop(job_id, None))
                 with self._lock:
                     tracked = self._jobs.pop(job_id)
-                tracked.future.set_result(_with_losses(outcome, tracked))
+                tracked.future.set_result(_noting_lost_nodes(outcome, tracked))
 
     def _drain(self, jobs: dict[int, _Tracked], outcomes: dict[int, JobOutcome]) -> None:
         if self._events is None:

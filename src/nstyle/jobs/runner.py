@@ -162,9 +162,10 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         print(f"nstyle: {result.maps.summary()}", file=sys.stderr)
         if save_maps is not None:
             save_maps.mkdir(parents=True, exist_ok=True)
-            for path, image in zip(map_paths(save_maps, style), result.maps.named_images().values(), strict=True):
-                save_image(image, path)
-            print(f"nstyle: wrote the maps to {save_maps}/ ({', '.join(result.maps.named_images())})", file=sys.stderr)
+            named = result.maps.named_images()  # under the names map_paths checked before the run
+            for name, image in named.items():
+                save_image(image, save_maps / name)
+            print(f"nstyle: wrote the maps to {save_maps}/ ({', '.join(named)})", file=sys.stderr)
     write_history_csv(history, sidecar(output, ".losses.csv"))
     if plot:
         plot_history(history, sidecar(output, ".losses.png"), title=f"nstyle {opts.model}, {opts.size} px")
