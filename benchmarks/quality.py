@@ -8,9 +8,13 @@ the photograph: LPIPS = CFSD = 0) and ``style`` (the result is the painting: FID
 
     python benchmarks/quality.py [--configs content style classic default] [--pairs 60] [-o quality-results]
 
-Results are kept per configuration in OUT/NAME/ ({content}_stylized_{style}.png, times.json, the scores), so an
-interrupted run goes on where it stopped and a new configuration adds a row. Written to OUT: quality.md (the
-table), quality.json, quality.png (ArtFID against seconds per image) and grid.png (a few pairs side by side).
+Painted images are kept per configuration in OUT/NAME/ ({content}_stylized_{style}.png, times.json), so an
+interrupted run goes on where it stopped and a new configuration adds a row. Each scored pair goes into the
+configuration's committed record (benchmarks/records/quality/NAME.npz, ``quality_record``): its numbers, times
+and pool features, so a row can grow over sessions and machines without the images, and pairs recorded are
+never painted again. ``--no-paint`` scores what is painted and shows what is recorded. Written to OUT: quality.md
+(the table), quality.json, quality.png (ArtFID against seconds per image) and grid.png (a few pairs side by side,
+of those painted here).
 
 Seconds per image: every image of a configuration is the same computation (512 x 512 px, a fixed number of
 iterations), so their wall times differ only by what else the machine was doing. The table's "s / image" is the
@@ -22,16 +26,18 @@ pair, alternating, so a busy spell slows all alike.
 from __future__ import annotations
 
 import argparse
-import hashlib
+import dataclasses
 import json
 import shutil
 import statistics
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from common import machine_line
 from PIL import Image, ImageDraw
+from quality_record import RECORDS, Record, RecordMismatch, painted_by
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 SIZE = 512
@@ -93,10 +99,11 @@ def result_name(content: str, style: str) -> str:
     return f"{content}_stylized_{style}.png"
 
 
-def paint(names: list[str], pairs: list[tuple[str, str]], out: Path) -> dict[str, dict[str, dict]]:
-    """Stylise the pairs not yet in OUT/NAME, pair by pair and configuration by configuration within a pair, so
-    that a busy machine slows every configuration alike; returns each result's wall and CPU seconds (0 for the
-    calibrations), kept in OUT/NAME/times.json."""
+def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: dict[str, set[str]]
+          ) -> dict[str, dict[str, dict]]:
+    """Stylise the pairs neither recorded nor yet in OUT/NAME, pair by pair and configuration by configuration
+    within a pair, so that a busy machine slows every configuration alike; returns each painted result's wall and
+    CPU seconds (0 for the calibrations), date and commit, kept in OUT/NAME/times.json."""
     from nstyle.core.engine import load_network, run, select_device
     from nstyle.core.options import TransferOptions
     from nstyle.io.images import load_image, save_image
@@ -107,17 +114,19 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path) -> dict[str
         file = out / name / "times.json"
         times[name] = json.loads(file.read_text()) if file.exists() else {}
     networks: dict = {}
+    commit = painted_by()
     for k, (content, style) in enumerate(pairs):
         for name in names:
             config, target = CONFIGS[name], out / name / result_name(content, style)
-            if target.name in times[name] and target.exists():
+            if target.name in recorded[name] or (target.name in times[name] and target.exists()):
                 continue
+            stamp = {"painted": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit}
             if config.calibration:
                 source = BENCH / config.calibration / f"{content if config.calibration == 'content' else style}.png"
                 image = load_image(source)
                 shape = load_image(BENCH / "content" / f"{content}.png").size
                 save_image(image if image.size == shape else image.resize(shape, Image.Resampling.LANCZOS), target)
-                times[name][target.name] = {"wall": 0.0, "cpu": 0.0}
+                times[name][target.name] = {"wall": 0.0, "cpu": 0.0} | stamp
             else:
                 options = {"size": SIZE} | config.options
                 opts = TransferOptions(**options)
@@ -128,38 +137,48 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path) -> dict[str
                 wall, cpu = time.perf_counter(), time.process_time()
                 result = run(BENCH / "content" / f"{content}.png", BENCH / "style" / f"{style}.png",
                              backbone=networks[key], **options)
-                times[name][target.name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+                times[name][target.name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                                            **stamp}
                 save_image(result.image, target)
                 print(f"pair {k + 1}/{len(pairs)} {name}: {target.name} {times[name][target.name]['wall']:.1f} s",
                       flush=True)
             (out / name / "times.json").write_text(json.dumps(times[name], indent=1))
-    return {name: {result_name(c, s): times[name][result_name(c, s)] for c, s in pairs} for name in names}
+    return times
 
 
-def score(name: str, pairs: list[tuple[str, str]], out: Path, rescore: bool) -> dict:
-    """The configuration's summary from ``nstyle evaluate`` over exactly these pairs, kept per set of pairs (a run
-    over 6 pairs must not replace the scores of 60)."""
+def record_meta(name: str) -> dict:
+    """What a record is tied to: the calibration, or the transfer options resolved (defaults included)."""
+    from nstyle.core.options import TransferOptions
+
+    config = CONFIGS[name]
+    if config.calibration:
+        return {"size": SIZE, "calibration": config.calibration}
+    options = dataclasses.asdict(TransferOptions(size=SIZE, **config.options))
+    return {"size": SIZE, "options": json.loads(json.dumps(options, default=str))}
+
+
+def score(name: str, pairs: list[tuple[str, str]], out: Path, record: Record, times: dict[str, dict]) -> list[str]:
+    """Score the painted results of these pairs that the record lacks with ``nstyle evaluate``, add them to the
+    record (saved), and return the names of the pairs it now holds."""
     from nstyle.eval.evaluate import evaluate
 
-    folder = out / name
-    names = sorted(result_name(c, s) for c, s in pairs)
-    scores = folder / f"scores-{len(names)}-{hashlib.sha256(' '.join(names).encode()).hexdigest()[:8]}"
-    cached = scores / "summary.json"
-    if cached.exists() and not rescore:
-        summary = json.loads(cached.read_text())
-        if summary.get("names") == names:
-            return summary
-    # evaluate scores every result in its folder: the subset is linked into one of its own
-    subset = out / ".subset" / name
-    shutil.rmtree(subset, ignore_errors=True)
-    subset.mkdir(parents=True)
-    for n in names:
-        (subset / n).symlink_to((folder / n).resolve())
-    summary = evaluate(subset, BENCH / "content", BENCH / "style", output=scores, partial=True).summary
-    summary["names"] = names
-    cached.write_text(json.dumps(summary, indent=1))
-    shutil.rmtree(subset)
-    return summary
+    wanted = [result_name(c, s) for c, s in pairs]
+    new = sorted(n for n in wanted if n not in record.names and n in times and (out / name / n).exists())
+    if new:
+        # evaluate scores every result in its folder: the new ones are linked into one of their own
+        subset = out / ".subset" / name
+        shutil.rmtree(subset, ignore_errors=True)
+        subset.mkdir(parents=True)
+        for n in new:
+            (subset / n).symlink_to((out / name / n).resolve())
+        evaluation = evaluate(subset, BENCH / "content", BENCH / "style", output=out / ".scores" / name,
+                              partial=True)
+        shutil.rmtree(subset)
+        for row in evaluation.rows:
+            stamp = {"wall": 0.0, "cpu": 0.0, "painted": "unknown", "commit": "unknown"} | times[row["result"]]
+            record.add(row | stamp, evaluation.features[row["result"]], evaluation.style_features[row["style"]])
+        record.save()
+    return [n for n in wanted if n in record.names]
 
 
 def table(rows: list[dict]) -> str:
@@ -275,43 +294,79 @@ def main() -> None:
                              "(e.g. --define w2-14 style_loss=w2 iterations=14)")
     parser.add_argument("--pairs", type=int, default=200, help="a deterministic subset of this many pairs")
     parser.add_argument("--grid-pairs", type=int, default=3)
-    parser.add_argument("--rescore", action="store_true", help="score again even where the scores are current")
     parser.add_argument("--paint-only", action="store_true", help="paint, do not score")
-    parser.add_argument("-o", "--output", type=Path, default=Path("quality-results"))
+    parser.add_argument("--no-paint", action="store_true",
+                        help="paint nothing: score and record what is painted, and show the pairs recorded")
+    parser.add_argument("--records", type=Path, default=RECORDS,
+                        help="where each configuration's scored pairs are kept (committed; default: %(default)s)")
+    parser.add_argument("--with", dest="earlier", type=Path, action="append", default=[], metavar="JSON",
+                        help="rows of an earlier quality.json to show beside these in the table and the plot "
+                             "(their summaries as they were, for configurations no record holds)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("quality-results"),
+                        help="the painted images and their times")
     args = parser.parse_args()
     for name, *assignments in args.define:
         CONFIGS[name] = defined_config(name, assignments, parser)
     unknown = [n for n in args.configs if n not in CONFIGS]
     if unknown:
         parser.error(f"--configs {' '.join(unknown)}: give {', '.join(CONFIGS)} or --define them")
+    if args.paint_only and args.no_paint:
+        parser.error("--paint-only and --no-paint: give one of them")
+    earlier = []
+    for path in args.earlier:
+        try:
+            earlier += [r for r in json.loads(path.read_text()) if r["name"] not in args.configs]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            parser.error(f"--with {path}: not a quality.json ({err})")
+    for row in earlier:
+        CONFIGS.setdefault(row["name"], Config(row["description"], calibration=row["name"]
+                                               if row["name"] in ("content", "style") else None))
     contents = sorted(p.stem for p in (BENCH / "content").glob("*.png"))
     styles = sorted(p.stem for p in (BENCH / "style").glob("*.png"))
     everything = all_pairs(contents, styles)
     if not 1 <= args.pairs <= len(everything):
         parser.error(f"--pairs {args.pairs}: give 1 to {len(everything)}")
     pairs = everything[:args.pairs]
+    try:
+        records = {name: Record.open(args.records / f"{name}.npz", record_meta(name)) for name in args.configs}
+    except RecordMismatch as err:
+        parser.error(str(err))
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     print(machine_line("quality"))
-    times = paint(args.configs, pairs, out)
+    if args.no_paint:
+        times = {name: (json.loads((out / name / "times.json").read_text())
+                        if (out / name / "times.json").exists() else {}) for name in args.configs}
+    else:
+        times = paint(args.configs, pairs, out, {name: records[name].names for name in args.configs})
     if args.paint_only:
         return
     rows = []
     for name in args.configs:
-        summary = score(name, pairs, out, args.rescore)
-        walls = sorted(t["wall"] for t in times[name].values())
+        names = score(name, pairs, out, records[name], times[name])
+        if not names:
+            print(f"{name}: no pair of these recorded or painted yet")
+            continue
+        recorded = [r for r in records[name].rows if r["result"] in set(names)]
+        walls = sorted(r["wall"] for r in recorded)
         seconds = walls[(len(walls) - 1) // 4]  # lower quartile: see lower_quartile_note
-        cpu = sum(t["cpu"] for t in times[name].values()) / len(pairs)
+        cpu = sum(r["cpu"] for r in recorded) / len(recorded)
         rows.append({"name": name, "description": CONFIGS[name].description, "seconds": seconds,
                      "median_seconds": statistics.median(walls), "cpu_seconds": cpu,
-                     "summary": {k: v for k, v in summary.items() if k != "names"}})
+                     "summary": records[name].summary(names)})
+    short = [f"{r['name']} ({r['summary']['pairs']})" for r in rows if r["summary"]["pairs"] < len(pairs)]
+    rows += earlier
     text = (f"{machine_line('quality')}\n\n{len(pairs)} pairs of {BENCH} at {SIZE} px "
-            f"(python benchmarks/quality.py --pairs {args.pairs} --configs {' '.join(args.configs)})\n\n"
+            f"(python benchmarks/quality.py --pairs {args.pairs} --configs {' '.join(args.configs)})"
+            + (f"; fewer pairs recorded so far for {', '.join(short)}" if short else "") + "\n\n"
             + table(rows) + "\n\n" + "\n".join(f"- **{r['name']}**: {r['description']}" for r in rows) + "\n")
     (out / "quality.md").write_text(text)
     (out / "quality.json").write_text(json.dumps(rows, indent=1))
     plot(rows, out / "quality.png")
-    grid(rows, pairs[:args.grid_pairs], out, out / "grid.png")
+    shown = [p for p in pairs if all((out / r["name"] / result_name(*p)).exists() for r in rows
+                                     if not CONFIGS[r["name"]].calibration)]
+    if shown:
+        grid(rows, shown[:args.grid_pairs], out, out / "grid.png")
     print(text)
 
 

@@ -104,6 +104,7 @@ REAL_METHODS = (
     ("independent", None),
     ("warped start only", VideoSettings(temporal_weight=0)),
     ("before (linear warp, 12 a frame)", VideoSettings(warp="linear", frame_iterations=12)),
+    ("cold start (6 a frame, the default until 2026-12-02)", VideoSettings(frame_iterations=6, warm_start=False)),
     ("nstyle video", VideoSettings()),
 )
 

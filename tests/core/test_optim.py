@@ -119,3 +119,43 @@ def test_iterate_average_warms_up_and_follows_the_decay():
         average.update(torch.full((1,), value))
     # first kept whole, then decay min(0.5, 1 - 1/3) = 0.5: (1 + 3) / 2 = 2, then (2 + 5) / 2 = 3.5
     assert average.image.item() == pytest.approx(3.5)
+
+
+def _ill_conditioned(target):
+    weights = torch.logspace(0, 2, target.numel()).view_as(target)  # curvatures 1..100: steepest descent is slow
+
+    def objective(x):
+        loss = (weights * (x - target).pow(2)).sum()
+        return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+    return objective
+
+
+def test_a_warm_start_with_the_curvature_of_a_similar_problem_converges_faster():
+    first = optimize(_ill_conditioned(TARGET), torch.zeros(1, 3, 4, 5), iterations=20)
+    assert first.curvature is not None and 0 < len(first.curvature.steps) <= first.curvature.KEEP
+    assert first.curvature.numel == TARGET.numel()
+    moved = (TARGET + 0.05).clamp(0, 1)  # the next frame: the same problem, a little changed
+    start = first.image
+    cold = optimize(_ill_conditioned(moved), start, iterations=4)
+    warm = optimize(_ill_conditioned(moved), start, iterations=4, warm=first.curvature)
+    assert warm.history[0].total == pytest.approx(cold.history[0].total)  # the same start
+    assert all(w.total < c.total for w, c in zip(warm.history[1:], cold.history[1:], strict=True))
+    assert warm.history[-1].total < 0.5 * cold.history[-1].total
+    assert len(first.curvature.steps) <= first.curvature.KEEP  # the carried pairs are copies: not grown by reuse
+
+
+def test_a_curvature_of_another_size_or_optimiser_is_not_used():
+    first = optimize(_ill_conditioned(TARGET), torch.zeros(1, 3, 4, 5), iterations=10)
+    other = torch.full((1, 3, 6, 5), 0.5)
+    cold = optimize(quadratic_of(other), torch.zeros_like(other), iterations=3)
+    ignored = optimize(quadratic_of(other), torch.zeros_like(other), iterations=3, warm=first.curvature)
+    assert [r.total for r in ignored.history] == [r.total for r in cold.history]
+    adam = optimize(quadratic, torch.zeros(1, 3, 4, 5), iterations=3, optimizer="adam", warm=first.curvature)
+    assert adam.curvature is None and len(adam.history) == 3
+
+
+def quadratic_of(target):
+    def objective(x):
+        loss = (x - target).pow(2).sum()
+        return loss, {"content": loss, "style": loss * 0, "tv": loss * 0}
+    return objective

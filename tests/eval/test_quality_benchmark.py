@@ -53,3 +53,69 @@ def test_a_defined_configuration_reads_numbers_and_is_checked_before_painting(qu
     for wrong in (["iterations=0"], ["colour=red"], ["iterations"]):
         with pytest.raises(SystemExit):
             quality.defined_config("bad", wrong, parser)
+
+
+@pytest.fixture(scope="module")
+def quality_record(quality):
+    import quality_record  # benchmarks/quality_record.py, importable once quality is
+
+    return quality_record
+
+
+def _row(content: str, style: str, rng) -> dict:
+    return {"content": content, "style": style, "result": f"{content}_stylized_{style}.png",
+            "lpips": float(rng.random()), "lpips_gray": 0.1, "cfsd": 0.2, "histogram": 0.3, "cross_style": 0.4,
+            "judge_content": 0.5, "judge_style": 0.6, "health": "", "wall": 40.0, "cpu": 80.0,
+            "painted": "2026-12-02 06:00 UTC", "commit": "abc"}
+
+
+def test_a_record_keeps_rows_and_features_and_summarises_as_evaluate_would(quality_record, tmp_path):
+    import numpy as np
+
+    from nstyle.eval.evaluate import summarise
+
+    rng = np.random.default_rng(0)
+    meta = {"size": 512, "options": {"style_loss": "w2"}}
+    record = quality_record.Record.open(tmp_path / "w2.npz", meta)
+    pairs = [("00", "00"), ("00", "01"), ("01", "00"), ("01", "02")]
+    styles = {s: rng.random(2048) for s in ("00", "01", "02")}
+    features = {}
+    for content, style in pairs:
+        row = _row(content, style, rng)
+        features[row["result"]] = rng.random(2048)
+        record.add(row, features[row["result"]], styles[style])
+    record.save()
+    again = quality_record.Record.open(tmp_path / "w2.npz", meta)
+    assert again.names == {f"{c}_stylized_{s}.png" for c, s in pairs}
+    names = sorted(again.names)[:3]  # a subset is summarised on its own
+    summary = again.summary(names)
+    rows = sorted((r for r in record.rows if r["result"] in names), key=lambda r: r["result"])
+    expected = summarise(rows, np.stack([features[r["result"]] for r in rows]),
+                         np.stack([styles[r["style"]] for r in rows]), kid_subsets=100, kid_subset_size=1000)
+    assert summary["pairs"] == 3 and summary["contents"] == 2
+    for key in ("fid", "kid", "lpips", "artfid_proxy"):
+        assert summary[key] == pytest.approx(expected[key], rel=1e-5), key  # float32 storage
+
+
+def test_a_record_refuses_other_options_and_a_save_replaces_it_whole(quality_record, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "default.npz"
+    record = quality_record.Record.open(path, {"size": 512, "options": {"style_weight": 170.0}})
+    record.add(_row("00", "00", rng), rng.random(2048), rng.random(2048))
+    record.save()
+    with pytest.raises(quality_record.RecordMismatch, match="style_weight"):
+        quality_record.Record.open(path, {"size": 512, "options": {"style_weight": 200.0}})
+    record.add(_row("00", "00", rng), rng.random(2048), rng.random(2048))  # the same pair scored again
+    record.save()
+    assert len(quality_record.Record.open(path, record.meta).rows) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["default.npz"]
+
+
+def test_every_configuration_has_a_record_meta_of_resolved_options(quality):
+    metas = {name: quality.record_meta(name) for name in quality.CONFIGS}
+    assert metas["content"] == {"size": 512, "calibration": "content"}
+    default = metas["default"]["options"]
+    assert default["size"] == 512 and "style_loss" in default and "iterations" in default
+    assert metas["gram-20"]["options"]["iterations"] == 20 != default["iterations"]

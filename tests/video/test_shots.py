@@ -146,32 +146,43 @@ def test_shot_two_is_painted_as_if_it_were_a_clip_of_its_own(two_shots, package_
         assert np.array_equal(pixels(a), pixels(b)), "nothing of shot 1 reaches shot 2"
 
 
-@pytest.mark.parametrize("stop_in", [3, 4])
-def test_a_run_interrupted_in_shot_two_resumes_there(two_shots, package_images, tmp_path, tiny, stop_in):
+@pytest.mark.parametrize("stop_in, warm", [(3, True), (4, False), (4, True)])
+def test_a_run_interrupted_in_shot_two_resumes_there(two_shots, package_images, tmp_path, tiny, stop_in, warm):
     """Stopped in shot 2's first frame (an ordinary transfer) or in its second (warped from the first): the resume
-    takes the same path as an uninterrupted run and gives the same frames."""
+    takes the same path as an uninterrupted run and gives the same frames. Where the frame resumed at would have
+    started from the previous frame's L-BFGS curvature, which an interrupted run does not keep, it starts cold with
+    the cold start's evaluations: the same picture but for rounding, and the frames after it warm again."""
     style = package_images["rocket"]
     frames = two_shots[:6]
-    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS)
+    settings = VideoSettings(warm_start=warm)
+    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS, settings)
 
     def interrupt(frame, record, image):
         if frame == stop_in and record.iteration == 2:
             raise KeyboardInterrupt
 
     folder = tmp_path / "out"
-    first = stylise_frames(frames, style, folder, OPTIONS, callback=interrupt)
+    first = stylise_frames(frames, style, folder, OPTIONS, settings, callback=interrupt)
     assert first.stopped == "interrupted"
     assert [p.is_file() for p in first.paths] == [True] * stop_in + [False] * (6 - stop_in)
     assert json.loads((folder / STATE_NAME).read_text())["done"] == [3, stop_in - 3]
     with pytest.raises(UsageError, match="made with"):
-        stylise_frames(frames, style, folder, OPTIONS, VideoSettings(cuts=False), resume=True)
+        stylise_frames(frames, style, folder, OPTIONS, VideoSettings(cuts=False, warm_start=warm), resume=True)
     tiny.clear()
-    second = stylise_frames(frames, style, folder, OPTIONS, resume=True)
+    second = stylise_frames(frames, style, folder, OPTIONS, settings, resume=True)
     assert second.stopped == "completed" and [r.frame for r in second.reports] == list(range(stop_in + 1, 7))
     paths = [("run", None) if kind == "run" else ("warp", n) for kind, _, _, n in tiny]
     assert paths == [("run", None), ("warp", (3,)), ("warp", (4,))][stop_in - 3:]
-    for resumed, uninterrupted in zip(second.paths, reference.paths, strict=True):
-        assert np.array_equal(np.asarray(Image.open(resumed)), np.asarray(Image.open(uninterrupted)))
+    later = settings.frame_iterations
+    cold_resume = warm and stop_in == 4
+    assert [r.iterations for r in second.reports[-2:]] == [6 if cold_resume else later, later]
+    assert [r.iterations for r in reference.reports[-2:]] == [later, later]
+    for k, (resumed, uninterrupted) in enumerate(zip(second.paths, reference.paths, strict=True)):
+        a, b = (np.asarray(Image.open(p), dtype=np.int16) for p in (resumed, uninterrupted))
+        if cold_resume and k >= 4:
+            assert np.abs(a - b).mean() < 2.0, k
+        else:
+            assert np.array_equal(a, b), k
 
 
 @pytest.mark.parametrize("extra, line", [([], "nstyle video: 2 shots: frames 1-3, 4-6"),

@@ -41,6 +41,9 @@ def add(sub) -> None:
     v.add_argument("--frame-iterations", type=int, default=VideoSettings.frame_iterations, metavar="N",
                    help="evaluations of each frame after a shot's first, which starts close to its answer "
                         "(default: %(default)s)")
+    v.add_argument("--no-warm-start", action="store_true",
+                   help="start each frame's L-BFGS afresh instead of with the previous frame's curvature (slower: "
+                        "such a frame needs about 1.5 times --frame-iterations for the same style, and gets them)")
     v.add_argument("--warp", choices=WARP_INTERPOLATIONS, default=VideoSettings.warp,
                    help="how the previous stylised frame is resampled along the flow: cubic, or linear, which "
                         "blurs the strokes a little more at every frame (default: %(default)s)")
@@ -79,7 +82,8 @@ def cmd_video(args: argparse.Namespace) -> int:
         raise UsageError(f"--fps must be positive, not {args.fps:g}")
     settings = VideoSettings(temporal_weight=args.temporal_weight, passes=args.passes, long_term=args.long_term,
                              flow=args.flow, cuts=not args.no_cuts, cut_threshold=args.cut_threshold,
-                             warp=args.warp, frame_iterations=args.frame_iterations)
+                             warp=args.warp, frame_iterations=args.frame_iterations,
+                             warm_start=not args.no_warm_start)
     settings.check()
     options = given_options(args)
     runner_for = _runner_factory(args, options)

@@ -30,7 +30,7 @@ from .guidance import Guidance
 from .losses import Guides, StyleTransferLoss
 from .memory import check_fits
 from .neighbours import NeuralNeighbourLoss
-from .optim import IterationRecord, optimize
+from .optim import Curvature, IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
 from .regions import FoundMaps, find_maps
@@ -49,6 +49,7 @@ class TransferResult:
     best_iteration: int
     stopped: str
     maps: FoundMaps | None = None  # the regions --auto-maps found (``FoundMaps.images`` draws them)
+    curvature: Curvature | None = None  # the last level's L-BFGS curvature, to warm-start a similar run
 
     @property
     def seconds(self) -> float:
@@ -264,10 +265,11 @@ class Painter:
     def paint(self, size: int, iterations: int, init: torch.Tensor | None = None,
               callback: Callable[[IterationRecord, torch.Tensor], None] | None = None,
               extra: Callable[[Objective, Callable], Objective] | None = None,
-              generator: torch.Generator | None = None):
+              generator: torch.Generator | None = None, warm: Curvature | None = None):
         """Optimise the level at ``size`` from ``init`` (``--init`` when None; resized when it is another size);
-        ``extra(objective, compose)`` may add a term to the objective. Returns the optimiser's outcome and the
-        picture it stands for (masks composed), in the optimised space."""
+        ``extra(objective, compose)`` may add a term to the objective; ``warm``: L-BFGS curvature of a similar
+        run (``optimize``). Returns the optimiser's outcome and the picture it stands for (masks composed), in
+        the optimised space."""
         objective, content, styles = self.objective(size)
         first = init is None
         if first:
@@ -280,7 +282,7 @@ class Painter:
         present = presenter(objective, self.options.preserve_color, self.content, size)
         opts = self.options
         outcome = optimize(loss, init, iterations, opts.optimizer, opts.lr, shown(callback, present), opts.tolerance,
-                           parametrization=opts.parametrization, average=opts.average)
+                           parametrization=opts.parametrization, average=opts.average, warm=warm)
         return outcome, objective.compose(outcome.image)
 
     def picture(self, image: torch.Tensor) -> PIL.Image.Image:
@@ -326,7 +328,7 @@ def run(
     painter = prepare(content, style, backbone=backbone, **options)
     generator = seed_everything(painter.options.seed)
     history: list[IterationRecord] = []
-    image = None
+    image, outcome = None, None
     best, stopped = 0, Stop.COMPLETED
     for size, iterations in painter.plan:
         try:
@@ -341,7 +343,8 @@ def run(
         stopped = outcome.stopped
         if stopped not in (Stop.COMPLETED, Stop.CONVERGED):
             break
-    return TransferResult(painter.picture(image), history, painter.options, best, stopped, painter.found_maps())
+    return TransferResult(painter.picture(image), history, painter.options, best, stopped, painter.found_maps(),
+                          outcome.curvature if outcome is not None else None)
 
 
 def _renumbered(records: list[IterationRecord], before: list[IterationRecord]) -> list[IterationRecord]:

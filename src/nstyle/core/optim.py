@@ -43,11 +43,26 @@ class IterationRecord:
 
 
 @dataclass
+class Curvature:
+    """What L-BFGS learnt of an objective's curvature: its last (gradient change, step) pairs and the scale of its
+    initial inverse Hessian. A similar problem (the next frame of a video shot, same size) started with it takes a
+    full quasi-Newton step at once, where a cold L-BFGS spends its first evaluation on a tiny probe step."""
+
+    changes: list[torch.Tensor]
+    steps: list[torch.Tensor]
+    scale: float
+    numel: int  # of the image it was learnt on: only a run of the same size uses it
+
+    KEEP = 8  # pairs carried over: the most recent ones, 2 x the image's size each
+
+
+@dataclass
 class OptimizationResult:
     image: torch.Tensor  # the best image seen, clamped to 0..1
     history: list[IterationRecord] = field(default_factory=list)
     best_iteration: int = 0
     stopped: str = Stop.COMPLETED  # a Stop, or a callback's own reason
+    curvature: Curvature | None = None  # L-BFGS on pixels only: to warm-start a similar problem (``optimize``)
 
 
 class StopOptimization(Exception):
@@ -65,6 +80,33 @@ def _make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> 
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {name!r}")
+
+
+def _warm_start(opt: torch.optim.LBFGS, curvature: Curvature) -> None:
+    """Give a new L-BFGS another run's curvature pairs. Its first step then skips the probe: with a zero previous
+    step the pair it would add has y.s = 0 and is dropped, and the direction comes from the carried pairs."""
+    flat = opt._params[0]
+    state = opt.state[flat]
+    dirs = [c.detach().clone() for c in curvature.changes]
+    steps = [s.detach().clone() for s in curvature.steps]
+    zero = torch.zeros(curvature.numel, dtype=flat.dtype, device=flat.device)
+    # torch's LBFGS keeps its memory in the first parameter's state (torch 2.13's names; tests/core/test_optim.py)
+    state.update(func_evals=0, n_iter=1, d=zero, t=1.0, old_dirs=dirs, old_stps=steps,
+                 ro=[1.0 / c.dot(s) for c, s in zip(dirs, steps, strict=True)],
+                 H_diag=torch.tensor(curvature.scale, dtype=flat.dtype, device=flat.device),
+                 prev_flat_grad=zero.clone(), prev_loss=None, al=[None] * opt.param_groups[0]["history_size"])
+
+
+def _curvature_of(opt: torch.optim.LBFGS) -> Curvature | None:
+    state = opt.state[opt._params[0]]
+    changes, steps = state.get("old_dirs") or [], state.get("old_stps") or []
+    if not steps or not torch.is_tensor(state.get("H_diag")):
+        return None
+    changes, steps = changes[-Curvature.KEEP:], steps[-Curvature.KEEP:]
+    # The scale for directions the pairs do not cover: the stiffest pair's, not L-BFGS's last (late pairs lie
+    # along the soft directions, and their scale overshoots along the stiff ones at the next problem's first step).
+    scale = min(float(s.dot(c) / c.dot(c)) for c, s in zip(changes, steps, strict=True))
+    return Curvature(changes, steps, scale, steps[0].numel())
 
 
 class RunTracker:
@@ -167,6 +209,7 @@ def optimize(
     window: int = 50,
     parametrization: str = "pixels",
     average: float = 0.0,
+    warm: Curvature | None = None,
 ) -> OptimizationResult:
     """Minimise ``objective`` over the image, starting from ``init`` ([1, 3, H, W], RGB 0..1).
 
@@ -178,9 +221,14 @@ def optimize(
     but is worse: at 256 px after 150 iterations the saved image's loss was 16 % higher (2.53 vs 2.17).
     ``parametrization``: what the optimiser moves, the pixels or the bands of a Laplacian pyramid.
     ``average`` > 0: the result is the moving average of the iterates with this decay, not the best one.
+    ``warm``: another run's L-BFGS curvature (``OptimizationResult.curvature``), used where it fits (L-BFGS on
+    pixels of the same size); the result's own curvature is returned for the next run.
     """
     space = parametrized(parametrization, init)
     opt = _make_optimizer(optimizer, space.parameters, lr)
+    lbfgs_pixels = optimizer == "lbfgs" and parametrization == "pixels"
+    if warm is not None and lbfgs_pixels and warm.numel == init.numel():
+        _warm_start(opt, warm)
     averaged = IterateAverage(average) if average > 0 else None
     tracker = RunTracker(init, keep_best=averaged is None)
 
@@ -207,7 +255,10 @@ def optimize(
             if tolerance > 0 and converged([r.total for r in history], tolerance, window):
                 raise StopOptimization(Stop.CONVERGED)
 
-    return run_guarded(tracker, steps)
+    result = run_guarded(tracker, steps)
+    if lbfgs_pixels:
+        result.curvature = _curvature_of(opt)
+    return result
 
 
 def converged(losses: list[float], tolerance: float, window: int) -> bool:

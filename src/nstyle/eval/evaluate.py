@@ -69,8 +69,13 @@ class Pair:
 
 @dataclass
 class Evaluation:
+    """The set's numbers, one row a pair, and the pool features behind FID and KID (keyed by result name and by
+    style name), from which the numbers of any union of evaluated sets can be summarised again (``summarise``)."""
+
     summary: dict
     rows: list[dict[str, str]] = field(default_factory=list)
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+    style_features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _listing(names: list[str]) -> str:
@@ -317,4 +322,5 @@ def evaluate(results: str | os.PathLike, contents: str | os.PathLike, styles: st
     write_text(out / "metrics.csv", _csv(rows))
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
-    return Evaluation(summary, rows)
+    return Evaluation(summary, rows, dict(zip((r["result"] for r in rows), result_features, strict=True)),
+                      {name: targets.fid.cpu().numpy() for name, targets in scorer.styles.items()})

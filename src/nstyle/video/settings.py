@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
-DEFAULT_FRAME_ITERATIONS = 6  # a frame after a shot's first starts close to its answer (docs/BENCHMARKS.md)
+DEFAULT_FRAME_ITERATIONS = 4  # a frame after a shot's first starts close to its answer (docs/BENCHMARKS.md)
+#: A later frame whose L-BFGS starts cold (no previous frame's curvature: --no-warm-start, or the first frame after a
+#: resume) needs about this many times the evaluations for the same style distance (docs/BENCHMARKS.md).
+COLD_START_FACTOR = 1.5
 DEFAULT_CUT_THRESHOLD = 0.3  # colour-histogram distance above which a pair of frames may be a cut (video.shots)
 FLOW_METHODS = ("dis", "farneback")  # OpenCV's DIS (the default) and Farneback optical flow
 WARP_INTERPOLATIONS = ("linear", "cubic")  # how video.flow.warp resamples a stylised frame
@@ -25,6 +28,13 @@ class VideoSettings:
     cut_threshold: float = DEFAULT_CUT_THRESHOLD
     warp: str = "cubic"  # how the previous stylised frame is resampled (video.flow.warp)
     frame_iterations: int | None = DEFAULT_FRAME_ITERATIONS  # each frame after a shot's first (None: --iterations)
+    warm_start: bool = True  # each frame's L-BFGS starts with the previous frame's curvature (video.shot)
+
+    def later_iterations(self, given: int, warm: bool) -> int:
+        """Evaluations of a frame after a shot's first: ``frame_iterations`` (or the transfer's ``given``), more
+        when its L-BFGS starts cold although warm starts are on."""
+        n = self.frame_iterations or given
+        return math.ceil(COLD_START_FACTOR * n) if self.warm_start and not warm else n
 
     def check(self) -> None:
         if not math.isfinite(self.temporal_weight) or self.temporal_weight < 0:
