@@ -227,12 +227,14 @@ def test_shots_painted_side_by_side_as_jobs_give_the_frames_painted_in_order(two
 def test_a_stop_while_shots_run_side_by_side_keeps_their_finished_frames_and_resumes(two_shots, package_images,
                                                                                     tmp_path, tiny):
     """Ctrl-C once shot 1 has come back: shot 2 is cancelled with what it finished, the state counts each shot's
-    steps, and a resume paints only what is left, to the same pixels as an uninterrupted run."""
+    steps, and a resume paints only what is left, to the same pixels as an uninterrupted run (cold L-BFGS starts:
+    shot 2 may stop at any frame, and a warm one resumes cold, as the test above shows)."""
     from nstyle.jobs.shots import executor_runner
     from nstyle.jobs.spec import ThreadExecutor
 
     style, frames = package_images["rocket"], two_shots[:6]
-    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS)
+    cold = VideoSettings(warm_start=False)
+    reference = stylise_frames(frames, style, tmp_path / "reference", OPTIONS, cold)
     executor = ThreadExecutor()
     inner = executor_runner(executor)
 
@@ -246,14 +248,14 @@ def test_a_stop_while_shots_run_side_by_side_keeps_their_finished_frames_and_res
 
     folder = tmp_path / "out"
     try:
-        first = stylise_frames(frames, style, folder, OPTIONS, runner=stop_after_the_first_shot)
+        first = stylise_frames(frames, style, folder, OPTIONS, cold, runner=stop_after_the_first_shot)
     finally:
         executor.shutdown()
     done = json.loads((folder / STATE_NAME).read_text())["done"]
     assert first.stopped == "interrupted" and done[0] == 3 and done[1] < 3
     assert [p.is_file() for p in first.paths] == [True] * (3 + done[1]) + [False] * (3 - done[1])
     tiny.clear()
-    second = stylise_frames(frames, style, folder, OPTIONS, resume=True)
+    second = stylise_frames(frames, style, folder, OPTIONS, cold, resume=True)
     assert second.stopped == "completed" and [r.frame for r in second.reports] == list(range(4 + done[1], 7))
     for resumed, uninterrupted in zip(second.paths, reference.paths, strict=True):
         assert np.array_equal(_pixels(resumed), _pixels(uninterrupted))

@@ -126,9 +126,17 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
     assert second.stopped == "completed"
     assert sorted(set(seen)) == [2, 3], "finished frames are not stylised again"
     assert [p.stat().st_mtime_ns for p in second.paths[:2]] == stamps
+    # frame 3 has no frame 2's L-BFGS memory to start with (a run does not keep it): it starts cold, with 1.5 times
+    # the evaluations, and frame 4 is warm again; the pictures are those of the uninterrupted run but for rounding
+    assert [r.iterations for r in second.reports] == [18, ITERATIONS]
     _, reference = with_temporal
-    for resumed, uninterrupted in zip(second.paths, reference):
-        assert np.array_equal(np.asarray(Image.open(resumed).convert("RGB")), np.asarray(uninterrupted))
+    for k, (resumed, uninterrupted) in enumerate(zip(second.paths, reference, strict=True)):
+        a, b = (np.asarray(image.convert("RGB"), dtype=np.int16) for image in (Image.open(resumed), uninterrupted))
+        if k < 2:
+            assert np.array_equal(a, b), k
+        else:  # nearer the uninterrupted frame than that frame is to the frame before it
+            before = np.asarray(reference[k - 1], dtype=np.int16)
+            assert np.abs(a - b).mean() < 0.25 * np.abs(b - before).mean(), k
 
 
 def test_cli_folder_in_folder_out(clip, images, tmp_path, capsys):
