@@ -137,6 +137,8 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
                 wall, cpu = time.perf_counter(), time.process_time()
                 result = run(BENCH / "content" / f"{content}.png", BENCH / "style" / f"{style}.png",
                              backbone=networks[key], **options)
+                if result.stopped in ("interrupted", "cancelled"):  # Ctrl-C: a half-painted image is no result
+                    raise SystemExit(f"stopped ({result.stopped}) in {name}'s {target.name}; what is painted is kept")
                 times[name][target.name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
                                             **stamp}
                 save_image(result.image, target)
