@@ -284,7 +284,7 @@ def defined_config(name: str, assignments: list[str], parser: argparse.ArgumentP
         TransferOptions(size=SIZE, **options)
     except (UsageError, TypeError) as err:
         parser.error(f"--define {name}: {err}")
-    return Config(" ".join(f"`{k}={v}`" for k, v in options.items()), options)
+    return Config(" ".join(f"`{k}={v}`" for k, v in options.items()) or "nstyle's defaults", options)
 
 
 def main() -> None:
