@@ -165,7 +165,8 @@ def score(name: str, pairs: list[tuple[str, str]], out: Path, record: Record, ti
     from nstyle.eval.evaluate import evaluate
 
     wanted = [result_name(c, s) for c, s in pairs]
-    new = sorted(n for n in wanted if n not in record.names and n in times and (out / name / n).exists())
+    recorded = record.names
+    new = sorted(n for n in wanted if n not in recorded and n in times and (out / name / n).exists())
     if new:
         # evaluate scores every result in its folder: the new ones are linked into one of their own
         subset = out / ".subset" / name
@@ -180,7 +181,8 @@ def score(name: str, pairs: list[tuple[str, str]], out: Path, record: Record, ti
             stamp = {"wall": 0.0, "cpu": 0.0, "painted": "unknown", "commit": "unknown"} | times[row["result"]]
             record.add(row | stamp, evaluation.features[row["result"]], evaluation.style_features[row["style"]])
         record.save()
-    return [n for n in wanted if n in record.names]
+    recorded = record.names
+    return [n for n in wanted if n in recorded]
 
 
 def table(rows: list[dict]) -> str:
@@ -349,7 +351,8 @@ def main() -> None:
         if not names:
             print(f"{name}: no pair of these recorded or painted yet")
             continue
-        recorded = [r for r in records[name].rows if r["result"] in set(names)]
+        held = set(names)
+        recorded = [r for r in records[name].rows if r["result"] in held]
         walls = sorted(r["wall"] for r in recorded)
         seconds = walls[(len(walls) - 1) // 4]  # lower quartile: see lower_quartile_note
         cpu = sum(r["cpu"] for r in recorded) / len(recorded)

@@ -68,7 +68,7 @@ class Record:
 
     @property
     def names(self) -> set[str]:
-        return {r["result"] for r in self.rows}
+        return set(self.features)  # keyed by result name, one a row
 
     def add(self, row: dict, features: np.ndarray, style_features: np.ndarray) -> None:
         self.rows = [r for r in self.rows if r["result"] != row["result"]] + [row]
@@ -93,7 +93,8 @@ class Record:
         """The set's numbers over these recorded results, as ``nstyle evaluate`` gives them for one run."""
         from nstyle.eval.evaluate import summarise
 
-        rows = [r for r in self.rows if r["result"] in set(names)]
+        wanted = set(names)
+        rows = [r for r in self.rows if r["result"] in wanted]
         rows.sort(key=lambda r: r["result"])
         results = np.stack([self.features[r["result"]] for r in rows]).astype(np.float64)
         styles = np.stack([self.style_features[r["style"]] for r in rows]).astype(np.float64)

@@ -100,7 +100,7 @@ def _warm_start(opt: torch.optim.LBFGS, curvature: Curvature) -> None:
 def _curvature_of(opt: torch.optim.LBFGS) -> Curvature | None:
     state = opt.state[opt._params[0]]
     changes, steps = state.get("old_dirs") or [], state.get("old_stps") or []
-    if not steps or not torch.is_tensor(state.get("H_diag")):
+    if not steps:
         return None
     changes, steps = changes[-Curvature.KEEP:], steps[-Curvature.KEEP:]
     # The scale for directions the pairs do not cover: the stiffest pair's, not L-BFGS's last (late pairs lie
