@@ -186,6 +186,8 @@ def test_a_stop_writes_best_image_and_checkpoint_and_resume_finishes(stop, code,
     assert Image.open(out).size == (64, 48)  # tubingen is 1024 x 768
     done = sum(1 for _ in open(tmp_path / "long.losses.csv")) - 1
     assert done >= 4 and (tmp_path / "long.resume.json").is_file() and (tmp_path / "long.resume.png").is_file()
+    killed_mid_write = tmp_path / ".long.resume.png.k2_9xq0a.tmp.png"  # what a SIGKILL while saving would leave
+    killed_mid_write.write_bytes(b"half")
     # resume with a total of done + 3 iterations: exactly 3 more run
     resume = subprocess.run(cmd[:-7] + ["--size", "64", "--iterations", str(done + 3), "--resume", "-q"],
                             capture_output=True, text=True, timeout=120)
@@ -193,6 +195,7 @@ def test_a_stop_writes_best_image_and_checkpoint_and_resume_finishes(stop, code,
     rows = list(csv.DictReader(open(tmp_path / "long.losses.csv")))
     assert [int(r["iteration"]) for r in rows] == list(range(1, done + 4))
     assert not (tmp_path / "long.resume.json").exists() and not (tmp_path / "long.resume.png").exists()
+    assert not killed_mid_write.exists()
 
 
 def _process_state(pid: int) -> tuple[bool, bool]:

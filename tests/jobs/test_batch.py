@@ -12,7 +12,7 @@ from PIL import Image
 
 from nstyle.cli import main
 from nstyle.errors import UsageError
-from nstyle.jobs.batch import RESULTS, jobs_from_csv, jobs_from_globs, run_batch
+from nstyle.jobs.batch import LOCK, RESULTS, holding, jobs_from_csv, jobs_from_globs, run_batch
 from nstyle.jobs.spec import InputImage, JobOutcome, JobSpec, encode_png
 
 TINY = "64,3,1"  # size, iterations, levels: one small level, a few evaluations
@@ -292,6 +292,61 @@ def test_a_stop_ends_in_process_jobs_at_once_and_keeps_results_csv(tmp_path, mon
     assert code == 130 and terminated.is_set() and time.monotonic() - begun < 20
     assert "1 of 2 jobs done and kept" in capsys.readouterr().err
     assert [(r["output"], r["status"]) for r in read_results(tmp_path / "out")] == [("quick.png", "done")]
+
+
+def stand_in_run(content, style, callback=None, **options):
+    """The engine's run without a network: a few iterations and a flat picture."""
+    import torch
+
+    from nstyle.core import engine
+    from nstyle.core.optim import IterationRecord
+    from nstyle.core.stops import Stop
+
+    for i in range(1, 3):
+        callback(IterationRecord(i, 1.0, 0.5, 0.4, 0.1, 0.01, i * 0.01), torch.zeros(1, 3, 6, 8))
+    return engine.TransferResult(Image.new("RGB", (8, 6), "red"), [], None, 0, Stop.COMPLETED)
+
+
+@pytest.fixture
+def small_batch(tmp_path, monkeypatch) -> Path:
+    from nstyle.core import engine
+
+    monkeypatch.setattr(engine, "run", stand_in_run)
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (40, 30), "green").save(tmp_path / "in" / "photo.png")
+    Image.new("RGB", (40, 30), "blue").save(tmp_path / "in" / "style.png")
+    (tmp_path / "jobs.csv").write_text("content,style,iterations,output\nin/photo.png,in/style.png,2,a.png\n"
+                                       "in/photo.png,in/style.png,3,b.png\n")
+    return tmp_path / "jobs.csv"
+
+
+def test_a_rerun_removes_what_a_killed_batch_was_writing_and_nothing_else(small_batch, tmp_path):
+    """A batch killed with SIGKILL (no handler runs) leaves the temporaries of the image and of results.csv it was
+    writing; the next run in that folder deletes them, and keeps every other file."""
+    from nstyle.jobs.spec import ThreadExecutor
+
+    out = tmp_path / "out"
+    out.mkdir()
+    leftovers = [".a.png.k2_9xq0a.tmp.png", ".results.csv.a1b2c3d4.tmp.csv"]
+    kept = [".a.png.backup", "notes.txt", ".c.png.a1b2c3d4.tmp.png"]  # the user's, and no output of this batch
+    for name in leftovers + kept:
+        (out / name).write_bytes(b"x")
+    assert run_batch(jobs_from_csv(small_batch), out, lambda n: ThreadExecutor(), quiet=True) == 0
+    names = {p.name for p in out.iterdir()}
+    assert not names & set(leftovers)
+    assert names >= {"a.png", "b.png", RESULTS, *kept} and LOCK not in names
+
+
+def test_a_second_batch_in_a_folder_in_use_is_refused_in_one_line(small_batch, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    with holding(out) as alone:
+        assert alone
+        assert main(["batch", str(small_batch), "-o", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "another nstyle batch is running in this folder" in err
+    assert not (out / RESULTS).exists()
+    assert main(["batch", str(small_batch), "-o", str(out), "--workers", "0", "-q"]) == 0  # free again
 
 
 @pytest.mark.integration

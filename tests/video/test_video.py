@@ -121,9 +121,12 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
                        resume=True)
 
     seen.clear()
+    killed_mid_write = tmp_path / f".{first.paths[2].name}.k2_9xq0a.tmp.png"  # what a SIGKILL would leave
+    killed_mid_write.write_bytes(b"half")
     second = stylise_frames(frames, images["starry_night"], tmp_path, OPTIONS, EVERY_FRAME, resume=True,
                             callback=lambda frame, record, image: seen.append(frame))
     assert second.stopped == "completed"
+    assert not killed_mid_write.exists()
     assert sorted(set(seen)) == [2, 3], "finished frames are not stylised again"
     assert [p.stat().st_mtime_ns for p in second.paths[:2]] == stamps
     # frame 3 has no frame 2's L-BFGS memory to start with (a run does not keep it): it starts cold, with 1.5 times

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ def replacing(path: str | os.PathLike, prefix: str | None = None, mode: int | No
     Ctrl-C included, it is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix or f".{target.name}.", suffix=f".tmp{target.suffix}")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix or _prefix(target), suffix=_suffix(target))
     os.close(fd)
     temporary = Path(name)
     try:
@@ -32,6 +33,33 @@ def replacing(path: str | os.PathLike, prefix: str | None = None, mode: int | No
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def _suffix(target: Path) -> str:
+    return f".tmp{target.suffix}"
+
+
+def remove_leftovers(path: str | os.PathLike) -> int:
+    """Delete the temporary files :func:`replacing` made for ``path`` (default prefix) that a killed process
+    (SIGKILL, power cut) could not remove; returns how many. Call it only where no other process is writing
+    ``path`` now: the batch holds its folder's lock, a resumed run its own folder."""
+    target = Path(path)
+    name = re.compile(re.escape(_prefix(target)) + r"[a-z0-9_]{8}" + re.escape(_suffix(target)))
+    removed = 0
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:  # no folder yet: nothing left behind
+        return 0
+    for entry in entries:
+        if name.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def new_file_mode(target: Path) -> int:

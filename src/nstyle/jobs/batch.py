@@ -9,6 +9,7 @@ result, and running the same command again skips the jobs done with the same inp
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io
@@ -23,11 +24,12 @@ from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
-from ..io.atomic import replacing, write_bytes
+from ..io.atomic import remove_leftovers, replacing, write_bytes
 from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
 
 RESULTS = "results.csv"
+LOCK = ".nstyle-batch.lock"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
 LIST_SEPARATOR = ";"  # between the styles of a cell, and the values of any list option
@@ -260,8 +262,6 @@ def map_sidecar(output: Path, name: str) -> Path:
 def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list: str | os.PathLike | None = None):
     """Before the folder is made: a one-line UsageError, naming the row, when a job's output or results.csv would
     replace an input of any job (content, styles, option files) or the job list itself."""
-    from ..core.regions import map_names
-
     folder = Path(folder)
     advice = "give another -o, or the row another output name"
     outputs: dict[str, object] = {f"the results table {RESULTS} in -o": folder / RESULTS}
@@ -271,14 +271,59 @@ def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list
         where = job.where or f"job {job.number}"
         own = {"its content image": job.content, "its style image": job.styles}
         own |= {f"its {flag}": path for flag, path in input_files(job.options).items()}
-        output = {f"{where}: the output": folder / job.output}
-        if job.options.get("auto_maps") is not None:
-            output[f"{where}: its found maps"] = [map_sidecar(folder / job.output, name)
-                                                   for name in map_names(len(job.styles))]
+        image, *maps = job_outputs(job, folder)
+        output = {f"{where}: the output": image}
+        if maps:
+            output[f"{where}: its found maps"] = maps
         refuse_overwriting_inputs(output, own | {"the job list": job_list}, advice=advice)  # the likely mistake
         outputs |= output
         inputs |= {label.replace("its ", "the ", 1) + f" of {where}": path for label, path in own.items()}
     refuse_overwriting_inputs(outputs, inputs, advice=advice)  # one row's output over another row's input
+
+
+def job_outputs(job: BatchJob, folder: Path) -> list[Path]:
+    """Every file a job writes: its image, and the maps ``--auto-maps`` found."""
+    from ..core.regions import map_names
+
+    output = folder / job.output
+    if job.options.get("auto_maps") is None:
+        return [output]
+    return [output] + [map_sidecar(output, name) for name in map_names(len(job.styles))]
+
+
+@contextlib.contextmanager
+def holding(folder: Path):
+    """The folder to this batch alone while it runs: two batches in one folder would undo each other's rows of
+    results.csv. Yields whether the lock is held (not on systems without ``fcntl``). The lock file is removed at
+    the end; a run that locked a file another run had just removed tries again on the new one."""
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    path = folder / LOCK
+    while True:
+        try:
+            lock = open(path, "a")
+        except OSError as err:
+            raise UsageError(f"-o {folder}: cannot write there ({err.strerror})") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise UsageError(f"-o {folder}: another nstyle batch is running in this folder; wait for it to end, "
+                             "or give another -o") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        lock.close()
+    try:
+        yield True
+    finally:
+        path.unlink(missing_ok=True)  # while still locked: a run waiting on this file then tries the next one
+        lock.close()
 
 
 def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
@@ -287,10 +332,18 @@ def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Ca
 
     ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left. No output
     may replace an input (``job_list``, the CSV the jobs came from, included)."""
-    from tqdm import tqdm
-
     refuse_overwriting(jobs, folder, job_list)
     folder = output_folder(folder, "choose another folder for the results")
+    with holding(folder) as alone:
+        if alone:  # a batch killed mid-write (SIGKILL) leaves its temporary files: nobody else is writing now
+            for path in [folder / RESULTS] + [p for job in jobs for p in job_outputs(job, folder)]:
+                remove_leftovers(path)
+        return _run_batch(jobs, folder, make_executor, quiet)
+
+
+def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int], object], quiet: bool) -> int:
+    from tqdm import tqdm
+
     table = ResultsTable(folder, jobs)
     bar = executor = None
     try:  # a Ctrl-C or SIGTERM at any point keeps every finished row; results.csv is only ever replaced whole

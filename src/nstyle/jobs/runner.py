@@ -17,7 +17,7 @@ from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
 from ..core.stops import Stop
 from ..errors import UsageError
-from ..io.atomic import write_json
+from ..io.atomic import remove_leftovers, write_json
 from ..io.images import save_image, tensor_to_image
 from ..io.paths import refuse_overwriting_inputs
 from ..io.plot import plot_history, write_history_csv
@@ -124,6 +124,8 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
     done, previous = 0, []
     if resume:
         done, previous = checkpoint.load()
+        for path in (output, checkpoint.image_path, checkpoint.meta_path):  # what a killed run could not tidy
+            remove_leftovers(path)
         # The rest runs at the final size from the checkpoint's image (coarse levels are not repeated).
         coarse = opts.planned_iterations() - opts.iterations
         remaining = max(1, opts.iterations - max(0, done - coarse))

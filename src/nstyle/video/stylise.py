@@ -34,7 +34,7 @@ from ..core.optim import IterationRecord
 from ..core.options import input_files, options_from
 from ..core.stops import Stop
 from ..errors import NstyleError, UsageError
-from ..io.atomic import write_json
+from ..io.atomic import remove_leftovers, write_json
 from ..io.fingerprint import pixels_digest
 from ..io.images import as_image, load_image, one_or_many, output_folder, resize_to_long_side, save_image
 from ..io.paths import refuse_overwriting_inputs
@@ -248,6 +248,9 @@ def stylise_frames(
     done = state.load(len(shots)) if resume else [0] * len(shots)
     check_folder(folder, resume)
     paths = [folder / FRAME_NAME.format(i + 1) for i in range(len(images))]
+    if resume:  # what a killed run could not tidy (its one writer is this run)
+        for path in [state.path, *paths]:
+            remove_leftovers(path)
 
     def work(k: int, shot: range) -> ShotWork:
         finished = {i for _, i, _ in plan(len(shot), settings.passes)[:done[k]]}
