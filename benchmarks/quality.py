@@ -202,16 +202,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
     """Two panels: ArtFID (proxy) against seconds (the frontier the default is chosen on) and against LPIPS (what
-    the style costs the content); the calibrations as lines, the axes zoomed on the painted rows."""
+    the style costs the content); the calibrations as lines, the axes zoomed on the painted rows. ``rescaled``:
+    some rows' seconds were put on this day's clock (``--with-clock``), which the axis then says."""
     from nstyle.io.plot import pyplot, save_figure
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     painted = [r for r in rows if not CONFIGS[r["name"]].calibration]
     scores = [r["summary"]["artfid_proxy"] for r in painted]
-    for ax, (x, label) in zip(axes, (("seconds", "seconds per 512 px image (wall time, this machine)"),
+    clock = "this machine; other days' rows on this day's clock" if rescaled else "wall time, this machine"
+    for ax, (x, label) in zip(axes, (("seconds", f"seconds per 512 px image ({clock})"),
                                       ("lpips", "LPIPS to the content, lower keeps more of it")), strict=True):
         for r in rows:
             if CONFIGS[r["name"]].calibration:
@@ -306,6 +308,9 @@ def main() -> None:
     parser.add_argument("--with", dest="earlier", type=Path, action="append", default=[], metavar="JSON",
                         help="rows of an earlier quality.json to show beside these in the table and the plot "
                              "(their summaries as they were, for configurations no record holds)")
+    parser.add_argument("--with-clock", type=float, default=1.0, metavar="F",
+                        help="multiply the seconds of the --with rows by F, to put another day's times on this "
+                             "day's clock: F is this day's time over that day's for a configuration run both days")
     parser.add_argument("-o", "--output", type=Path, default=Path("quality-results"),
                         help="the painted images and their times")
     args = parser.parse_args()
@@ -322,6 +327,12 @@ def main() -> None:
             earlier += [r for r in json.loads(path.read_text()) if r["name"] not in args.configs]
         except (OSError, ValueError, KeyError, TypeError) as err:
             parser.error(f"--with {path}: not a quality.json ({err})")
+    if not 0 < args.with_clock < 100:
+        parser.error(f"--with-clock {args.with_clock}: give a factor above 0 and below 100")
+    for row in earlier:
+        if args.with_clock != 1.0:
+            row |= {key: row[key] * args.with_clock for key in ("seconds", "median_seconds", "cpu_seconds")}
+            row["description"] += f" (seconds of another day, times {args.with_clock:g} for this day's clock)"
     for row in earlier:
         CONFIGS.setdefault(row["name"], Config(row["description"], calibration=row["name"]
                                                if row["name"] in ("content", "style") else None))
@@ -367,7 +378,7 @@ def main() -> None:
             + table(rows) + "\n\n" + "\n".join(f"- **{r['name']}**: {r['description']}" for r in rows) + "\n")
     (out / "quality.md").write_text(text)
     (out / "quality.json").write_text(json.dumps(rows, indent=1))
-    plot(rows, out / "quality.png")
+    plot(rows, out / "quality.png", rescaled=bool(earlier) and args.with_clock != 1.0)
     shown = [p for p in pairs if all((out / r["name"] / result_name(*p)).exists() for r in rows
                                      if not CONFIGS[r["name"]].calibration)]
     if shown:
