@@ -208,9 +208,13 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
     some rows' seconds were put on this day's clock (``--with-clock``), which the axis then says."""
     from nstyle.io.plot import pyplot, save_figure
 
+    rows = [r for r in rows if r["summary"].get("artfid_proxy") is not None]  # FID needs 2 pairs or more
+    painted = [r for r in rows if not CONFIGS[r["name"]].calibration]
+    if not painted:
+        print(f"no {path.name}: no painted row has an ArtFID yet (FID needs at least 2 pairs)")
+        return
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
-    painted = [r for r in rows if not CONFIGS[r["name"]].calibration]
     scores = [r["summary"]["artfid_proxy"] for r in painted]
     clock = "this machine; other days' rows on this day's clock" if rescaled else "wall time, this machine"
     for ax, (x, label) in zip(axes, (("seconds", f"seconds per 512 px image ({clock})"),

@@ -36,6 +36,7 @@ from pathlib import Path
 _INDEX = itertools.count()
 VENV_BIN = Path(sys.executable).parent
 READY_S = 120.0
+ALIVE_MARK = "nstyle-alive-nodes: "
 
 
 def namespaces_possible() -> bool:
@@ -215,11 +216,14 @@ class LocalCluster:
     def alive(self) -> dict[str, str]:
         """Node IP -> node id of the nodes Ray reports alive (asked from the head, in a subprocess)."""
         code = ("import json, ray; ray.init(address='auto', logging_level='ERROR', log_to_driver=False); "
-                "print(json.dumps({n['NodeManagerAddress']: n['NodeID'] for n in ray.nodes() if n['Alive']}))")
+                f"print({ALIVE_MARK!r} + json.dumps({{n['NodeManagerAddress']: n['NodeID'] for n in ray.nodes() "
+                "if n['Alive']}))")
         out = self.run_on_head([str(VENV_BIN / "python"), "-c", code], timeout=60, env={"RAY_ADDRESS": self.address})
         import json
 
-        return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else {}
+        # Ray may print warnings (lagging heartbeats, say) on stdout after the answer: read the marked line only.
+        answers = [line[len(ALIVE_MARK):] for line in out.stdout.splitlines() if line.startswith(ALIVE_MARK)]
+        return json.loads(answers[-1]) if out.returncode == 0 and answers else {}
 
     def _gcs_listens(self) -> bool:
         import socket

@@ -119,3 +119,15 @@ def test_every_configuration_has_a_record_meta_of_resolved_options(quality):
     default = metas["default"]["options"]
     assert default["size"] == 512 and "style_loss" in default and "iterations" in default
     assert metas["gram-20"]["options"]["iterations"] == 20 != default["iterations"]
+
+
+def test_the_frontier_plot_skips_rows_without_an_artfid(quality, tmp_path):
+    """One pair has no FID, hence no ArtFID: the table still shows the row, the plot leaves it out (and with no
+    other row draws nothing) instead of failing after the painting."""
+    def row(name, artfid):
+        return {"name": name, "seconds": 30.0, "summary": {"artfid_proxy": artfid, "lpips": 0.6, "pairs": 1}}
+
+    quality.plot([row("remd", None)], tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()
+    quality.plot([row("remd", None), row("best", 400.0), row("default", 420.0)], tmp_path / "two.png")
+    assert (tmp_path / "two.png").stat().st_size > 0

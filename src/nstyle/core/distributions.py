@@ -219,12 +219,13 @@ def relaxed_emd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     The nearest pairs are found without autograd, then only their distances are recomputed with it: the same value
     and gradient (a minimum's gradient flows through its argument alone) without keeping, or back-propagating
-    through, the whole [len(a), len(b)] matrix."""
+    through, the whole [len(a), len(b)] matrix. The pairs are gathered with ``index_select``, whose backward sums
+    a row picked many times in a fixed order (``a[to_a]``'s does not on CPU: a run with a seed would differ)."""
     with torch.no_grad():
         similarity = a @ b.t()
         to_b, to_a = similarity.argmax(dim=1), similarity.argmax(dim=0)
-    forward = 1.0 - (a * b[to_b]).sum(dim=1).mean()
-    backward = 1.0 - (a[to_a] * b).sum(dim=1).mean()
+    forward = 1.0 - (a * b.index_select(0, to_b)).sum(dim=1).mean()
+    backward = 1.0 - (a.index_select(0, to_a) * b).sum(dim=1).mean()
     return torch.maximum(forward, backward)
 
 

@@ -50,12 +50,12 @@ class SelfSimilarityLoss(nn.Module):
 
 def relaxed_emd_euclidean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """max(mean_i min_j C_ij, mean_j min_i C_ij) for Euclidean distances C between the rows of a and b (the nearest
-    pairs found without autograd, as in ``distributions.relaxed_emd``)."""
+    pairs found without autograd and gathered with ``index_select``, as in ``distributions.relaxed_emd``)."""
     with torch.no_grad():
         cost = torch.cdist(a, b)
         to_b, to_a = cost.argmin(dim=1), cost.argmin(dim=0)
-    forward = (a - b[to_b]).norm(dim=1).mean()
-    backward = (a[to_a] - b).norm(dim=1).mean()
+    forward = (a - b.index_select(0, to_b)).norm(dim=1).mean()
+    backward = (a.index_select(0, to_a) - b).norm(dim=1).mean()
     return torch.maximum(forward, backward)
 
 
