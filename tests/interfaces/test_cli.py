@@ -227,7 +227,7 @@ def test_sigterm_while_the_network_loads_is_one_line_and_writes_nothing(tmp_path
         stdout, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 143
+    assert proc.returncode == 143, err
     assert one_line_error(err) == "nstyle: interrupted before the first iteration; nothing was written"
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == []
 

