@@ -202,10 +202,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: Issue 18's rule for the default: the best ArtFID within about 40 s a 512 px image on 2 cores, with LPIPS at most
+#: 10 % above the Gram default's (``gram-20``). The plot draws both bounds.
+TIME_BOUND_S, LPIPS_BOUND, LPIPS_REFERENCE = 40.0, 1.10, "gram-20"
+BOUND_LABELS = {"seconds": f"the default's budget,\nabout {TIME_BOUND_S:.0f} s",
+                "lpips": f"the default's bound,\n{LPIPS_BOUND:.2f} x {LPIPS_REFERENCE}'s LPIPS"}
+
+
 def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
     """Two panels: ArtFID (proxy) against seconds (the frontier the default is chosen on) and against LPIPS (what
     the style costs the content); the calibrations as lines, the axes zoomed on the painted rows. ``rescaled``:
-    some rows' seconds were put on this day's clock (``--with-clock``), which the axis then says."""
+    some rows' seconds were put on this day's clock (``--with-clock``), which the axis then says. The default's
+    bounds are dotted lines (the LPIPS one when the ``gram-20`` row is shown)."""
     from nstyle.io.plot import pyplot, save_figure
 
     rows = [r for r in rows if r["summary"].get("artfid_proxy") is not None]  # FID needs 2 pairs or more
@@ -213,6 +221,10 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
     if not painted:
         print(f"no {path.name}: no painted row has an ArtFID yet (FID needs at least 2 pairs)")
         return
+    bounds = {"seconds": TIME_BOUND_S}
+    reference = [r for r in rows if r["name"] == LPIPS_REFERENCE]
+    if reference:
+        bounds["lpips"] = LPIPS_BOUND * reference[0]["summary"]["lpips"]
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     scores = [r["summary"]["artfid_proxy"] for r in painted]
@@ -241,7 +253,13 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
         if points:
-            ax.set_xlim(0, max(p[0] for p in points) * 1.25)
+            ax.set_xlim(0, max(max(p[0] for p in points) * 1.25, bounds.get(x, 0) * 1.1))
+        if x in bounds:  # the rule a default is chosen by: left of both lines
+            ax.axvline(bounds[x], color="tab:red", linestyle=":", linewidth=1)
+            top = x == "seconds"  # where these figures leave room: above the slow rows, below the painterly ones
+            ax.annotate(BOUND_LABELS[x], (bounds[x], 1 if top else 0), xycoords=("data", "axes fraction"),
+                        xytext=(3 if top else -3, -4 if top else 4), textcoords="offset points", color="tab:red",
+                        fontsize=7, ha="left" if top else "right", va="top" if top else "bottom")
     if scores:  # the painted rows and the photograph's line; the style image's (about 0) is said in its label
         content = [r["summary"]["artfid_proxy"] for r in rows if r["name"] == "content"]
         top, bottom = max(scores + content), min(scores)
