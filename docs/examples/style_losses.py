@@ -28,7 +28,7 @@ METHODS = {
     "default": "",
     "w2 (100)": "--style-loss w2 --style-weight 100 --iterations 20",
     "sliced": "--style-loss sliced --iterations 20",
-    "remd": "--style-loss remd --iterations 20",
+    "remd": "--style-loss remd",
     "strotss": "--method strotss",
     "nnst": "--method nnst",
 }
