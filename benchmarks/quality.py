@@ -256,10 +256,11 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
             ax.set_xlim(0, max(max(p[0] for p in points) * 1.25, bounds.get(x, 0) * 1.1))
         if x in bounds:  # the rule a default is chosen by: left of both lines
             ax.axvline(bounds[x], color="tab:red", linestyle=":", linewidth=1)
-            top = x == "seconds"  # where these figures leave room: above the slow rows, below the painterly ones
-            ax.annotate(BOUND_LABELS[x], (bounds[x], 1 if top else 0), xycoords=("data", "axes fraction"),
-                        xytext=(3 if top else -3, -4 if top else 4), textcoords="offset points", color="tab:red",
-                        fontsize=7, ha="left" if top else "right", va="top" if top else "bottom")
+            at_top = x == "seconds"  # where these figures leave room: above the slow rows, below the painterly ones
+            ax.annotate(BOUND_LABELS[x], (bounds[x], 1 if at_top else 0), xycoords=("data", "axes fraction"),
+                        xytext=(3 if at_top else -3, -4 if at_top else 4), textcoords="offset points",
+                        color="tab:red", fontsize=7, ha="left" if at_top else "right",
+                        va="top" if at_top else "bottom")
     if scores:  # the painted rows and the photograph's line; the style image's (about 0) is said in its label
         content = [r["summary"]["artfid_proxy"] for r in rows if r["name"] == "content"]
         top, bottom = max(scores + content), min(scores)
