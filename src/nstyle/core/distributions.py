@@ -75,17 +75,28 @@ def trace_sqrt_product(root: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
 
     Only the eigenvalues are needed, and their gradient (V diag(g) V^T) has none of the 1/(l_i - l_j) terms
     that make a differentiable matrix square root unstable where eigenvalues repeat (Newton-Schulz, the
-    usual alternative, only approximates). Eigenvalues are floored at a tiny fraction of the largest, where
-    sqrt's slope would be infinite (covariances of fewer positions than channels are singular).
+    usual alternative, only approximates). The gradient floors eigenvalues at a tiny fraction of the largest,
+    where sqrt's slope would be infinite (dead channels, and covariances of fewer positions than channels, are
+    singular); the value does not: a floored eigenvalue adds sqrt(floor) to the sum, which, over the many zero
+    eigenvalues of a deep layer, made the W2 of a perfect match below zero (docs/QUALITY.md, "W2 at a match").
     """
     product = root @ cov @ root
     return _sqrt_eigenvalue_sum(0.5 * (product + product.t()))
 
 
 def _sqrt_eigenvalue_sum(symmetric: torch.Tensor) -> torch.Tensor:
+    """sum_i sqrt(max(l_i, 0)) over the eigenvalues of a symmetric matrix, with the gradient of the floored sum."""
     values = torch.linalg.eigvalsh(symmetric)  # float32: a quarter of float64's time
     floor = values.detach().abs().max().clamp_min(1e-30) * EIGEN_FLOOR
-    return values.clamp_min(floor).sqrt().sum()
+    steep = values.clamp_min(floor).sqrt()  # what the gradient follows: finite everywhere
+    exact = values.detach().clamp_min(0).sqrt()  # what the value is: the floor adds nothing
+    return (steep + (exact - steep.detach())).sum()
+
+
+def _covariance_distance(trace: torch.Tensor, target_trace: torch.Tensor, cross: torch.Tensor) -> torch.Tensor:
+    """tr S + tr S_s - 2 tr (S_s^1/2 S S_s^1/2)^1/2, which is never negative: what float32 rounding leaves below 0
+    (a few 1e-7 of E|y|^2 at a match) is cut, so that a match is the optimum and scores exactly 0."""
+    return (trace + target_trace - 2 * cross).clamp_min(0)
 
 
 def trace_sqrt_product_of_positions(root: torch.Tensor, centred: torch.Tensor) -> torch.Tensor:
@@ -99,8 +110,8 @@ def trace_sqrt_product_of_positions(root: torch.Tensor, centred: torch.Tensor) -
 def gaussian_w2(mean: torch.Tensor, cov: torch.Tensor, target_mean: torch.Tensor, target_cov_trace: torch.Tensor,
                 target_root: torch.Tensor) -> torch.Tensor:
     """W2^2 = |mu - mu_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2); the target by its mean, tr S_s, S_s^1/2."""
-    return ((mean - target_mean).pow(2).sum() + torch.trace(cov) + target_cov_trace
-            - 2 * trace_sqrt_product(target_root, cov))
+    return (mean - target_mean).pow(2).sum() + _covariance_distance(torch.trace(cov), target_cov_trace,
+                                                                     trace_sqrt_product(target_root, cov))
 
 
 def symmetric_sqrt(matrix: torch.Tensor) -> torch.Tensor:
@@ -127,8 +138,8 @@ class GaussianTarget(nn.Module):
             x = positions(features)
             mean = x.mean(dim=0)
             centred = x - mean
-            return ((mean - self.mean).pow(2).sum() + centred.pow(2).sum() / x.shape[0] + self.cov_trace
-                    - 2 * trace_sqrt_product_of_positions(self.root, centred))
+            return (mean - self.mean).pow(2).sum() + _covariance_distance(
+                centred.pow(2).sum() / x.shape[0], self.cov_trace, trace_sqrt_product_of_positions(self.root, centred))
         mean, cov = feature_moments(features)
         return gaussian_w2(mean, cov, self.mean, self.cov_trace, self.root)
 
