@@ -147,10 +147,15 @@ def test_every_relative_link_points_at_something_that_exists(page):
     assert not problems, "\n".join(problems)
 
 
+def unlinked_docs(docs: Path) -> list[str]:
+    """The pages of ``docs`` that its README.md (the index) does not link."""
+    index = docs / "README.md"
+    linked = {(docs / t.partition("#")[0]).resolve() for t in LINK.findall(index.read_text())}
+    return [p.name for p in sorted(docs.glob("*.md")) if p != index and p.resolve() not in linked]
+
+
 def test_every_doc_is_linked_from_the_docs_index():
-    index = DOCS / "README.md"
-    linked = {(DOCS / t.partition("#")[0]).resolve() for t in LINK.findall(index.read_text())}
-    missing = [p.name for p in sorted(DOCS.glob("*.md")) if p != index and p.resolve() not in linked]
+    missing = unlinked_docs(DOCS)
     assert not missing, f"docs/README.md does not link {missing}"
 
 
@@ -214,3 +219,10 @@ def test_anchors_follow_githubs_rules():
     anchors = heading_anchors("# nstyle\n## Automatic semantic maps (`--auto-maps`)\n## Jobs\n## Jobs\n"
                               "### `POST /api/jobs` → 201\n")
     assert {"nstyle", "automatic-semantic-maps---auto-maps", "jobs", "jobs-1", "post-apijobs--201"} <= anchors
+
+
+def test_the_index_check_sees_an_unlinked_page(tmp_path):
+    (tmp_path / "README.md").write_text("# Index\n\n[A](A.md#part)\n")
+    (tmp_path / "A.md").write_text("# A\n")
+    (tmp_path / "B.md").write_text("# B\n")
+    assert unlinked_docs(tmp_path) == ["B.md"]
