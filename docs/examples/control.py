@@ -1,8 +1,8 @@
-"""Render the README's Control pictures: every command as the README shows it, then the labelled figures.
+"""Render the Control pictures of docs/CONTROL.md: every command as that page shows it, then the labelled figures.
 
     python docs/examples/control.py [IMAGES_DIR] [NAME ...]   # default ../shared/images; all examples
 
-Each command runs through the real command line (``nstyle.cli.main``) inside IMAGES_DIR, so the README's
+Each command runs through the real command line (``nstyle.cli.main``) inside IMAGES_DIR, so docs/CONTROL.md's
 commands are exactly what made its pictures. Results go to docs/images/control/ (JPEG), the figures that put
 them side by side (figure_*.jpg) next to them. Run docs/examples/make_maps.py first (maps and masks).
 """
@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "images" / "control"
 DOCS = ROOT / "docs" / "images"
-# The README's pictures are 256 px (the default schedule then paints at 128 and 256 px), with the content weight
+# The Control pictures are 256 px (the default schedule then paints at 128 and 256 px), with the content weight
 # that was the coarse-to-fine default when they were made (now 20); otherwise the defaults.
 COMMON = "--size 256 --content-weight 10 -q"
 
-# name -> command (as in the README, run inside the images folder; OUT/ and DOCS/ name the docs folders)
+# name -> command (as in docs/CONTROL.md, run inside the images folder; OUT/ and DOCS/ name the docs folders)
 COMMANDS = {
     "default": "transfer tubingen.jpg starry_night.jpg -o OUT/default.jpg",
     "luminance": "transfer tubingen.jpg starry_night.jpg -o OUT/luminance.jpg --preserve-color luminance",
@@ -48,7 +48,7 @@ def argv(name: str) -> list[str]:
 
 
 def figures(images: Path) -> None:
-    """The side-by-side figures of the README from the results."""
+    """The side-by-side figures of docs/CONTROL.md from the results."""
     from PIL import Image
 
     from nstyle.eval.compare import labelled_row

@@ -1,4 +1,4 @@
-"""The label maps and masks of the README's Control examples, drawn from the test images by simple rules.
+"""The label maps and masks of the Control examples (docs/CONTROL.md), drawn from the test images by simple rules.
 
     python docs/examples/make_maps.py [IMAGES_DIR]   # default ../shared/images; writes into docs/images/
 

@@ -1,4 +1,4 @@
-"""The README's screenshot of the web page (docs/images/web.png): a real `nstyle serve`, a real finished job.
+"""The screenshot of the web page in docs/WEB.md (docs/images/web.png): a real `nstyle serve`, a real finished job.
 
     PYTHONPATH=src python docs/examples/web_screenshot.py [docs/images/web.png]
 
