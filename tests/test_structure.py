@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "nstyle"
 
 # Low to high: a module may import its own tier and the tiers before it, never one after it.
 TIERS = [
-    ("base", ("nstyle", "nstyle.errors")),
+    ("base", ("nstyle", "nstyle.errors", "nstyle.exitcodes")),
     ("io", ("nstyle.io",)),
     ("models", ("nstyle.models",)),
     ("core", ("nstyle.core",)),

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..exitcodes import INTERRUPTED, OK
 from .options import _signature_default, add_transfer_options, given_options, option_flag
 
 PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.eval.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
@@ -60,4 +61,4 @@ def cmd_compare(args: argparse.Namespace) -> int:
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
                    paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
     print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")
-    return 0 if len(runs) == len(models) else 130
+    return OK if len(runs) == len(models) else INTERRUPTED

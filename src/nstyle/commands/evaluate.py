@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..exitcodes import OK
+
 # nstyle.eval.evaluate's defaults, repeated here so that `nstyle --help` loads no torch.
 CROSS_NETWORK, CFSD_NETWORK, BATCH_SIZE = "inception_v3", "vgg16", 4
 
@@ -44,4 +46,4 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           cfsd_network=args.cfsd_network, quiet=args.quiet)
     print(summary_markdown(evaluation.summary), end="")
     print(f"wrote metrics.csv, summary.json and summary.md to {Path(args.output or args.results)}")
-    return 0
+    return OK

@@ -10,13 +10,14 @@ import dataclasses
 
 from ..core.options import option_flag
 from ..errors import UsageError
+from ..exitcodes import USAGE
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with a one-line error (exit 2) instead of the usage block."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:

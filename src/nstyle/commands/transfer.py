@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..exitcodes import INTERRUPTED, OK
 from .options import add_content_and_styles, add_transfer_options, given_options, option_flag, styles_of
 
 
@@ -49,6 +50,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:
+    from ..core.stops import Stop
     from ..eval.paper import OUTER_ITERATIONS, run_paper
     from ..io.images import save_image
     from ..io.plot import plot_history, write_history_csv
@@ -70,4 +72,4 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     if args.plot:
         plot_history(result.history, sidecar(output, ".losses.png"), title="nstyle --paper")
     print(f"wrote {output} ({len(result.history)} evaluations, {result.seconds:.0f}s)")
-    return 130 if result.stopped == "interrupted" else 0
+    return INTERRUPTED if result.stopped == Stop.INTERRUPTED else OK

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
+from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, replacing, write_bytes
 from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
@@ -328,7 +329,7 @@ def holding(folder: Path):
 
 def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
               quiet: bool = False, job_list: str | os.PathLike | None = None) -> int:
-    """Run the jobs not done yet; returns 0 (all done), 1 (some failed) or 130 (interrupted).
+    """Run the jobs not done yet; returns OK (all done), FAILED (some failed) or INTERRUPTED (``nstyle.exitcodes``).
 
     ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left. No output
     may replace an input (``job_list``, the CSV the jobs came from, included)."""
@@ -395,7 +396,7 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
         done = table.count("done") + table.count("skipped")
         print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
               "command again to finish the rest", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     bar.close()
     if executor is not None:
         executor.shutdown()
@@ -405,8 +406,8 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
     if counts["failed"]:
         print(f"nstyle batch: {counts['failed']} of {len(jobs)} jobs failed; their errors are in "
               f"{folder / RESULTS}", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    return OK
 
 
 def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: ResultsTable) -> None:

@@ -17,6 +17,7 @@ from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
 from ..core.stops import Stop
 from ..errors import UsageError
+from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, write_json
 from ..io.images import save_image, tensor_to_image
 from ..io.paths import refuse_overwriting_inputs
@@ -176,11 +177,11 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         checkpoint.save(result.image, history, n)
         print(f"nstyle: interrupted after {n} iterations; best image so far written to {output}; "
               "continue with --resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     checkpoint.remove()
     if result.stopped == Stop.NON_FINITE:
         print(f"nstyle: the loss stopped being finite after {n} iterations; best image written to {output}; "
               "try a smaller --lr or another --optimizer", file=sys.stderr)
-        return 1
+        return FAILED
     print(f"wrote {output} ({n} iterations in {history[-1].elapsed:.0f}s)" if history else f"wrote {output}")
-    return 0
+    return OK
