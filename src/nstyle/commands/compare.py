@@ -6,14 +6,12 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..eval.compare_options import COMPARE_FIXED
 from ..exitcodes import INTERRUPTED, OK
 from .options import _signature_default, add_transfer_options, given_options, option_flag
 
-PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.eval.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
-
-# Set per network by `compare` itself, or one of its own flags.
-COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "weights", "content_layers",
-                           "style_layers", "style_layer_weights"})
+#: --paper's height and rounds: ``nstyle.eval.paper.run_paper``'s defaults, read without importing torch.
+PAPER = "nstyle.eval.paper:run_paper"
 
 
 def add(sub) -> None:
@@ -28,9 +26,11 @@ def add(sub) -> None:
     c.add_argument("--models", default=",".join(_signature_default(compare, "models")),
                    help="comma-separated networks (default: %(default)s)")
     c.add_argument("--size", type=int, help=f"long side for every network (default: "
-                   f"{_signature_default(compare, 'size')}; with --paper the height, {PAPER_HEIGHT})")
+                   f"{_signature_default(compare, 'size')}; with --paper the height, "
+                   f"{_signature_default(PAPER, 'height')})")
     c.add_argument("--iterations", type=int, help=f"iterations for every network (default: "
-                   f"{_signature_default(compare, 'iterations')}; with --paper {PAPER_ROUNDS} rounds)")
+                   f"{_signature_default(compare, 'iterations')}; with --paper "
+                   f"{_signature_default(PAPER, 'iterations')} rounds)")
     c.add_argument("--seed", type=int, default=_signature_default(compare, "seed"),
                    help="random seed for every network (default: %(default)s)")
     c.add_argument("--device", default=_signature_default(compare, "device"),
@@ -56,8 +56,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
     if args.paper and options:
         raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in sorted(options))}")
-    size = args.size or (PAPER_HEIGHT if args.paper else _signature_default(compare, "size"))
-    iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
+    defaults = PAPER if args.paper else compare
+    size = args.size or _signature_default(defaults, "height" if args.paper else "size")
+    iterations = args.iterations or _signature_default(defaults, "iterations")
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
                    paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
     print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")

@@ -28,6 +28,7 @@ from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, replacing, write_bytes
 from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
+from .status import DONE_STATES, JobStatus
 
 RESULTS = "results.csv"
 LOCK = ".nstyle-batch.lock"
@@ -36,7 +37,6 @@ OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
 LIST_SEPARATOR = ";"  # between the styles of a cell, and the values of any list option
 RESULT_FIELDS = ("job", "content", "style", "output", "options", "key", "status", "error", "seconds", "iterations",
                  "total", "content_loss", "style_loss", "tv_loss", "node", "note", "finished")
-DONE_STATES = ("done", "skipped")
 
 
 @dataclass
@@ -223,7 +223,7 @@ class ResultsTable:
         row = {"job": job.number, "content": str(job.content), "style": LIST_SEPARATOR.join(map(str, job.styles)),
                "output": job.output, "options": job.described_options(), "key": key, "status": status,
                "error": error, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        if status == "skipped":  # keep what the run that made the file measured
+        if status == JobStatus.SKIPPED:  # keep what the run that made the file measured
             old = self.previous.get(job.output, {})
             row |= {k: old.get(k, "") for k in ("seconds", "iterations", "total", "content_loss", "style_loss",
                                                  "tv_loss", "node", "note", "finished")}
@@ -353,12 +353,12 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             try:
                 key = job.spec().key()
             except NstyleError as err:  # a missing file or a wrong value: this job fails, the others run
-                table.record(job, "failed", error=str(err))
+                table.record(job, JobStatus.FAILED, error=str(err))
                 if not quiet:
                     print(f"nstyle batch: {err}; the other jobs run", file=sys.stderr)
                 continue
             if table.is_done(job, key, folder):
-                table.record(job, "skipped", key)
+                table.record(job, JobStatus.SKIPPED, key)
             else:
                 todo.append((job, key))
         table.write()
@@ -375,7 +375,7 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
                 try:
                     spec = job.spec()
                 except NstyleError as err:  # removed or changed since the check above
-                    table.record(job, "failed", error=str(err))
+                    table.record(job, JobStatus.FAILED, error=str(err))
                     bar.update(1)
                     continue
                 running[executor.submit(spec)] = (job, spec.key())
@@ -385,25 +385,25 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             for future in ended:
                 job, key = running.pop(future)
                 _store(job, key, future.result(), folder, table)
-                bar.set_postfix(done=table.count("done"), failed=table.count("failed"),
-                                skipped=table.count("skipped"), refresh=False)
+                bar.set_postfix(done=table.count(JobStatus.DONE), failed=table.count(JobStatus.FAILED),
+                                skipped=table.count(JobStatus.SKIPPED), refresh=False)
                 bar.update(1)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         if executor is not None:
             executor.shutdown(cancel_pending=True)
-        done = table.count("done") + table.count("skipped")
+        done = table.count(JobStatus.DONE) + table.count(JobStatus.SKIPPED)
         print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
               "command again to finish the rest", file=sys.stderr)
         return INTERRUPTED
     bar.close()
     if executor is not None:
         executor.shutdown()
-    counts = {s: table.count(s) for s in ("done", "skipped", "failed")}
+    counts = {s: table.count(s) for s in (JobStatus.DONE, JobStatus.SKIPPED, JobStatus.FAILED)}
     print(f"nstyle batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; "
           f"results in {folder / RESULTS}")
-    if counts["failed"]:
+    if counts[JobStatus.FAILED]:
         print(f"nstyle batch: {counts['failed']} of {len(jobs)} jobs failed; their errors are in "
               f"{folder / RESULTS}", file=sys.stderr)
         return FAILED
@@ -414,7 +414,7 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
     """Write a finished job's image atomically, then its row; a cancelled job leaves its old row."""
     from ..io.images import save_image
 
-    if outcome.status == "done":
+    if outcome.status == JobStatus.DONE:
         target = folder / job.output
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -422,8 +422,8 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
                 write_bytes(map_sidecar(target, name), data)
         except (NstyleError, OSError) as err:
-            table.record(job, "failed", key, outcome, error=str(err))
+            table.record(job, JobStatus.FAILED, key, outcome, error=str(err))
             return
-        table.record(job, "done", key, outcome)
-    elif outcome.status == "failed":
-        table.record(job, "failed", key, outcome, error=outcome.error)
+        table.record(job, JobStatus.DONE, key, outcome)
+    elif outcome.status == JobStatus.FAILED:
+        table.record(job, JobStatus.FAILED, key, outcome, error=outcome.error)

@@ -24,10 +24,11 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
+from ..jobs.status import FINISHED
 from .guard import LOCAL_HOSTS, Guard
 from .options import compare_defaults, option_names, parse_options, schema
 from .queue import JobQueue
-from .store import FINISHED, JobNotFound, JobStore
+from .store import JobNotFound, JobStore
 from .uploads import Limits, RequestProblem, check_image
 
 STATIC = Path(__file__).parent / "static"

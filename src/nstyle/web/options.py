@@ -8,12 +8,12 @@ file, masks and maps, ``device``) cannot be set from a request.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import math
 import re
 
 from ..errors import UsageError
+from ..eval.compare_options import COMPARE_FIXED, OWN_SETTINGS
 from .uploads import Limits, RequestProblem
 
 #: Not settable from a request: paths on the server, or the server's own choice of device.
@@ -21,8 +21,6 @@ SERVER_ONLY = frozenset({"weights", "device", "mask", "mask_colors", "content_ma
 #: Shown on the page before "More options"; the rest follow in TransferOptions' order.
 MAIN = ("quality", "method", "model", "size", "iterations", "strength", "preserve_color", "auto_maps", "style_blend",
         "style_scale", "levels", "seed")
-#: Chosen by a comparison per network, or not meaningful across networks.
-COMPARE_FIXED = frozenset({"model", "content_layers", "style_layers", "style_layer_weights"})
 INIT_CHOICES = ("content", "noise", "style")
 
 
@@ -53,10 +51,10 @@ def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
 
 
 def compare_defaults() -> dict:
-    from ..eval.compare import compare
+    """The defaults of a comparison's own settings, from ``nstyle.eval.compare.compare`` itself."""
+    from ..core.options import signature_defaults
 
-    params = inspect.signature(compare).parameters
-    return {name: params[name].default for name in ("models", "size", "iterations", "seed")}
+    return signature_defaults("nstyle.eval.compare:compare", "models", "size", "iterations", "seed")
 
 
 def schema() -> dict:
@@ -65,7 +63,7 @@ def schema() -> dict:
     for name, f in _fields().items():
         transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
                          "help": f.metadata.get("help", ""), "main": name in MAIN,
-                         "compare": name not in COMPARE_FIXED})
+                         "compare": name not in COMPARE_FIXED or name in OWN_SETTINGS})
     from ..models.registry import records
     from ..models.weights import is_cached
 
@@ -114,9 +112,9 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
         raise RequestProblem(400, "options must be a JSON object, e.g. {\"size\": 256}")
     given = {k: v for k, v in given.items() if v is not None and v != ""}
     fields = _fields()
-    allowed = set(fields) - (COMPARE_FIXED if kind == "compare" else set())
+    allowed = set(fields)
     if kind == "compare":
-        allowed.add("models")
+        allowed = (allowed - COMPARE_FIXED) | (allowed & OWN_SETTINGS) | {"models"}  # size, ...: compare's own
     unknown = sorted(set(given) - allowed)
     if unknown:
         raise RequestProblem(400, f"unknown or unsettable option(s): {', '.join(unknown)}; "
