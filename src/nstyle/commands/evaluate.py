@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..exitcodes import OK
-from .options import _signature_default
+from .options import defaults_of
 
 #: Whose defaults the flags show: read from its source, so that `nstyle --help` loads no torch.
 EVALUATE = "nstyle.eval.evaluate:evaluate"
 
 
 def add(sub) -> None:
+    defaults = defaults_of(EVALUATE, "device", "batch_size", "cross_network", "cfsd_network")
     e = sub.add_parser(
         "evaluate", help="score a folder of results: ArtFID (proxy), FID, KID, LPIPS, CFSD, histogram, judge",
         description="Score results named {content}_stylized_{style}.png (the protocol's naming; contents and styles "
@@ -26,14 +27,14 @@ def add(sub) -> None:
     e.add_argument("-o", "--output", metavar="DIR", help="folder for metrics.csv and the summary (default: RESULTS)")
     e.add_argument("--partial", action="store_true",
                    help="score the pairs there are instead of requiring every content with every style")
-    e.add_argument("--device", default=_signature_default(EVALUATE, "device"),
+    e.add_argument("--device", default=defaults["device"],
                    help="cpu, cuda or auto (default: %(default)s)")
-    e.add_argument("--batch-size", type=int, default=_signature_default(EVALUATE, "batch_size"), metavar="N",
+    e.add_argument("--batch-size", type=int, default=defaults["batch_size"], metavar="N",
                    help="results of one content scored together (default: %(default)s)")
-    e.add_argument("--cross-network", default=_signature_default(EVALUATE, "cross_network"), metavar="NAME",
+    e.add_argument("--cross-network", default=defaults["cross_network"], metavar="NAME",
                    help="network of the cross-network style distance, one the runs did not optimise "
                         "(default: %(default)s)")
-    e.add_argument("--cfsd-network", default=_signature_default(EVALUATE, "cfsd_network"), metavar="NAME",
+    e.add_argument("--cfsd-network", default=defaults["cfsd_network"], metavar="NAME",
                    help="network of CFSD's relu3_1 (default: %(default)s, torchvision weights as the protocol's "
                         "VGG19; vgg19 is Oxford's Caffe network, on another scale)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
