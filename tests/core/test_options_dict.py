@@ -9,7 +9,8 @@ import pytest
 from nstyle.core.options import options_from, options_to_dict
 
 GIVEN = [{}, {"size": 256, "iterations": 3, "seed": 7}, {"method": "strotss", "tile": 0},
-         {"method": "nnst", "tile": 0, "content_weight": 0.5}, {"quality": "best"}, {"mask": "mask.png"},
+         {"method": "nnst", "tile": 0, "content_weight": 0.5}, {"quality": "best"},
+         {"quality": "best", "iterations": 12}, {"mask": "mask.png"},
          {"mask": "mask.png", "style_loss": "w2"}, {"style_loss": "gram"},
          {"strength": 0.3, "preserve_color": "luminance"},
          {"style_layers": ["relu1_1", "relu2_1"], "style_layer_weights": [1, 2]}, {"auto_maps": "auto"}]

@@ -42,14 +42,16 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         if args.save_maps is not None:
             raise UsageError("--paper replays the paper's run, which has no maps; drop --save-maps")
         return _run_paper(args, output)
+    from ..core.options import options_from
     from ..jobs.runner import run_transfer_job
 
-    return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
-                            plot=args.plot, resume=args.resume, quiet=args.quiet,
+    return run_transfer_job(args.content, styles_of(args), output, options_from(**given_options(args)),
+                            save_every=args.save_every, plot=args.plot, resume=args.resume, quiet=args.quiet,
                             save_maps=args.save_maps)
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:
+    from ..core.options import options_from
     from ..core.stops import Stop
     from ..eval.paper import OUTER_ITERATIONS, run_paper
     from ..io.images import save_image
@@ -63,7 +65,8 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     styles = styles_of(args)
     if len(styles) > 1:
         raise UsageError("--paper takes one style image")
-    refuse_overwriting(args.content, styles, output, opts, plot=args.plot, checkpoint=False)  # the rounds: run_paper
+    # the rounds' images are checked by run_paper
+    refuse_overwriting(args.content, styles, output, options_from(**opts), plot=args.plot, checkpoint=False)
     result = run_paper(args.content, styles[0], output, iterations=opts.get("iterations", OUTER_ITERATIONS),
                        seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
                        model=opts.get("model", "vgg19"), height=opts.get("size", 400))

@@ -483,12 +483,12 @@ __all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "inp
 
 
 def options_to_dict(options: TransferOptions) -> dict[str, Any]:
-    """The options that differ from the defaults, by name, as they are held (file options as the paths given):
-    what a job carries to another process or machine; ``options_from(**options_to_dict(o)) == o``. A style loss the
-    options settled themselves is left out, so that it is settled the same way there (given back, it would be
-    taken for the user's own and refused where a method brings its own)."""
-    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(TransferOptions)
-              if getattr(options, f.name) != f.default}
+    """The options that differ from the defaults (``--quality``'s preset included), by name, as they are held (file
+    options as the paths given): what a job carries to another process or machine; ``options_from(**options_to_dict(
+    o)) == o``. A style loss the options settled themselves is left out, so that it is settled the same way there
+    (given back, it would be taken for the user's own and refused where a method brings its own)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TransferOptions)} | QUALITY_PRESETS[options.quality]
+    values = {name: getattr(options, name) for name, default in defaults.items() if getattr(options, name) != default}
     if "style_loss" in values:
         settled = TransferOptions(**{k: v for k, v in values.items() if k != "style_loss"}).style_loss
         if settled == values["style_loss"]:
