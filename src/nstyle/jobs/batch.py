@@ -138,7 +138,7 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         problem = ""
         try:
             options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
-            TransferOptions(**options)  # every value checked now, not when the job's turn comes
+            TransferOptions(**options)  # checked now, not when the job's turn comes; the job carries the values
         except UsageError as err:
             options, problem = dict(defaults or {}), f"{path.name} line {line}: {err}"
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
@@ -162,7 +162,9 @@ def image_files(pattern: str, what: str) -> list[Path]:
 
 
 def jobs_from_globs(contents: str, styles: str, defaults: dict | None = None) -> list[BatchJob]:
-    """One job for every content with every style."""
+    """One job for every content with every style, all with the command line's options: checked now, so that a
+    wrong one is one usage error before any work, not a failure of every job."""
+    TransferOptions(**(defaults or {}))  # the jobs carry them as values to their worker processes
     content_files, style_files = image_files(contents, "--contents"), image_files(styles, "--styles")
     jobs = [BatchJob(n, c, [s], dict(defaults or {}), where=f"--contents/--styles job {n}")
             for n, (c, s) in enumerate(((c, s) for c in content_files for s in style_files), start=1)]

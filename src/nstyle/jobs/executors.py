@@ -382,14 +382,15 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     """One job as a Ray task: weights into this node's cache first, then ``execute`` with progress sent to the
     driver through ``events`` (a ``ray.util.queue.Queue``); Ray's cancel arrives as a KeyboardInterrupt, which
     the engine turns into a stop that keeps the image so far."""
-    from ..core.options import options_from
+    from ..core.options import TransferOptions
     from ..errors import NstyleError
 
     set_threads(threads)
-    try:
-        fetch_weights_once(options_from(**spec.options).model)
-    except (NstyleError, TypeError):
-        pass  # execute reports a bad option or unreachable weights as this job's failure
+    if spec.kind != "compare":  # a transfer or a shot: one network, named in the options as they travelled
+        try:
+            fetch_weights_once(spec.options.get("model", TransferOptions.model))
+        except NstyleError:
+            pass  # execute reports an unknown network or unreachable weights as this job's failure
     report = None
     node = ray_node()
     if events is not None:
