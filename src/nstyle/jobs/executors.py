@@ -221,8 +221,9 @@ class ProcessExecutor:
         if not tracked.started and tracked.breaks <= 2 * (self.retries + 1):
             tracked.attempts -= 1  # queued behind the job that broke the pool: not an attempt of its own
         elif tracked.attempts > self.retries:
-            self._finish(job_id, JobOutcome(JobStatus.FAILED, error=f"the worker process died {tracked.attempts} times "
-                                                            "running this job (killed, or out of memory?)"))
+            self._finish(job_id, JobOutcome(JobStatus.FAILED, error=f"the worker process died {tracked.attempts} "
+                                                                     "times running this job (killed, or out of "
+                                                                     "memory?)"))
             return
         # Not on the pool's own management thread: it is the one being replaced.
         threading.Thread(target=self._retry, args=(job_id, pool), daemon=True).start()
@@ -552,8 +553,8 @@ class RayExecutor:
             if sent is not None:
                 return sent
             reason = " ".join(str(err).split())[:200]
-            return JobOutcome(JobStatus.FAILED, error=f"lost on Ray ({type(err).__name__}, after up to {self.retries} "
-                                              f"retries): {reason}")
+            return JobOutcome(JobStatus.FAILED, error=f"lost on Ray ({type(err).__name__}, after up to "
+                                                       f"{self.retries} retries): {reason}")
 
     def shutdown(self, cancel_pending: bool = False) -> None:
         if cancel_pending:
