@@ -8,6 +8,7 @@ file, masks and maps, ``device``) cannot be set from a request.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -56,7 +57,13 @@ def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
 
 
 def compare_defaults() -> dict:
-    """The defaults of a comparison's own settings, from ``nstyle.eval.compare.compare`` itself."""
+    """The defaults of a comparison's own settings, from ``nstyle.eval.compare.compare`` itself (a copy: the
+    caller may change it)."""
+    return dict(_compare_defaults())
+
+
+@functools.cache
+def _compare_defaults() -> dict:
     from ..core.options import signature_defaults
 
     return signature_defaults("nstyle.eval.compare:compare", "models", "size", "iterations", "seed")
