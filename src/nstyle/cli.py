@@ -2,7 +2,8 @@
 stop.
 
 Stopping: SIGTERM (what ``kill``, systemd, Docker and Ray send) is turned into a KeyboardInterrupt, so every
-command stops as on Ctrl-C (the best image so far and a checkpoint written), and exits 143 instead of Ctrl-C's 130.
+command stops as on Ctrl-C (the best image so far and a checkpoint written), and exits ``TERMINATED`` (143)
+instead of Ctrl-C's ``INTERRUPTED`` (130; ``nstyle.exitcodes``).
 A command catches the interrupts that come once it has something to keep; one that reaches :func:`main` came
 before the first iteration, when there is nothing to write.
 """
@@ -20,6 +21,7 @@ from . import __version__
 from .commands import batch, compare, demo, evaluate, samples, serve, sweep, transfer, video, weights
 from .commands.options import Parser
 from .errors import NstyleError
+from .exitcodes import FAILED, INTERRUPTED, TERMINATED
 
 #: The order `nstyle --help` lists.
 COMMANDS = (transfer, weights, compare, sweep, evaluate, video, samples, serve, batch, demo)
@@ -35,8 +37,6 @@ def build_parser() -> Parser:
     return parser
 
 
-#: Exit statuses of a stop: 128 + the signal's number, as a shell reports a process the signal ended.
-INTERRUPTED, TERMINATED = 130, 143
 #: The commands that paint: an interrupt that reaches main in these came before their first iteration.
 PAINTING = frozenset({"transfer", "compare", "sweep", "video", "batch", "demo"})
 
@@ -90,7 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return INTERRUPTED
     except BrokenPipeError:  # `nstyle models | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return FAILED
 
 
 if __name__ == "__main__":

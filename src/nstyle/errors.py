@@ -6,17 +6,19 @@ so messages say what is wrong *and* what to do about it.
 
 from __future__ import annotations
 
+from .exitcodes import FAILED, USAGE
+
 
 class NstyleError(Exception):
     """A problem with the user's input or environment (not a bug in nstyle)."""
 
-    exit_code = 1
+    exit_code = FAILED
 
 
 class UsageError(NstyleError):
     """Bad arguments or unusable input files: the CLI exits with status 2."""
 
-    exit_code = 2
+    exit_code = USAGE
 
 
 class ImageError(UsageError):

@@ -141,3 +141,29 @@ def test_compare_api_never_writes_over_an_input(pictures):
         compare(pictures / "photo.jpg", pictures / "style.jpg", pictures / "new", models=["alexnet"], size=32,
                 iterations=1, init=str(pictures / "new" / "alexnet.losses.csv"))
     assert digests(pictures) == before and not (pictures / "new").exists()
+
+
+@pytest.mark.parametrize("option", [{"content_layers": ["relu1_1"]}, {"weights": "vgg19.safetensors"},
+                                    {"style_layer_weights": [1.0]}])
+def test_compare_refuses_an_option_it_sets_per_network(option, pictures):
+    """A network's layers or weights file would be given to every network: refused, naming it, before any work."""
+    from nstyle.errors import UsageError
+    from nstyle.eval.compare import compare
+
+    with pytest.raises(UsageError, match=f"a comparison sets {next(iter(option))} per network"):
+        compare(pictures / "photo.jpg", pictures / "style.jpg", pictures / "new", models=["alexnet"], size=32,
+                iterations=1, **option)
+    assert not (pictures / "new").exists()
+
+
+def test_the_command_line_and_the_web_leave_out_what_compare_sets_per_network():
+    """One COMPARE_FIXED: neither interface offers a per-network option; the web takes compare's own settings."""
+    from nstyle.cli import build_parser
+    from nstyle.eval.compare_options import OWN_SETTINGS, PER_NETWORK
+    from nstyle.web.options import schema
+
+    compare_parser = build_parser()._subparsers._group_actions[0].choices["compare"]
+    flags = {a.dest for a in compare_parser._actions}
+    assert not PER_NETWORK & flags and OWN_SETTINGS <= flags  # own flags (--size ...), with compare's defaults
+    offered = {o["name"] for o in schema()["transfer"] if o["compare"]}
+    assert not PER_NETWORK & offered and {"size", "iterations", "seed"} <= offered

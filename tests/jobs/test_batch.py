@@ -456,6 +456,16 @@ def test_an_output_named_by_contents_and_styles_over_another_jobs_content_is_ref
     assert digests(pictures) == before
 
 
+def test_a_wrong_option_for_contents_and_styles_is_one_usage_error_before_any_work(pictures, capsys):
+    """Every job of --contents/--styles takes the command line's options: a wrong one is refused once (exit 2), not
+    reported as the failure of every job."""
+    code = main(["batch", "--contents", str(pictures / "photo.png"), "--styles", str(pictures / "style.png"), "-o",
+                 str(pictures / "out"), "-q", "--workers", "0", "--size", "5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--size 5: must be at least 16" in err and len(err.strip().splitlines()) == 1, err
+    assert not (pictures / "out").exists()
+
+
 def test_run_batch_refuses_an_output_over_an_input(pictures):
     from nstyle.jobs.batch import run_batch
 

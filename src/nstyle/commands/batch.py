@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .options import _signature_default, add_transfer_options, given_options
+from .options import add_transfer_options, defaults_of, given_options
 
 
 def add(sub) -> None:
-    retries = _signature_default("nstyle.jobs.executors:make_executor", "retries")  # read, not imported
+    retries = defaults_of("nstyle.jobs.executors:make_executor", "retries")["retries"]  # read, not imported
 
     b = sub.add_parser("batch", help="many transfers from a CSV job list or folders, here or on a Ray cluster",
                        description="Run every job of JOBS.csv (columns content, style (several separated by ';'), "

@@ -6,17 +6,17 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .options import _signature_default, add_transfer_options, given_options, option_flag
+from ..eval.compare_options import COMPARE_FIXED
+from ..exitcodes import INTERRUPTED, OK
+from .options import add_transfer_options, defaults_of, given_options, option_flag
 
-PAPER_HEIGHT, PAPER_ROUNDS = 400, 10  # nstyle.eval.paper's HEIGHT and OUTER_ITERATIONS, without importing torch
-
-# Set per network by `compare` itself, or one of its own flags.
-COMPARE_FIXED = frozenset({"model", "size", "iterations", "seed", "device", "weights", "content_layers",
-                           "style_layers", "style_layer_weights"})
+#: --paper's height and rounds: ``nstyle.eval.paper.run_paper``'s defaults, read without importing torch.
+PAPER = "nstyle.eval.paper:run_paper"
 
 
 def add(sub) -> None:
-    compare = "nstyle.eval.compare:compare"  # its defaults, read without loading torch
+    compare = defaults_of("nstyle.eval.compare:compare", "models", "size", "iterations", "seed", "device")
+    paper = defaults_of(PAPER, "height", "iterations")
 
     c = sub.add_parser("compare", help="the same transfer on several backbones, scored by one judge",
                        description="Run the same transfer on each backbone and write each result, a labelled grid, "
@@ -24,15 +24,15 @@ def add(sub) -> None:
     c.add_argument("content", help="content image (a photo)")
     c.add_argument("style", help="style image (a painting)")
     c.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the results")
-    c.add_argument("--models", default=",".join(_signature_default(compare, "models")),
+    c.add_argument("--models", default=",".join(compare["models"]),
                    help="comma-separated networks (default: %(default)s)")
     c.add_argument("--size", type=int, help=f"long side for every network (default: "
-                   f"{_signature_default(compare, 'size')}; with --paper the height, {PAPER_HEIGHT})")
+                   f"{compare['size']}; with --paper the height, {paper['height']})")
     c.add_argument("--iterations", type=int, help=f"iterations for every network (default: "
-                   f"{_signature_default(compare, 'iterations')}; with --paper {PAPER_ROUNDS} rounds)")
-    c.add_argument("--seed", type=int, default=_signature_default(compare, "seed"),
+                   f"{compare['iterations']}; with --paper {paper['iterations']} rounds)")
+    c.add_argument("--seed", type=int, default=compare["seed"],
                    help="random seed for every network (default: %(default)s)")
-    c.add_argument("--device", default=_signature_default(compare, "device"),
+    c.add_argument("--device", default=compare["device"],
                    help="cpu, cuda or auto (default: %(default)s)")
     c.add_argument("--paper", action="store_true",
                    help="the seed paper's settings on every network (--size is the height, --iterations counts "
@@ -55,9 +55,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     options = {k: v for k, v in given_options(args).items() if k not in COMPARE_FIXED}
     if args.paper and options:
         raise UsageError(f"--paper fixes these settings; drop {', '.join(option_flag(n) for n in sorted(options))}")
-    size = args.size or (PAPER_HEIGHT if args.paper else _signature_default(compare, "size"))
-    iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
+    if args.paper:
+        paper = defaults_of(PAPER, "height", "iterations")
+        size, iterations = args.size or paper["height"], args.iterations or paper["iterations"]
+    else:
+        own = defaults_of(compare, "size", "iterations")
+        size, iterations = args.size or own["size"], args.iterations or own["iterations"]
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
                    paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
     print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")
-    return 0 if len(runs) == len(models) else 130
+    return OK if len(runs) == len(models) else INTERRUPTED

@@ -34,11 +34,12 @@ def demo_images() -> tuple[Path, Path]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..core.options import options_from
     from ..io.images import check_output_path
     from ..jobs.runner import run_transfer_job
 
     output = check_output_path(args.output)
     content, style = demo_images()
     print(f"nstyle demo: {content.name} in the style of {style.name} (from scikit-image)")
-    return run_transfer_job(content, style, output, {"size": args.size, "iterations": args.iterations,
-                                                      "device": args.device}, plot=True)
+    options = options_from(size=args.size, iterations=args.iterations, device=args.device)
+    return run_transfer_job(content, style, output, options, plot=True)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# nstyle.eval.evaluate's defaults, repeated here so that `nstyle --help` loads no torch.
-CROSS_NETWORK, CFSD_NETWORK, BATCH_SIZE = "inception_v3", "vgg16", 4
+from ..exitcodes import OK
+from .options import defaults_of
+
+#: Whose defaults the flags show: read from its source, so that `nstyle --help` loads no torch.
+EVALUATE = "nstyle.eval.evaluate:evaluate"
 
 
 def add(sub) -> None:
+    defaults = defaults_of(EVALUATE, "device", "batch_size", "cross_network", "cfsd_network")
     e = sub.add_parser(
         "evaluate", help="score a folder of results: ArtFID (proxy), FID, KID, LPIPS, CFSD, histogram, judge",
         description="Score results named {content}_stylized_{style}.png (the protocol's naming; contents and styles "
@@ -23,13 +27,14 @@ def add(sub) -> None:
     e.add_argument("-o", "--output", metavar="DIR", help="folder for metrics.csv and the summary (default: RESULTS)")
     e.add_argument("--partial", action="store_true",
                    help="score the pairs there are instead of requiring every content with every style")
-    e.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
-    e.add_argument("--batch-size", type=int, default=BATCH_SIZE, metavar="N",
+    e.add_argument("--device", default=defaults["device"],
+                   help="cpu, cuda or auto (default: %(default)s)")
+    e.add_argument("--batch-size", type=int, default=defaults["batch_size"], metavar="N",
                    help="results of one content scored together (default: %(default)s)")
-    e.add_argument("--cross-network", default=CROSS_NETWORK, metavar="NAME",
+    e.add_argument("--cross-network", default=defaults["cross_network"], metavar="NAME",
                    help="network of the cross-network style distance, one the runs did not optimise "
                         "(default: %(default)s)")
-    e.add_argument("--cfsd-network", default=CFSD_NETWORK, metavar="NAME",
+    e.add_argument("--cfsd-network", default=defaults["cfsd_network"], metavar="NAME",
                    help="network of CFSD's relu3_1 (default: %(default)s, torchvision weights as the protocol's "
                         "VGG19; vgg19 is Oxford's Caffe network, on another scale)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -44,4 +49,4 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           cfsd_network=args.cfsd_network, quiet=args.quiet)
     print(summary_markdown(evaluation.summary), end="")
     print(f"wrote metrics.csv, summary.json and summary.md to {Path(args.output or args.results)}")
-    return 0
+    return OK

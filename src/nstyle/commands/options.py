@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 
 from ..core.options import option_flag
 from ..errors import UsageError
+from ..exitcodes import USAGE
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with a one-line error (exit 2) instead of the usage block."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def add_transfer_options(parser: argparse.ArgumentParser, exclude: frozenset[str] = frozenset()) -> None:
@@ -56,11 +58,14 @@ def _option_default(name: str):
     return TransferOptions.__dataclass_fields__[name].default
 
 
-def _signature_default(func, name: str):
-    """A default of ``func`` (a function, or ``"module:function"`` read without importing it)."""
+@functools.cache
+def defaults_of(func, *names: str) -> dict:
+    """Defaults of ``func``'s parameters (a function, or ``"module:function"`` read without importing it), by
+    ``nstyle.core.options.signature_defaults``; asked once per command for all its names, as each read of a source
+    parses the module (a dozen parses were a third of `nstyle --help`'s time)."""
     from ..core.options import signature_defaults
 
-    return signature_defaults(func, name)[name]
+    return signature_defaults(func, *names)
 
 
 def add_content_and_styles(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..exitcodes import FAILED, OK
 from .options import Parser
 
 
@@ -35,7 +36,7 @@ def cmd_samples_list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
-    return 0
+    return OK
 
 
 def cmd_samples_fetch(args: argparse.Namespace) -> int:
@@ -44,7 +45,7 @@ def cmd_samples_fetch(args: argparse.Namespace) -> int:
     records = list(samples().values()) if "all" in args.names else [get_sample(n) for n in args.names]
     for record in records:
         print(fetch_sample(record, force=args.force))
-    return 0
+    return OK
 
 
 def cmd_samples_path(args: argparse.Namespace) -> int:
@@ -54,5 +55,5 @@ def cmd_samples_path(args: argparse.Namespace) -> int:
     print(record.cache_path())
     if not is_cached(record):
         print(f"nstyle: {args.name} is not fetched yet; run `nstyle samples fetch {args.name}`", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    return OK

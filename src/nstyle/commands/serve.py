@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..exitcodes import OK
 
 
 def default_data_dir() -> Path:
@@ -83,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             uvicorn.Server(config).run(sockets=[sock])
         finally:
             sock.close()
-    return 0
+    return OK
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

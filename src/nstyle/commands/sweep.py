@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..exitcodes import INTERRUPTED, OK
 from .options import add_content_and_styles, add_transfer_options, given_options, styles_of
 
 
@@ -32,4 +33,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("--strength values must be between 0 and 1")
     runs = sweep(args.content, styles, args.strengths, output, quiet=args.quiet, **given_options(args))
     print(f"wrote {output} ({len(runs)} strengths)")
-    return 0 if len(runs) == len(args.strengths) else 130
+    return OK if len(runs) == len(args.strengths) else INTERRUPTED

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..exitcodes import INTERRUPTED, OK
 from .options import add_content_and_styles, add_transfer_options, given_options, option_flag, styles_of
 
 
@@ -41,14 +42,17 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         if args.save_maps is not None:
             raise UsageError("--paper replays the paper's run, which has no maps; drop --save-maps")
         return _run_paper(args, output)
+    from ..core.options import options_from
     from ..jobs.runner import run_transfer_job
 
-    return run_transfer_job(args.content, styles_of(args), output, given_options(args), save_every=args.save_every,
-                            plot=args.plot, resume=args.resume, quiet=args.quiet,
+    return run_transfer_job(args.content, styles_of(args), output, options_from(**given_options(args)),
+                            save_every=args.save_every, plot=args.plot, resume=args.resume, quiet=args.quiet,
                             save_maps=args.save_maps)
 
 
 def _run_paper(args: argparse.Namespace, output: Path) -> int:
+    from ..core.options import options_from
+    from ..core.stops import Stop
     from ..eval.paper import OUTER_ITERATIONS, run_paper
     from ..io.images import save_image
     from ..io.plot import plot_history, write_history_csv
@@ -61,7 +65,8 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     styles = styles_of(args)
     if len(styles) > 1:
         raise UsageError("--paper takes one style image")
-    refuse_overwriting(args.content, styles, output, opts, plot=args.plot, checkpoint=False)  # the rounds: run_paper
+    # the rounds' images are checked by run_paper
+    refuse_overwriting(args.content, styles, output, options_from(**opts), plot=args.plot, checkpoint=False)
     result = run_paper(args.content, styles[0], output, iterations=opts.get("iterations", OUTER_ITERATIONS),
                        seed=opts.get("seed", 0), device=opts.get("device", "auto"), weights=opts.get("weights"),
                        model=opts.get("model", "vgg19"), height=opts.get("size", 400))
@@ -70,4 +75,4 @@ def _run_paper(args: argparse.Namespace, output: Path) -> int:
     if args.plot:
         plot_history(result.history, sidecar(output, ".losses.png"), title="nstyle --paper")
     print(f"wrote {output} ({len(result.history)} evaluations, {result.seconds:.0f}s)")
-    return 130 if result.stopped == "interrupted" else 0
+    return INTERRUPTED if result.stopped == Stop.INTERRUPTED else OK

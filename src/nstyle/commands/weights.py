@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..exitcodes import FAILED, OK
 from .options import Parser
 
 
@@ -46,7 +47,7 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
-    return 0
+    return OK
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def cmd_weights_fetch(args: argparse.Namespace) -> int:
     names = model_names() if "all" in args.names else args.names
     for name in names:
         print(fetch(name, force=args.force))
-    return 0
+    return OK
 
 
 def cmd_weights_path(args: argparse.Namespace) -> int:
@@ -67,8 +68,8 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
     print(record.cache_path())
     if not is_cached(record):
         print(f"nstyle: {args.name} is not fetched yet; run `nstyle weights fetch {args.name}`", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    return OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -92,4 +93,4 @@ def cmd_models(args: argparse.Namespace) -> int:
             print(f"  layers: {' '.join(net.layer_names)}")
     if not details:
         print("(nstyle models --details: parameters, preprocessing and default layers; --layers: every layer)")
-    return 0
+    return OK

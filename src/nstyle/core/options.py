@@ -477,3 +477,23 @@ def signature_defaults(func, *names: str) -> dict:
 
 __all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "input_files", "from_text",
            "strength_weight", "signature_defaults"]
+
+
+# -- Options as plain values, for a job that crosses a process or the network (``options_from`` makes them again) --
+
+
+def options_to_dict(options: TransferOptions) -> dict[str, Any]:
+    """The options that differ from the defaults (``--quality``'s preset included), by name, as they are held (file
+    options as the paths given): what a job carries to another process or machine; ``options_from(**options_to_dict(
+    o)) == o``. A style loss the options settled themselves is left out, so that it is settled the same way there
+    (given back, it would be taken for the user's own and refused where a method brings its own)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TransferOptions)} | QUALITY_PRESETS[options.quality]
+    values = {name: getattr(options, name) for name, default in defaults.items() if getattr(options, name) != default}
+    if "style_loss" in values:
+        settled = TransferOptions(**{k: v for k, v in values.items() if k != "style_loss"}).style_loss
+        if settled == values["style_loss"]:
+            del values["style_loss"]
+    return values
+
+
+__all__ += ["options_to_dict"]

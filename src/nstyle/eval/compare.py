@@ -25,10 +25,12 @@ import PIL.Image
 
 from ..core.optim import IterationRecord
 from ..core.stops import Stop
+from ..errors import UsageError
 from ..io.atomic import write_text
 from ..io.images import as_image, resize_to_long_side, save_image
 from ..io.paths import folder_for_results, refuse_overwriting_inputs
 from ..io.plot import plot_loss_parts, pyplot, save_figure, write_history_csv
+from .compare_options import PER_NETWORK
 from .judge import CONTENT_LAYER, JUDGE_MODEL, STYLE_LAYERS, Judge, Scores, image_health
 
 DEFAULT_MODELS = ("vgg16", "vgg19", "resnet50", "inception_v3")
@@ -105,6 +107,10 @@ def compare(
     from ..models.registry import get_record
     from .paper import check_paper_fits, run_paper
 
+    per_network = sorted(set(options) & PER_NETWORK)
+    if per_network:
+        raise UsageError(f"a comparison sets {', '.join(per_network)} per network; leave "
+                         f"{'it' if len(per_network) == 1 else 'them'} out")
     for name in models:
         get_record(name)  # an unknown name fails before anything runs
     # One size and every iteration on every network, so loss curves and times compare like for like.

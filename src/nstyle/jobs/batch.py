@@ -24,9 +24,11 @@ from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
+from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, replacing, write_bytes
 from ..io.paths import output_folder, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
+from .status import DONE_STATES, JobStatus
 
 RESULTS = "results.csv"
 LOCK = ".nstyle-batch.lock"
@@ -35,7 +37,6 @@ OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
 LIST_SEPARATOR = ";"  # between the styles of a cell, and the values of any list option
 RESULT_FIELDS = ("job", "content", "style", "output", "options", "key", "status", "error", "seconds", "iterations",
                  "total", "content_loss", "style_loss", "tv_loss", "node", "note", "finished")
-DONE_STATES = ("done", "skipped")
 
 
 @dataclass
@@ -137,7 +138,7 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         problem = ""
         try:
             options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
-            TransferOptions(**options)  # every value checked now, not when the job's turn comes
+            TransferOptions(**options)  # checked now, not when the job's turn comes; the job carries the values
         except UsageError as err:
             options, problem = dict(defaults or {}), f"{path.name} line {line}: {err}"
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
@@ -161,7 +162,9 @@ def image_files(pattern: str, what: str) -> list[Path]:
 
 
 def jobs_from_globs(contents: str, styles: str, defaults: dict | None = None) -> list[BatchJob]:
-    """One job for every content with every style."""
+    """One job for every content with every style, all with the command line's options: checked now, so that a
+    wrong one is one usage error before any work, not a failure of every job."""
+    TransferOptions(**(defaults or {}))  # the jobs carry them as values to their worker processes
     content_files, style_files = image_files(contents, "--contents"), image_files(styles, "--styles")
     jobs = [BatchJob(n, c, [s], dict(defaults or {}), where=f"--contents/--styles job {n}")
             for n, (c, s) in enumerate(((c, s) for c in content_files for s in style_files), start=1)]
@@ -222,7 +225,7 @@ class ResultsTable:
         row = {"job": job.number, "content": str(job.content), "style": LIST_SEPARATOR.join(map(str, job.styles)),
                "output": job.output, "options": job.described_options(), "key": key, "status": status,
                "error": error, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        if status == "skipped":  # keep what the run that made the file measured
+        if status == JobStatus.SKIPPED:  # keep what the run that made the file measured
             old = self.previous.get(job.output, {})
             row |= {k: old.get(k, "") for k in ("seconds", "iterations", "total", "content_loss", "style_loss",
                                                  "tv_loss", "node", "note", "finished")}
@@ -328,7 +331,7 @@ def holding(folder: Path):
 
 def run_batch(jobs: list[BatchJob], folder: str | os.PathLike, make_executor: Callable[[int], object],
               quiet: bool = False, job_list: str | os.PathLike | None = None) -> int:
-    """Run the jobs not done yet; returns 0 (all done), 1 (some failed) or 130 (interrupted).
+    """Run the jobs not done yet; returns OK (all done), FAILED (some failed) or INTERRUPTED (``nstyle.exitcodes``).
 
     ``make_executor(n)`` gives the executor for ``n`` jobs to run; it is not called when none is left. No output
     may replace an input (``job_list``, the CSV the jobs came from, included)."""
@@ -352,12 +355,12 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             try:
                 key = job.spec().key()
             except NstyleError as err:  # a missing file or a wrong value: this job fails, the others run
-                table.record(job, "failed", error=str(err))
+                table.record(job, JobStatus.FAILED, error=str(err))
                 if not quiet:
                     print(f"nstyle batch: {err}; the other jobs run", file=sys.stderr)
                 continue
             if table.is_done(job, key, folder):
-                table.record(job, "skipped", key)
+                table.record(job, JobStatus.SKIPPED, key)
             else:
                 todo.append((job, key))
         table.write()
@@ -374,7 +377,7 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
                 try:
                     spec = job.spec()
                 except NstyleError as err:  # removed or changed since the check above
-                    table.record(job, "failed", error=str(err))
+                    table.record(job, JobStatus.FAILED, error=str(err))
                     bar.update(1)
                     continue
                 running[executor.submit(spec)] = (job, spec.key())
@@ -384,36 +387,36 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             for future in ended:
                 job, key = running.pop(future)
                 _store(job, key, future.result(), folder, table)
-                bar.set_postfix(done=table.count("done"), failed=table.count("failed"),
-                                skipped=table.count("skipped"), refresh=False)
+                bar.set_postfix(done=table.count(JobStatus.DONE), failed=table.count(JobStatus.FAILED),
+                                skipped=table.count(JobStatus.SKIPPED), refresh=False)
                 bar.update(1)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         if executor is not None:
             executor.shutdown(cancel_pending=True)
-        done = table.count("done") + table.count("skipped")
+        done = table.count(JobStatus.DONE) + table.count(JobStatus.SKIPPED)
         print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
               "command again to finish the rest", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     bar.close()
     if executor is not None:
         executor.shutdown()
-    counts = {s: table.count(s) for s in ("done", "skipped", "failed")}
+    counts = {s: table.count(s) for s in (JobStatus.DONE, JobStatus.SKIPPED, JobStatus.FAILED)}
     print(f"nstyle batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; "
           f"results in {folder / RESULTS}")
-    if counts["failed"]:
+    if counts[JobStatus.FAILED]:
         print(f"nstyle batch: {counts['failed']} of {len(jobs)} jobs failed; their errors are in "
               f"{folder / RESULTS}", file=sys.stderr)
-        return 1
-    return 0
+        return FAILED
+    return OK
 
 
 def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: ResultsTable) -> None:
     """Write a finished job's image atomically, then its row; a cancelled job leaves its old row."""
     from ..io.images import save_image
 
-    if outcome.status == "done":
+    if outcome.status == JobStatus.DONE:
         target = folder / job.output
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -421,8 +424,8 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
                 write_bytes(map_sidecar(target, name), data)
         except (NstyleError, OSError) as err:
-            table.record(job, "failed", key, outcome, error=str(err))
+            table.record(job, JobStatus.FAILED, key, outcome, error=str(err))
             return
-        table.record(job, "done", key, outcome)
-    elif outcome.status == "failed":
-        table.record(job, "failed", key, outcome, error=outcome.error)
+        table.record(job, JobStatus.DONE, key, outcome)
+    elif outcome.status == JobStatus.FAILED:
+        table.record(job, JobStatus.FAILED, key, outcome, error=outcome.error)

@@ -1,9 +1,11 @@
-"""Executors beyond ``jobs.ThreadExecutor``: worker processes on this machine, and tasks on a Ray cluster.
+"""Executors beyond this process's ``nstyle.jobs.spec.ThreadExecutor``: worker processes on this machine, and
+tasks on a Ray cluster; :func:`make_executor` picks one for a command's ``--workers`` and ``--ray``.
 
-Both meet :class:`nstyle.jobs.spec.Executor`, so ``nstyle batch`` and ``nstyle serve`` hand them the same
-:class:`~nstyle.jobs.spec.JobSpec` and get the same :class:`~nstyle.jobs.spec.JobOutcome` back. A job's own failure is
-an outcome, never an exception; what these executors add is surviving the loss of the process (or the node)
-that ran a job: the job runs again, up to ``retries`` times, and is then reported ``failed`` with the reason.
+Both meet :class:`nstyle.jobs.spec.Executor`, so ``nstyle batch``, ``nstyle serve`` and ``nstyle video`` hand them
+the same :class:`~nstyle.jobs.spec.JobSpec` and get the same :class:`~nstyle.jobs.spec.JobOutcome` back. A job's
+own failure is an outcome, never an exception; what these executors add is surviving the loss of the process (or
+the node) that ran a job: the job runs again, up to ``retries`` times, and is then reported ``failed`` with the
+reason.
 
 Progress callbacks run on a thread of the executor, not the caller's thread.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from .spec import LOCAL_ONLY_OPTIONS, JobOutcome, JobProgress, JobSpec, ThreadExecutor, execute
+from .status import JobStatus
 
 DEFAULT_RETRIES = 2
 #: Threads one job gets by default: one image's convolutions use two cores well and more cores less well, so
@@ -173,7 +176,7 @@ class ProcessExecutor:
     def _start(self, job_id: int) -> None:
         tracked = self._jobs[job_id]
         if tracked.cancel is not None and tracked.cancel.is_set():
-            self._finish(job_id, JobOutcome("cancelled"))
+            self._finish(job_id, JobOutcome(JobStatus.CANCELLED))
             return
         tracked.started = False
         tracked.attempts += 1
@@ -189,7 +192,7 @@ class ProcessExecutor:
             self._start(job_id)
             return
         except RuntimeError:  # shut down meanwhile
-            self._finish(job_id, JobOutcome("cancelled"))
+            self._finish(job_id, JobOutcome(JobStatus.CANCELLED))
             return
         tracked.handle = handle
         handle.add_done_callback(lambda f: self._ended(job_id, f, pool))
@@ -205,21 +208,22 @@ class ProcessExecutor:
         if tracked is None:
             return
         if handle.cancelled() or (self._closed and handle.exception() is not None):
-            self._finish(job_id, JobOutcome("cancelled"))
+            self._finish(job_id, JobOutcome(JobStatus.CANCELLED))
             return
         error = handle.exception()
         if error is None:
             self._finish(job_id, handle.result())
             return
         if not isinstance(error, BrokenProcessPool):
-            self._finish(job_id, JobOutcome("failed", error=f"the worker process failed: {error}"))
+            self._finish(job_id, JobOutcome(JobStatus.FAILED, error=f"the worker process failed: {error}"))
             return
         tracked.breaks += 1
         if not tracked.started and tracked.breaks <= 2 * (self.retries + 1):
             tracked.attempts -= 1  # queued behind the job that broke the pool: not an attempt of its own
         elif tracked.attempts > self.retries:
-            self._finish(job_id, JobOutcome("failed", error=f"the worker process died {tracked.attempts} times "
-                                                            "running this job (killed, or out of memory?)"))
+            self._finish(job_id, JobOutcome(JobStatus.FAILED, error=f"the worker process died {tracked.attempts} "
+                                                                     "times running this job (killed, or out of "
+                                                                     "memory?)"))
             return
         # Not on the pool's own management thread: it is the one being replaced.
         threading.Thread(target=self._retry, args=(job_id, pool), daemon=True).start()
@@ -288,7 +292,7 @@ class ProcessExecutor:
             self._closed = True
             self._stop_workers(grace=0.0, cancel_futures=True)
             for job_id in list(self._jobs):
-                self._finish(job_id, JobOutcome("cancelled"))
+                self._finish(job_id, JobOutcome(JobStatus.CANCELLED))
         else:
             while self._jobs:  # retries may replace the pool while we wait
                 time.sleep(0.1)
@@ -379,14 +383,15 @@ def _ray_job(job_id: int, spec: JobSpec, threads: int, events, preview_every: in
     """One job as a Ray task: weights into this node's cache first, then ``execute`` with progress sent to the
     driver through ``events`` (a ``ray.util.queue.Queue``); Ray's cancel arrives as a KeyboardInterrupt, which
     the engine turns into a stop that keeps the image so far."""
-    from ..core.options import options_from
+    from ..core.options import TransferOptions
     from ..errors import NstyleError
 
     set_threads(threads)
-    try:
-        fetch_weights_once(options_from(**spec.options).model)
-    except (NstyleError, TypeError):
-        pass  # execute reports a bad option or unreachable weights as this job's failure
+    if spec.kind != "compare":  # a transfer or a shot: one network, named in the options as they travelled
+        try:
+            fetch_weights_once(spec.options.get("model", TransferOptions.model))
+        except NstyleError:
+            pass  # execute reports an unknown network or unreachable weights as this job's failure
     report = None
     node = ray_node()
     if events is not None:
@@ -477,8 +482,8 @@ class RayExecutor:
         tracked.future.set_running_or_notify_cancel()
         local = sorted(set(spec.options) & set(LOCAL_ONLY_OPTIONS))
         if local:
-            tracked.future.set_result(JobOutcome("failed", error=f"{', '.join(local)} names a file on this machine, "
-                                                                 "which a Ray node cannot read; leave it out"))
+            tracked.future.set_result(JobOutcome(JobStatus.FAILED, error=f"{', '.join(local)} names a file on this "
+                                                 "machine, which a Ray node cannot read; leave it out"))
             return tracked.future
         events = self._event_queue() if on_progress is not None or cancel is not None else None
         job_id = next(self._ids)
@@ -543,13 +548,13 @@ class RayExecutor:
         try:
             return ray.get(ref)
         except ray.exceptions.TaskCancelledError:
-            return sent or JobOutcome("cancelled")
+            return sent or JobOutcome(JobStatus.CANCELLED)
         except Exception as err:  # the worker or node was lost more often than retried, out of memory, ...
             if sent is not None:
                 return sent
             reason = " ".join(str(err).split())[:200]
-            return JobOutcome("failed", error=f"lost on Ray ({type(err).__name__}, after up to {self.retries} "
-                                              f"retries): {reason}")
+            return JobOutcome(JobStatus.FAILED, error=f"lost on Ray ({type(err).__name__}, after up to "
+                                                       f"{self.retries} retries): {reason}")
 
     def shutdown(self, cancel_pending: bool = False) -> None:
         if cancel_pending:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
+from ..core.options import TransferOptions, input_files, options_to_dict
 from ..core.stops import Stop
 from ..errors import UsageError
+from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, write_json
 from ..io.images import save_image, tensor_to_image
 from ..io.paths import refuse_overwriting_inputs
@@ -41,12 +43,10 @@ def map_paths(folder: Path, style) -> list[Path]:
     return [folder / name for name in map_names(len(one_or_many(style)))]
 
 
-def refuse_overwriting(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
+def refuse_overwriting(content, style, output: Path, options: TransferOptions, save_every: int = 0, plot: bool = False,
                        checkpoint: bool = True, save_maps: Path | None = None) -> None:
     """Before any work: a one-line UsageError when the output or a file written beside it (snapshots, checkpoint,
     loss table and curve, the found maps) would replace the content, a style or a file an option names."""
-    from ..core.options import input_files, options_from
-
     outputs: dict[str, object] = {"-o": output, "the loss table of -o": sidecar(output, ".losses.csv")}
     if plot:
         outputs["the loss curve of -o (--plot)"] = sidecar(output, ".losses.png")
@@ -54,10 +54,10 @@ def refuse_overwriting(content, style, output: Path, options: dict, save_every: 
         outputs |= {"the checkpoint image of -o": sidecar(output, ".resume.png"),
                     "the checkpoint record of -o": sidecar(output, ".resume.json")}
     if save_every:
-        last = options_from(**options).planned_iterations() + 1  # a resumed run may end one further
+        last = options.planned_iterations() + 1  # a resumed run may end one further
         outputs["a --save-every snapshot of -o"] = [sidecar(output, f"_iter{n:04d}{output.suffix}")
                                                     for n in range(save_every, last + 1, save_every)]
-    inputs = {"the content image": content, "the style image": style} | input_files(options)
+    inputs = {"the content image": content, "the style image": style} | input_files(options_to_dict(options))
     if save_maps is not None:
         refuse_overwriting_inputs({"a map of --save-maps": map_paths(save_maps, style)}, inputs,
                                   advice="give --save-maps another folder")
@@ -107,19 +107,18 @@ def _offset(history: list[IterationRecord], done: int, elapsed: float) -> list[I
             for r in history]
 
 
-def run_transfer_job(content, style, output: Path, options: dict, save_every: int = 0, plot: bool = False,
+def run_transfer_job(content, style, output: Path, opts: TransferOptions, save_every: int = 0, plot: bool = False,
                      resume: bool = False, quiet: bool = False, save_maps: Path | None = None) -> int:
     """Stylise and write ``output`` (+ ``.losses.csv``, ``.losses.png`` with ``plot``, and with ``save_maps`` the maps
-    ``--auto-maps`` found, into that folder); returns an exit code."""
+    ``--auto-maps`` found, into that folder); returns an exit code (``nstyle.exitcodes``)."""
     from tqdm import tqdm
 
     from ..core.engine import run
-    from ..core.options import options_from
 
-    opts = options_from(**options)
+    options = options_to_dict(opts)  # the engine's keywords
     if save_maps is not None and opts.auto_maps is None:
         raise UsageError("--save-maps writes the maps that --auto-maps finds; give --auto-maps K (or auto)")
-    refuse_overwriting(content, style, output, options, save_every, plot, save_maps=save_maps)
+    refuse_overwriting(content, style, output, opts, save_every, plot, save_maps=save_maps)
     checkpoint = Checkpoint(output, run_identity(content, style, opts, free=RESUME_MAY_CHANGE))
     done, previous = 0, []
     if resume:
@@ -176,11 +175,11 @@ def run_transfer_job(content, style, output: Path, options: dict, save_every: in
         checkpoint.save(result.image, history, n)
         print(f"nstyle: interrupted after {n} iterations; best image so far written to {output}; "
               "continue with --resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     checkpoint.remove()
     if result.stopped == Stop.NON_FINITE:
         print(f"nstyle: the loss stopped being finite after {n} iterations; best image written to {output}; "
               "try a smaller --lr or another --optimizer", file=sys.stderr)
-        return 1
+        return FAILED
     print(f"wrote {output} ({n} iterations in {history[-1].elapsed:.0f}s)" if history else f"wrote {output}")
-    return 0
+    return OK

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 import PIL.Image
 
 from .spec import STEPS_FILE, InputImage, JobOutcome, JobSpec, ShotJob, carried, encode_png
+from .status import JobStatus
 
 
 def _image(value) -> InputImage:
@@ -51,7 +52,7 @@ def shot_outcome(index: int, outcome: JobOutcome):
         k, i = entry["step"], entry["frame"]
         picture = PIL.Image.open(io.BytesIO(outcome.files[f"{k:05d}-{i:05d}.png"])).convert("RGB")
         steps.append((k, i, picture, FrameReport(**entry["report"])))
-    return ShotOutcome(index, steps, outcome.error if outcome.status == "failed" else "", outcome.node)
+    return ShotOutcome(index, steps, outcome.error if outcome.status == JobStatus.FAILED else "", outcome.node)
 
 
 def executor_runner(executor) -> Callable:

@@ -1,11 +1,13 @@
-"""One style-transfer job, self-contained, and the executors that run jobs: the runner shared by
-``nstyle batch`` and ``nstyle serve``.
+"""A job, self-contained, and how one runs in this process: what ``nstyle batch``, ``nstyle serve`` and
+``nstyle video`` hand to an executor.
 
 A :class:`JobSpec` carries its images as bytes (content, styles, and any image an option names, such as a
-mask), so it can travel to another process or a Ray node with no shared file system. :func:`execute` runs
-one in the current process: progress goes to a callback, a cancel flag stops it with the image so far, and a
-job's own failure (a bad image, bad options) never raises: the :class:`JobOutcome` says ``failed`` with
-the one-line reason. Executors run many jobs and return futures of outcomes.
+mask) and its options as plain values, so it can travel to another process or a Ray node with no shared file
+system. :func:`execute` runs one in the current process: progress goes to a callback, a cancel flag stops it
+with the image so far, and a job's own failure (a bad image, bad options) never raises: the :class:`JobOutcome`
+says ``failed`` (``nstyle.jobs.status``) with the one-line reason. An :class:`Executor` runs many jobs and returns
+futures of outcomes: :class:`ThreadExecutor` here, one at a time on a thread of this process; worker processes
+and Ray in ``nstyle.jobs.executors``.
 
 A job is a transfer (``kind="transfer"``, the default), a backbone comparison (``kind="compare"``: the content and
 one style through ``nstyle.eval.compare`` on ``options["models"]``; its grid, plots and tables come back as bytes in
@@ -33,6 +35,7 @@ import PIL.Image
 
 from ..core.stops import Stop
 from ..io.fingerprint import bytes_digest, file_digest
+from .status import JobStatus
 
 T = TypeVar("T")
 
@@ -139,9 +142,9 @@ class JobProgress:
 
 @dataclass
 class JobOutcome:
-    """How a job ended: ``done``, ``cancelled`` (with the image so far) or ``failed`` (``error`` says why)."""
+    """How a job ended: ``DONE``, ``CANCELLED`` (with the image so far) or ``FAILED`` (``error`` says why)."""
 
-    status: str
+    status: JobStatus
     error: str = ""
     image: bytes | None = field(default=None, repr=False)  # PNG
     seconds: float = 0.0
@@ -211,7 +214,7 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     if spec.kind == "shot":
         return _execute_shot(spec, on_progress, cancel)
     if spec.kind != "transfer":
-        return JobOutcome("failed", error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
+        return JobOutcome(JobStatus.FAILED, error=f"unknown job kind {spec.kind!r}; use one of {', '.join(JOB_KINDS)}")
     from ..core.engine import run
     from ..core.optim import StopOptimization
     from ..core.options import options_from
@@ -222,10 +225,7 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     def paint():
         with tempfile.TemporaryDirectory(prefix="nstyle-job-") as tmp:
             options = _materialise(spec, Path(tmp))
-            try:
-                total = options_from(**options).planned_iterations()
-            except TypeError as err:  # an unknown option name
-                raise _JobError(str(err)) from None
+            total = options_from(**options).planned_iterations()  # a bad or unknown option: a UsageError
             content = spec.content.decode()
             styles = [s.decode() for s in spec.styles]
 
@@ -245,11 +245,11 @@ def execute(spec: JobSpec, on_progress: Callable[[JobProgress], None] | None = N
     history = [r.as_dict() for r in result.history]
     last = history[-1] if history else {}
     if result.stopped == Stop.NON_FINITE:
-        status, error = "failed", "the loss stopped being finite; try a smaller lr or another optimizer"
+        status, error = JobStatus.FAILED, "the loss stopped being finite; try a smaller lr or another optimizer"
     elif result.stopped in (Stop.CANCELLED, Stop.INTERRUPTED):
-        status, error = "cancelled", ""
+        status, error = JobStatus.CANCELLED, ""
     else:
-        status, error = "done", ""
+        status, error = JobStatus.DONE, ""
     maps = {} if result.maps is None else {n: encode_png(m) for n, m in result.maps.named_images().items()}
     return JobOutcome(status, error, encode_png(result.image), time.perf_counter() - start, len(history),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files=maps)
@@ -267,11 +267,11 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
     options = dict(spec.options)
     models = list(options.pop("models", DEFAULT_MODELS))
     if spec.option_files:
-        return JobOutcome("failed", error="a comparison takes no mask or map files")
+        return JobOutcome(JobStatus.FAILED, error="a comparison takes no mask or map files")
     if len(spec.styles) != 1:
-        return JobOutcome("failed", error=f"a comparison takes one style image, not {len(spec.styles)}")
+        return JobOutcome(JobStatus.FAILED, error=f"a comparison takes one style image, not {len(spec.styles)}")
     if not models:
-        return JobOutcome("failed", error="a comparison needs at least one backbone")
+        return JobOutcome(JobStatus.FAILED, error="a comparison needs at least one backbone")
     iterations = int(options.get("iterations", _compare_default("iterations")))
     total = iterations * len(models)
 
@@ -290,7 +290,7 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
             try:
                 runs = compare(spec.content.decode(), spec.styles[0].decode(), tmp, models=models, quiet=True,
                                log=lambda _line: None, callback=callback, **options)
-            except TypeError as err:  # an unknown option name
+            except TypeError as err:  # one of compare's own keywords given again (quiet, log, ...)
                 raise _JobError(str(err)) from None
             return runs, {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
 
@@ -301,8 +301,8 @@ def _execute_compare(spec: JobSpec, on_progress: Callable[[JobProgress], None] |
     history = [{"model": r.model} | h.as_dict() for r in runs for h in r.history]
     last = runs[-1].history[-1].as_dict() if runs and runs[-1].history else {}
     stopped = len(runs) < len(models) or any(r.stopped in (Stop.CANCELLED, Stop.INTERRUPTED) for r in runs)
-    return JobOutcome("cancelled" if stopped else "done", "", files.get("grid.png"), time.perf_counter() - start,
-                      sum(len(r.history) for r in runs),
+    return JobOutcome(JobStatus.CANCELLED if stopped else JobStatus.DONE, "", files.get("grid.png"),
+                      time.perf_counter() - start, sum(len(r.history) for r in runs),
                       {k: last[k] for k in ("total", "content", "style", "tv") if k in last}, history, files)
 
 
@@ -346,7 +346,7 @@ def _execute_shot(spec: JobSpec, on_progress: Callable[[JobProgress], None] | No
     files[STEPS_FILE] = json.dumps(steps).encode()
     if isinstance(how, JobOutcome):  # failed: the frames finished before the failure still come back
         return dataclasses.replace(how, files=files)
-    status = "done" if how == Stop.COMPLETED else "cancelled"
+    status = JobStatus.DONE if how == Stop.COMPLETED else JobStatus.CANCELLED
     return JobOutcome(status, seconds=time.perf_counter() - start, iterations=count[0], files=files)
 
 
@@ -358,17 +358,15 @@ def _guarded(work: Callable[[], T], start: float, memory_hint: str) -> T | JobOu
     try:
         return work()
     except (NstyleError, _JobError) as err:
-        return JobOutcome("failed", error=str(err), seconds=time.perf_counter() - start)
+        return JobOutcome(JobStatus.FAILED, error=str(err), seconds=time.perf_counter() - start)
     except MemoryError:
-        return JobOutcome("failed", error=f"out of memory; {memory_hint}", seconds=time.perf_counter() - start)
+        return JobOutcome(JobStatus.FAILED, error=f"out of memory; {memory_hint}", seconds=time.perf_counter() - start)
 
 
 def _compare_default(name: str):
-    import inspect
+    from ..core.options import signature_defaults
 
-    from ..eval.compare import compare
-
-    return inspect.signature(compare).parameters[name].default
+    return signature_defaults("nstyle.eval.compare:compare", name)[name]
 
 
 class Executor(Protocol):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..core.stops import Stop
 from ..errors import UsageError
+from ..exitcodes import INTERRUPTED, OK
 from ..io.images import SAVE_FORMATS, load_image
 from ..io.paths import refuse_overwriting_inputs, removed_on_failure
 from ..io.videofile import VIDEO_CODECS, check_preview_path, is_video_path, read_clip, write_preview, write_video
@@ -86,21 +87,21 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         finished = sum(p.is_file() for p in result.paths)
         print(f"nstyle: interrupted; {finished} of {len(result.paths)} frames are finished in {folder}; "
               "continue with the same command and --resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     if preview is not None:
         write_preview(result.paths, preview, clip.fps)
         print(f"wrote the preview {preview}")
     if folder == output:
         print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}")
-        return 0
+        return OK
     audio = clip.source if clip.has_audio else None
     try:
         copied = write_video(result.paths, output, clip.fps, audio, clip.start, clip.end)
     except KeyboardInterrupt:  # the frames and the run's state stay: --resume goes straight to encoding
         print(f"nstyle: interrupted while writing {output.name}; every frame is finished in {folder}; continue "
               "with the same command and --resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     shutil.rmtree(folder)  # the state file with it
     print(f"wrote {output} ({len(result.paths)} frames at {float(clip.fps):g} fps"
           f"{', audio copied' if copied else ''}) in {_duration(result.seconds)}")
-    return 0
+    return OK

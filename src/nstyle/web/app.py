@@ -24,10 +24,11 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
+from ..jobs.status import FINISHED
 from .guard import LOCAL_HOSTS, Guard
-from .options import compare_defaults, option_names, parse_options, schema
+from .options import RequestOptions, option_names, parse_options, schema
 from .queue import JobQueue
-from .store import FINISHED, JobNotFound, JobStore
+from .store import JobNotFound, JobStore
 from .uploads import Limits, RequestProblem, check_image
 
 STATIC = Path(__file__).parent / "static"
@@ -36,7 +37,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 EVENT_POLL_S, KEEPALIVE_S = 0.2, 15.0
 
 
-def check_memory(kind: str, options: dict, images: Sequence[InputImage], held: int = 0) -> None:
+def check_memory(options: RequestOptions, images: Sequence[InputImage], held: int = 0) -> None:
     """A job that cannot fit in the memory free, with what the running job ``held`` (freed before this one starts),
     is a 400 with the engine's message now, not a failed job later; each network of a comparison is checked."""
     import io
@@ -44,19 +45,12 @@ def check_memory(kind: str, options: dict, images: Sequence[InputImage], held: i
     import PIL.Image
 
     from ..core.memory import check_fits
-    from ..core.options import options_from
     from ..errors import UsageError
 
-    runs = [options]
-    if kind == "compare":
-        defaults = compare_defaults()
-        common = {"levels": 1, "tolerance": 0.0} | {k: v for k, v in options.items() if k != "models"}
-        common |= {k: options.get(k, defaults[k]) for k in ("size", "iterations")}
-        runs = [common | {"model": m} for m in options.get("models", defaults["models"])]
     pictures = [PIL.Image.open(io.BytesIO(image.data)) for image in images]  # sizes from the headers
     try:
-        for run in runs:
-            check_fits(options_from(**run), pictures[0], pictures[1:], reclaimable=held)
+        for run in options.runs:
+            check_fits(run, pictures[0], pictures[1:], reclaimable=held)
     except UsageError as err:
         raise RequestProblem(400, option_names(str(err))) from None
 
@@ -149,16 +143,16 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         text = form.get("options")
         if text is not None and not isinstance(text, str):
             raise RequestProblem(400, "options must be a form field holding a JSON object, not a file")
-        opts = await run_in_threadpool(parse_options, text, kind, len(styles), limits)
+        opts = await run_in_threadpool(parse_options, text, kind, len(styles), limits)  # the one parse
         uploads = [(content, "content")] + [(s, f"style{i}") for i, s in enumerate(styles)]
         checked = []
         for upload, role in uploads:
             data = await upload.read(limits.max_file_bytes + 1)
             checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits))
         if not remote:  # a Ray cluster's nodes have their own memory: the job's own Painter checks it there
-            await run_in_threadpool(check_memory, kind, opts, [img for img, _ in checked], jobs.held_bytes())
+            await run_in_threadpool(check_memory, opts, [img for img, _ in checked], jobs.held_bytes())
         names = {"content": checked[0][1], "styles": [shown for _, shown in checked[1:]]}
-        record = await run_in_threadpool(store.create, kind, opts, checked[0][0], [img for img, _ in checked[1:]],
+        record = await run_in_threadpool(store.create, kind, opts.given, checked[0][0], [img for img, _ in checked[1:]],
                                          names)
         jobs.submit(record["id"])
         return {"id": record["id"], "job": record}

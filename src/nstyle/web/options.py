@@ -8,21 +8,25 @@ file, masks and maps, ``device``) cannot be set from a request.
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import functools
 import json
 import math
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..eval.compare_options import COMPARE_FIXED, OWN_SETTINGS
 from .uploads import Limits, RequestProblem
+
+if TYPE_CHECKING:
+    from ..core.options import TransferOptions
 
 #: Not settable from a request: paths on the server, or the server's own choice of device.
 SERVER_ONLY = frozenset({"weights", "device", "mask", "mask_colors", "content_map", "style_map"})
 #: Shown on the page before "More options"; the rest follow in TransferOptions' order.
 MAIN = ("quality", "method", "model", "size", "iterations", "strength", "preserve_color", "auto_maps", "style_blend",
         "style_scale", "levels", "seed")
-#: Chosen by a comparison per network, or not meaningful across networks.
-COMPARE_FIXED = frozenset({"model", "content_layers", "style_layers", "style_layer_weights"})
 INIT_CHOICES = ("content", "noise", "style")
 
 
@@ -53,10 +57,16 @@ def _choices(name: str, f: dataclasses.Field) -> list[str] | None:
 
 
 def compare_defaults() -> dict:
-    from ..eval.compare import compare
+    """The defaults of a comparison's own settings, from ``nstyle.eval.compare.compare`` itself (a copy: the
+    caller may change it)."""
+    return dict(_compare_defaults())
 
-    params = inspect.signature(compare).parameters
-    return {name: params[name].default for name in ("models", "size", "iterations", "seed")}
+
+@functools.cache
+def _compare_defaults() -> dict:
+    from ..core.options import signature_defaults
+
+    return signature_defaults("nstyle.eval.compare:compare", "models", "size", "iterations", "seed")
 
 
 def schema() -> dict:
@@ -65,7 +75,7 @@ def schema() -> dict:
     for name, f in _fields().items():
         transfer.append({"name": name, "kind": _kind(f), "default": f.default, "choices": _choices(name, f),
                          "help": f.metadata.get("help", ""), "main": name in MAIN,
-                         "compare": name not in COMPARE_FIXED})
+                         "compare": name not in COMPARE_FIXED or name in OWN_SETTINGS})
     from ..models.registry import records
     from ..models.weights import is_cached
 
@@ -101,8 +111,18 @@ def _one(name: str, kind: str, value):
     return [_one(name, "float" if kind == "floats" else "str", v) for v in value]
 
 
-def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) -> dict:
-    """The request's ``options`` field (a JSON object) as checked keyword options of a job of ``kind``.
+@dataclass(frozen=True)
+class RequestOptions:
+    """A request's options, parsed once: ``given``, the values as sent and typed (what the job's record shows and its
+    JSON carries to the worker), and ``runs``, the checked options of each transfer the job paints (one; one per
+    network for a comparison), for every later check of the request."""
+
+    given: dict
+    runs: list[TransferOptions]
+
+
+def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) -> RequestOptions:
+    """The request's ``options`` field (a JSON object) as the checked options of a job of ``kind``.
 
     Empty values (null, "") mean "the default" and are dropped. Raises RequestProblem (400; 422 for NaN or
     Infinity) with one line."""
@@ -114,9 +134,9 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
         raise RequestProblem(400, "options must be a JSON object, e.g. {\"size\": 256}")
     given = {k: v for k, v in given.items() if v is not None and v != ""}
     fields = _fields()
-    allowed = set(fields) - (COMPARE_FIXED if kind == "compare" else set())
+    allowed = set(fields)
     if kind == "compare":
-        allowed.add("models")
+        allowed = (allowed - COMPARE_FIXED) | (allowed & OWN_SETTINGS) | {"models"}  # size, ...: compare's own
     unknown = sorted(set(given) - allowed)
     if unknown:
         raise RequestProblem(400, f"unknown or unsettable option(s): {', '.join(unknown)}; "
@@ -132,8 +152,7 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
         if choices and options[name] not in choices:
             raise RequestProblem(400, f"option {name}: choose from {', '.join(choices)}, not {options[name]!r}")
     _check_ranges(options, limits)
-    _check_with_engine(options, kind, n_styles)
-    return options
+    return RequestOptions(options, _checked_runs(options, kind, n_styles))
 
 
 class _NonFinite(str):
@@ -194,22 +213,29 @@ def _check_ranges(options: dict, limits: Limits) -> None:
                                   f"not {options['tile']}")
 
 
-def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
-    """What the engine itself would refuse at the start of the run, refused now instead."""
+def _checked_runs(options: dict, kind: str, n_styles: int) -> list[TransferOptions]:
+    """The options of each transfer the job paints, with what the engine itself would refuse at the start of the
+    run refused now instead. A comparison's networks run its own way (``nstyle.eval.compare``): one size, every
+    iteration, its own defaults of size and iterations."""
     from ..core.options import options_from
 
+    runs = [options]
     if kind == "compare":
         if n_styles != 1:
             raise RequestProblem(400, f"a comparison takes one style image, not {n_styles}")
-        options = {k: v for k, v in options.items() if k != "models"}
+        defaults = compare_defaults()
+        common = {"levels": 1, "tolerance": 0.0} | {k: v for k, v in options.items() if k != "models"}
+        common |= {k: options.get(k, defaults[k]) for k in ("size", "iterations")}
+        runs = [common | {"model": m} for m in options.get("models", defaults["models"])]
     try:
-        opts = options_from(**options)
-        opts.resolved_weights()
-        opts.style_blend_for(n_styles)
-        if kind == "transfer":
+        checked = [options_from(**run) for run in runs]
+        for opts in checked:
+            opts.resolved_weights()
+            opts.style_blend_for(n_styles)
             opts.level_plan()
     except UsageError as err:
         raise RequestProblem(400, option_names(str(err))) from None
+    return checked
 
 
 def option_names(message: str) -> str:

@@ -16,6 +16,7 @@ import time
 
 from ..core.memory import release_freed_memory, resident_bytes
 from ..jobs.spec import Executor, JobOutcome, JobProgress, ThreadExecutor, encode_png
+from ..jobs.status import JobStatus
 from .options import option_names
 from .progress import TimeLeft, compare_plan, transfer_plan
 from .store import FILE_NAME, LATEST, RESULT, JobStore
@@ -56,9 +57,9 @@ class JobQueue:
         """Stop a job: a queued one never starts, a running one stops with its image so far."""
         with self._lock:
             record = self.store.get(job_id)
-            if record["status"] == "queued":
-                return self.store.update(job_id, status="cancelled", finished=time.time())
-            if record["status"] == "running" and self._current and self._current[0] == job_id:
+            if record["status"] == JobStatus.QUEUED:
+                return self.store.update(job_id, status=JobStatus.CANCELLED, finished=time.time())
+            if record["status"] == JobStatus.RUNNING and self._current and self._current[0] == job_id:
                 self._current[1].set()
                 return self.store.update(job_id, persist=False, stopping=True)
             return record
@@ -74,8 +75,8 @@ class JobQueue:
         if self._thread is not None:
             self._thread.join(timeout)
         for record in self.store.list():
-            if record["status"] == "queued":
-                self.store.update(record["id"], status="interrupted", finished=time.time(),
+            if record["status"] == JobStatus.QUEUED:
+                self.store.update(record["id"], status=JobStatus.INTERRUPTED, finished=time.time(),
                                   error="the server stopped before this job started; run it again")
         self.executor.shutdown(cancel_pending=True)
 
@@ -90,7 +91,7 @@ class JobQueue:
                 self._run(job_id)
             except Exception as err:  # a bug must not stop the queue: the job fails, the next one runs
                 log.exception("job %s failed", job_id)
-                self.store.update(job_id, status="failed", finished=time.time(), error=f"internal error: {err}")
+                self.store.update(job_id, status=JobStatus.FAILED, finished=time.time(), error=f"internal error: {err}")
 
     def held_bytes(self) -> int:
         """Memory the running job holds above the idle server: free again before the next job starts."""
@@ -101,11 +102,11 @@ class JobQueue:
     def _run(self, job_id: str) -> None:
         self._idle = resident_bytes()
         with self._lock:
-            if self._stopping or self.store.get(job_id)["status"] != "queued":
+            if self._stopping or self.store.get(job_id)["status"] != JobStatus.QUEUED:
                 return  # cancelled while queued, or left for stop() to mark interrupted
             cancel = threading.Event()
             self._current = (job_id, cancel)
-            self.store.update(job_id, status="running", started=time.time())
+            self.store.update(job_id, status=JobStatus.RUNNING, started=time.time())
         try:
             spec = self.store.spec(job_id)
             time_left = TimeLeft(self._plan(spec.kind, spec.options))
@@ -120,7 +121,7 @@ class JobQueue:
                 outcome = future.result()
             except Exception as err:  # the executor itself failed (a bug, a lost worker)
                 log.exception("job %s: the executor failed", job_id)
-                outcome = JobOutcome("failed", error=f"internal error: {err}")
+                outcome = JobOutcome(JobStatus.FAILED, error=f"internal error: {err}")
             self._finish(job_id, outcome)
         finally:
             with self._lock:
@@ -165,8 +166,8 @@ class JobQueue:
                 files.append(name)
         status, error = outcome.status, option_names(outcome.error)
         with self._lock:
-            if self._stopping and status == "cancelled":
-                status, error = "interrupted", "the server stopped during this job; the image so far is kept"
+            if self._stopping and status == JobStatus.CANCELLED:
+                status, error = JobStatus.INTERRUPTED, "the server stopped during this job; the image so far is kept"
         record = self.store.get(job_id)
         losses = [[h["iteration"], h["total"], h["content"], h["style"]] for h in outcome.history] \
             if outcome.history and record["kind"] == "transfer" else record["losses"]

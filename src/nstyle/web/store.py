@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..io import atomic
 from ..jobs.spec import REQUEST_KINDS, InputImage, JobSpec
+from ..jobs.status import FINISHED, UNFINISHED, JobStatus
 
 log = logging.getLogger("nstyle.web")
 
@@ -29,8 +30,6 @@ JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Names of files a job folder may hold: all made by the server, never taken from a request.
 FILE_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*\.(png|jpg|gif|bmp|tiff|webp|csv|md)$")
 RECORD, LATEST, RESULT = "job.json", "latest.png", "result.png"
-UNFINISHED = ("queued", "running")
-FINISHED = ("done", "cancelled", "failed", "interrupted")
 _TMP_PREFIX = ".tmp-"
 
 
@@ -76,7 +75,7 @@ class JobStore:
                 continue
             record["version"] = 0
             if record.get("status") in UNFINISHED:
-                record.update(status="interrupted", finished=time.time(),
+                record.update(status=JobStatus.INTERRUPTED, finished=time.time(),
                               error="the server stopped before this job finished; run it again")
                 self._persist(record)
             self._records[record["id"]] = record
@@ -94,7 +93,7 @@ class JobStore:
             inputs = {"content": self._write_input(building, "content", content),
                       "styles": [self._write_input(building, f"style{i}", s) for i, s in enumerate(styles)]}
             now = time.time()
-            record = {"id": job_id, "kind": kind, "status": "queued", "created": now, "started": None,
+            record = {"id": job_id, "kind": kind, "status": JobStatus.QUEUED, "created": now, "started": None,
                       "finished": None, "options": options, "inputs": inputs, "names": names or {}, "files": [],
                       "progress": None, "losses": [], "final": {}, "seconds": None, "iterations": None,
                       "error": "", "preview": 0, "version": 0}
