@@ -106,3 +106,14 @@ def test_stylise_frames_never_writes_over_an_input(clip):
         stylise_frames([Image.new("RGB", (64, 48))], clip / "style.png", clip / "frames",
                        {"init": str(clip / "frames" / "shot2.png")})
     assert digests(clip) == before
+
+
+def test_a_working_folder_that_is_a_link_is_refused_before_any_work(clip, capsys, monkeypatch):
+    """OUT.mp4.frames is nstyle's own folder, filled and then removed: as a link it would fill and empty another."""
+    monkeypatch.chdir(clip)
+    (clip / "elsewhere").mkdir()
+    (clip / "out.mp4.frames").symlink_to(clip / "elsewhere")
+    before = digests(clip)
+    code, line = video(["clip.mp4", "style.png", "-o", "out.mp4"], capsys)
+    assert code == 2 and "the working folder of frames beside -o, is a symbolic link" in line
+    assert digests(clip) == before and not any((clip / "elsewhere").iterdir()) and not (clip / "out.mp4").exists()

@@ -1,12 +1,17 @@
 """Files written whole or not at all: a reader, or a run stopped at any moment, sees the old file or the new
 one, never a part. Every output of nstyle (images, loss tables, checkpoints, weights, videos, the web page's
-job files) is written through :func:`replacing`."""
+job files) is written through :func:`replacing`.
+
+A symbolic link at the output's name is replaced by the new file, never written through: the file it leads to
+is left as it was (``os.replace`` renames over the link itself). Folders are another matter: a caller that
+fills a folder with names of its own checks them with ``nstyle.io.paths.refuse_links_out``."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,13 +68,17 @@ def remove_leftovers(path: str | os.PathLike) -> int:
 
 
 def new_file_mode(target: Path) -> int:
-    """Keep an overwritten file's permissions; give new files the usual umask-based ones."""
+    """Keep an overwritten file's permissions; give new files, and those replacing a link, the usual umask-based
+    ones (a link's target is not the file being replaced, so its mode is not copied)."""
     try:
-        return target.stat().st_mode & 0o7777
+        st = target.lstat()
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        st = None
+    if st is not None and not stat.S_ISLNK(st.st_mode):
+        return st.st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, prefix: str | None = None, mode: int | None = None) -> Path:

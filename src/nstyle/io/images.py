@@ -221,11 +221,12 @@ def resize_to_height(img: Image.Image, height: int) -> Image.Image:
 def check_output_path(path: str | os.PathLike) -> pathlib.Path:
     """Validate where the result will go *before* a long run, so it is not lost at the end."""
     name = repr(os.fspath(path))
-    target = pathlib.Path(path).expanduser().resolve()
+    given = pathlib.Path(path).expanduser()
+    target = given.parent.resolve() / given.name  # a link at the name itself is replaced, not followed (io.atomic)
     if target.suffix.lower() not in SAVE_FORMATS:
         allowed = ", ".join(SAVE_FORMATS)
         raise ImageError(f"cannot save to {name}: unknown image extension; use one of {allowed}")
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise ImageError(f"cannot save to {name}: it is an existing directory; give a file name")
     parent = target.parent
     if not parent.is_dir():

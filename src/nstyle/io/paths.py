@@ -130,3 +130,38 @@ def folder_for_results(folder: PathLike, advice: str) -> Iterator[Path]:
     """``output_folder``, removed again if the block fails before anything is written in it."""
     with removed_on_failure(folder):
         yield output_folder(folder, advice)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def refuse_links_out(folder: PathLike, names, label: str = "-o", advice: str = "remove the link or give another -o"):
+    """Raise a one-line ``UsageError`` when a file the run writes in ``folder`` (``names``: the paths of files
+    inside it, as the run writes them) would pass through a symbolic link to a folder outside it (``out/sub -> ..``).
+
+    The folder's own path is the user's to choose, links included; the names the run makes inside it are not. A
+    link at a file's own name needs no check: :mod:`nstyle.io.atomic` replaces it rather than writing through it.
+    """
+    root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
+    real_root = os.path.realpath(root)
+    for name in names:
+        relative = os.path.relpath(os.path.abspath(os.path.expanduser(os.fspath(name))), root)
+        if relative == os.curdir or relative.startswith(os.pardir):
+            continue  # not inside the folder: not this check's business
+        step = root
+        for part in relative.split(os.sep)[:-1]:
+            step = os.path.join(step, part)
+            if os.path.islink(step) and not _inside(os.path.realpath(step), real_root):
+                raise UsageError(f"{label} {os.fspath(folder)!r}: {os.path.relpath(step, root)!r} is a symbolic link "
+                                 f"to {os.readlink(step)!r}, outside {label}; nstyle writes nothing through a link it "
+                                 f"did not make: {advice}")
+
+
+def refuse_link(path: PathLike, what: str, advice: str) -> None:
+    """A one-line ``UsageError`` when ``path``, a folder the run makes and fills itself (a video's working
+    folder of frames), is a symbolic link: what is written there, and removed from there, would be elsewhere."""
+    if os.path.islink(os.path.expanduser(os.fspath(path))):
+        raise UsageError(f"{os.fspath(path)!r}, {what}, is a symbolic link (to "
+                         f"{os.readlink(os.path.expanduser(os.fspath(path)))!r}); nstyle writes nothing through a "
+                         f"link it did not make: {advice}")

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
 from ..errors import NstyleError, UsageError
 from ..io.atomic import remove_leftovers, replacing, write_bytes
-from ..io.paths import output_folder, refuse_overwriting_inputs
+from ..io.paths import output_folder, refuse_links_out, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
 
 RESULTS = "results.csv"
@@ -279,6 +279,7 @@ def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list
         outputs |= output
         inputs |= {label.replace("its ", "the ", 1) + f" of {where}": path for label, path in own.items()}
     refuse_overwriting_inputs(outputs, inputs, advice=advice)  # one row's output over another row's input
+    refuse_links_out(folder, [p for job in jobs for p in job_outputs(job, folder)])
 
 
 def job_outputs(job: BatchJob, folder: Path) -> list[Path]:
@@ -303,9 +304,13 @@ def holding(folder: Path):
         return
     path = folder / LOCK
     while True:
-        try:
-            lock = open(path, "a")
+        try:  # not through a link at the lock's name: a dangling one would make a file elsewhere
+            lock = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                                     0o666), "a")
         except OSError as err:
+            if path.is_symlink():
+                raise UsageError(f"-o {folder}: {LOCK} is a symbolic link; nstyle writes nothing through a link it "
+                                 "did not make: remove it") from None
             raise UsageError(f"-o {folder}: cannot write there ({err.strerror})") from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -416,6 +421,7 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
     if outcome.status == "done":
         target = folder / job.output
         try:
+            refuse_links_out(folder, job_outputs(job, folder))  # again: a link may have been made since the start
             target.parent.mkdir(parents=True, exist_ok=True)
             save_image(outcome.pil_image(), target)
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
-from ..io.paths import refuse_overwriting_inputs, removed_on_failure
+from ..io.paths import refuse_link, refuse_overwriting_inputs, removed_on_failure
 from ..io.videofile import VIDEO_CODECS, check_preview_path, is_video_path, read_clip, write_preview, write_video
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
@@ -61,6 +61,8 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         {"the input": source, "the style image": style} | input_files(options),
         {"the folder -o fills with frames" + ("" if frames_only else " and removes once the video is written"): folder},
         advice="give another -o")
+    if not frames_only:
+        refuse_link(folder, "the working folder of frames beside -o", "remove the link or give another -o")
     if resume:
         check_resumable(folder)
     load_image(style)  # a bad style image fails before the clip is decoded
