@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from nstyle.cli import main
+from tests.disks import full_disk, read_only_disk  # noqa: F401 (fixtures)
 
 
 def stand_in_run(content, style, callback=None, **options):
@@ -79,3 +80,45 @@ def test_a_link_at_the_lock_name_is_refused_and_makes_no_file(pictures, capsys):
     assert code == 2 and err.strip() == ("nstyle: error: -o out: .nstyle-batch.lock is a symbolic link; nstyle writes "
                                          "nothing through a link it did not make: remove it")
     assert not (pictures / "made-by-the-lock").exists() and not (pictures / "out" / "a.png").exists()
+
+
+def test_ten_thousand_bad_rows_are_refused_in_one_line_before_anything_is_written(pictures, capsys):
+    rows = "".join(f"in/photo.png,in/style.png,{'nan' if i % 2 else '1e3'},{'abc' if i % 3 == 0 else 64}\n"
+                   for i in range(10_000))
+    code, err = batch("content,style,style_weight,size\n" + rows, capsys)
+    assert code == 2 and err.strip() == ("nstyle: error: jobs.csv line 2: --size 'abc': must be a whole number "
+                                         "(and 6666 more rows with a wrong value); nothing was run: correct the job "
+                                         "list")
+    assert list((pictures / "out").iterdir()) == []
+
+
+def test_thousands_of_missing_files_rewrite_results_csv_a_few_times_not_once_a_row(pictures, capsys, monkeypatch):
+    from nstyle.jobs.batch import ResultsTable
+
+    writes = []
+    real_write = ResultsTable.write
+    monkeypatch.setattr(ResultsTable, "write", lambda self: (writes.append(1), real_write(self)))
+    rows = "".join(f"in/missing{i}.png,in/style.png,m{i}.png\n" for i in range(3000))
+    code, err = batch("content,style,output\nin/photo.png,in/style.png,a.png\n" + rows, capsys)
+    assert code == 1 and "3000 of 3001 jobs failed" in err
+    with open(pictures / "out" / "results.csv", newline="") as f:
+        statuses = [r["status"] for r in csv.DictReader(f)]
+    assert statuses == ["done"] + ["failed"] * 3000
+    assert len(writes) <= 10, len(writes)
+
+
+def test_a_full_disk_is_one_line_naming_the_file(pictures, capsys, full_disk):  # noqa: F811
+    Path("jobs.csv").write_text("content,style,output\nin/photo.png,in/style.png,a.png\n")
+    code = main(["batch", "jobs.csv", "-o", str(full_disk / "out"), "--workers", "0", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"cannot write {full_disk / 'out'}" in err and "No space left on device" in err and "free some space" in err
+    assert not [p for p in (full_disk / "out").iterdir() if ".tmp" in p.name]
+
+
+def test_a_read_only_output_folder_is_refused_before_anything_runs(pictures, capsys, read_only_disk):  # noqa: F811
+    Path("jobs.csv").write_text("content,style,output\nin/photo.png,in/style.png,a.png\n")
+    code = main(["batch", "jobs.csv", "-o", str(read_only_disk), "--workers", "0", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == f"nstyle: error: cannot write in {read_only_disk} (Read-only file system); " \
+                                        "choose another folder for the results"

@@ -117,3 +117,22 @@ def test_a_working_folder_that_is_a_link_is_refused_before_any_work(clip, capsys
     code, line = video(["clip.mp4", "style.png", "-o", "out.mp4"], capsys)
     assert code == 2 and "the working folder of frames beside -o, is a symbolic link" in line
     assert digests(clip) == before and not any((clip / "elsewhere").iterdir()) and not (clip / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("fps", ["nan", "inf", "1e9", "0.0001", "0", "-1"])
+def test_a_frame_rate_no_container_keeps_is_one_line(clip, capsys, monkeypatch, fps):
+    """--fps nan was a traceback, 1e9 an mp4 of no frames, 0.0001 a file that played at 24 fps."""
+    monkeypatch.chdir(clip)
+    before = digests(clip)
+    code, line = video(["frames", "style.png", "-o", "out.mp4", "--fps", fps], capsys)
+    assert code == 2 and line.startswith(f"nstyle: error: --fps {float(fps)!r}: must be a number of frames a second "
+                                         "from 0.01 to 1000")
+    assert digests(clip) == before and not (clip / "out.mp4").exists()
+
+
+def test_an_output_under_a_file_says_the_file_is_in_the_way(clip, capsys, monkeypatch):
+    monkeypatch.chdir(clip)
+    (clip / "afile").write_text("a file")
+    code, line = video(["clip.mp4", "style.png", "-o", "afile/out.mp4"], capsys)
+    assert code == 2 and line == f"nstyle: error: cannot write out.mp4: '{clip}/afile' is a file, not a folder; " \
+                                 "give another path"

@@ -59,5 +59,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     iterations = args.iterations or (PAPER_ROUNDS if args.paper else _signature_default(compare, "iterations"))
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
                    paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
-    print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")
-    return 0 if len(runs) == len(models) else 130
+    from ..eval.compare import summary_line
+
+    line, finished = summary_line(out, runs, models)
+    print(line)
+    return 0 if finished else 130  # the command line makes it 143 after a SIGTERM

@@ -9,12 +9,15 @@ fills a folder with names of its own checks them with ``nstyle.io.paths.refuse_l
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..errors import WriteError
 
 
 @contextlib.contextmanager
@@ -26,18 +29,46 @@ def replacing(path: str | os.PathLike, prefix: str | None = None, mode: int | No
     Ctrl-C included, it is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix or _prefix(target), suffix=_suffix(target))
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix or _prefix(target), suffix=_suffix(target))
+    except OSError as err:
+        raise write_error(target, err) from None
     os.close(fd)
     temporary = Path(name)
     try:
-        yield temporary
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.chmod(temporary, new_file_mode(target) if mode is None else mode)  # mkstemp creates 0600 files
-        os.replace(temporary, target)
+        try:
+            yield temporary
+        except OSError as err:  # the caller's writing: a full disk or a quota is ours to explain
+            if err.errno in _DISK_FULL:
+                raise write_error(target, err) from None
+            raise
+        try:
+            with open(temporary, "rb+") as written:
+                os.fsync(written.fileno())
+            os.chmod(temporary, new_file_mode(target) if mode is None else mode)  # mkstemp creates 0600 files
+            os.replace(temporary, target)
+        except OSError as err:
+            raise write_error(target, err) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def write_error(target: Path, err: OSError) -> WriteError:
+    """One line for a file that cannot be written: which file, why, and what to do."""
+    why = err.strerror or str(err)
+    if err.errno in _DISK_FULL:
+        advice = f"free some space on the disk that holds {target.parent} (or give another output) and run again"
+    elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        advice = f"{target.parent} cannot be written to: give an output in a folder you can write to"
+    elif err.errno in (errno.ENOENT, errno.ENOTDIR):
+        advice = f"its folder {target.parent} is missing: create it or give another output"
+    else:
+        advice = "check the disk and the folder's permissions and run again"
+    return WriteError(f"cannot write {target} ({why}): {advice}; what was finished before is kept")
 
 
 def _prefix(target: Path) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from nstyle.errors import ImageError
+from nstyle.errors import ImageError, WriteError
 from nstyle.io.atomic import replacing
 from nstyle.io.paths import output_folder  # noqa: F401 (moved to paths; imported from here too)
 
@@ -260,6 +260,8 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, quality
     try:
         with replacing(target) as tmp, open(tmp, "wb") as f:
             img.save(f, format=fmt, **options)
+    except WriteError:  # its own line: the file, why and what to do
+        raise
     except Exception as exc:  # KeyboardInterrupt etc. pass through (replacing has cleaned up)
         raise ImageError(
             f"cannot save to {os.fspath(path)!r}: {_one_line(exc)}; check free disk space and permissions"

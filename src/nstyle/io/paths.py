@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -87,6 +88,18 @@ def refuse_overwriting_inputs(outputs: Paths, inputs: Paths, folders: Paths | No
                                  f"over its inputs: move the input out of it or {advice}")
 
 
+def missing_folder(folder: PathLike) -> str:
+    """Why ``folder`` (the parent of an output) is not there, for a message: a file stands in its way, or it
+    does not exist."""
+    folder = Path(folder)
+    for step in [folder, *folder.parents]:
+        if step.exists():
+            if not step.is_dir():
+                return f"{str(step)!r} is a file, not a folder; give another path"
+            break
+    return f"folder {str(folder)!r} does not exist; create it first"
+
+
 def output_folder(folder: PathLike, advice: str) -> Path:
     """The folder for a command's results, created if missing, or a one-line UsageError ending in ``advice``
     (a file in its place, or no permission to create it)."""
@@ -97,7 +110,30 @@ def output_folder(folder: PathLike, advice: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UsageError(f"cannot create {folder} ({err.strerror}); {advice}") from None
+    check_writable(folder, advice)
     return folder
+
+
+def check_writable(folder: PathLike, advice: str) -> None:
+    """A one-line UsageError, before any work, when nothing can be written in ``folder`` (a read-only file
+    system, no permission): found now rather than after a long run. A file is made there and removed at once."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write in {folder} ({err.strerror or err}); {advice}") from None
+
+
+def check_folder_for_outputs(folder: PathLike, flag: str, advice: str) -> None:
+    """Before any work, for a folder made only once the results are ready (``--save-maps``): a file in its
+    place or in the way of its parents, or a folder nothing can be written in, is one UsageError now."""
+    folder = Path(folder)
+    for step in [folder, *folder.parents]:
+        if step.exists():
+            if not step.is_dir():
+                raise UsageError(f"{flag} {str(folder)!r}: {str(step)!r} is a file, not a folder; {advice}")
+            check_writable(step, advice)
+            return
 
 
 @contextlib.contextmanager

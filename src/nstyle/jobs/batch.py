@@ -1,10 +1,12 @@
 """Many transfers from one command: a job list (a CSV file, or every content with every style), run by an
 executor (``nstyle.jobs.executors``), each result written atomically into one folder with ``results.csv`` beside.
 
-Every row and column is checked before anything runs, so a mistake in the job list costs nothing (exit 2).
-After each job, ``results.csv`` is rewritten atomically: a batch stopped at any moment keeps every finished
-result, and running the same command again skips the jobs done with the same inputs and options
-(``JobSpec.key()``) and redoes the failed and missing ones.
+Every row and column is checked before anything runs, so a mistake in the job list costs nothing (exit 2): a
+wrong value in any row refuses the whole list in one line naming the row. ``results.csv`` is rewritten atomically
+as jobs end (at most once a second for jobs that end at once, such as those whose files are missing, and always
+after a painted one): a batch stopped at any moment keeps every finished result, and running the same command
+again skips the jobs done with the same inputs and options (``JobSpec.key()``) and redoes the failed and missing
+ones.
 """
 
 from __future__ import annotations
@@ -48,12 +50,9 @@ class BatchJob:
     options: dict = field(default_factory=dict)  # TransferOptions fields, file options included (as paths)
     output: str = ""
     where: str = ""  # for messages: "jobs.csv line 3", "--contents/--styles job 2"
-    problem: str = ""  # a wrong option value: the job fails with this line, the other jobs run
 
     def spec(self) -> JobSpec:
         """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
-        if self.problem:
-            raise UsageError(self.problem)
         options, files = carried(self.options)
         return JobSpec(InputImage.read(self.content), [InputImage.read(s) for s in self.styles], options, files)
 
@@ -100,8 +99,8 @@ def resolve_file_options(options: dict, base: Path) -> dict:
 
 def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list[BatchJob]:
     """Every row of a job list, checked. A list that cannot be read as one (unknown or missing columns, a row
-    without content or style, too many cells) is a UsageError; a row with a wrong option value becomes a job that
-    fails with that value's one-line message, so the other rows still run."""
+    without content or style, too many cells, a wrong option value) is a UsageError naming the first row at fault
+    and how many more there are; nothing runs. A missing image file is the job's own failure, found when it runs."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -124,7 +123,7 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         raise UsageError(f"{path.name}: unknown column(s) {', '.join(repr(u) for u in unknown)}; columns are "
                          f"content, style, output and the transfer options: {', '.join(fields)}")
     base = path.parent
-    jobs = []
+    jobs, problems = [], []
     for number, row in enumerate(reader, start=1):
         line = reader.line_num
         if None in row:
@@ -134,14 +133,17 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         if not content or not styles:
             raise UsageError(f"{path.name} line {line}: every job needs a content and a style image")
         cells = {k: v for k, v in row.items() if k in fields}
-        problem = ""
         try:
             options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
             TransferOptions(**options)  # every value checked now, not when the job's turn comes
         except UsageError as err:
-            options, problem = dict(defaults or {}), f"{path.name} line {line}: {err}"
+            problems.append(f"{path.name} line {line}: {err}")
+            continue
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
-                             f"{path.name} line {line}", problem))
+                             f"{path.name} line {line}"))
+    if problems:
+        more = f" (and {len(problems) - 1} more rows with a wrong value)" if len(problems) > 1 else ""
+        raise UsageError(f"{problems[0]}{more}; nothing was run: correct the job list")
     if not jobs:
         raise UsageError(f"{path.name} lists no jobs (only a header)")
     return name_outputs(jobs, path.name)
@@ -197,10 +199,16 @@ def name_outputs(jobs: list[BatchJob], source: str) -> list[BatchJob]:
 
 
 class ResultsTable:
-    """``DIR/results.csv``: one row per job of this batch, rewritten atomically whenever a job ends."""
+    """``DIR/results.csv``: one row per job of this batch, rewritten atomically as jobs end: at once after a job
+    that painted, at most once every ``EVERY`` seconds otherwise (10,000 rows failing at once rewrote and fsynced
+    the table 10,000 times, gigabytes for nothing), and always at the end (``flush``)."""
+
+    EVERY = 1.0  # seconds
 
     def __init__(self, folder: Path, jobs: list[BatchJob]):
         self.path = folder / RESULTS
+        self.written = 0.0  # time.monotonic() of the last write; 0: rows not written yet
+        self.unwritten = False
         self.previous = self._read()
         self.rows: dict[str, dict] = {j.output: self.previous[j.output] for j in jobs if j.output in self.previous}
         self.order = [j.output for j in jobs]
@@ -234,13 +242,21 @@ class ResultsTable:
                     "error": error or outcome.error, "node": outcome.node, "note": outcome.note}
         row["error"] = " ".join(str(row["error"]).split())  # one line, whatever the message
         self.rows[job.output] = row
-        self.write()
+        self.unwritten = True
+        if status == "done" or time.monotonic() - self.written >= self.EVERY:
+            self.write()
+
+    def flush(self) -> None:
+        """Write the rows recorded since the last write, if any."""
+        if self.unwritten:
+            self.write()
 
     def write(self) -> None:
         with replacing(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, RESULT_FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.rows[o] for o in self.order if o in self.rows)
+        self.written, self.unwritten = time.monotonic(), False
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.order if self.rows.get(o, {}).get("status") == status)
@@ -397,13 +413,21 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             bar.close()
         if executor is not None:
             executor.shutdown(cancel_pending=True)
+        table.flush()
         done = table.count("done") + table.count("skipped")
         print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
               "command again to finish the rest", file=sys.stderr)
         return 130
+    except NstyleError:  # results.csv cannot be written (a full disk): stop the workers, say it in one line
+        if bar is not None:
+            bar.close()
+        if executor is not None:
+            executor.shutdown(cancel_pending=True)
+        raise
     bar.close()
     if executor is not None:
         executor.shutdown()
+    table.flush()
     counts = {s: table.count(s) for s in ("done", "skipped", "failed")}
     print(f"nstyle batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; "
           f"results in {folder / RESULTS}")

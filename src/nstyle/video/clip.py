@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..io.images import SAVE_FORMATS, load_image
-from ..io.paths import refuse_link, refuse_overwriting_inputs, removed_on_failure
+from ..io.paths import missing_folder, refuse_link, refuse_overwriting_inputs, removed_on_failure
 from ..io.videofile import VIDEO_CODECS, check_preview_path, is_video_path, read_clip, write_preview, write_video
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
@@ -34,7 +34,7 @@ def check_output(output: Path) -> Path:
         if output.is_dir():
             raise UsageError(f"{output} is a folder; give a video file name or a folder without a video extension")
         if not output.parent.is_dir():
-            raise UsageError(f"cannot write {output.name}: folder {output.parent} does not exist; create it first")
+            raise UsageError(f"cannot write {output.name}: {missing_folder(output.parent)}")
     return output
 
 
