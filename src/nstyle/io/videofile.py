@@ -109,6 +109,24 @@ def read_clip(source: str | os.PathLike, size: int, start: float = 0.0, end: flo
     return clip
 
 
+def first_frame(source: str | os.PathLike) -> PIL.Image.Image | None:
+    """The clip's first frame as it is stored (not resized), for checking the memory a run needs before every
+    frame is read and resized; None where there is none to read (``read_clip`` then says why)."""
+    path = Path(source)
+    try:
+        if path.is_dir():
+            files = frame_files(path)
+            return load_image(files[0]) if files else None
+        with _av().open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            for frame in container.decode(container.streams.video[0]):
+                return frame.to_image()
+    except Exception:  # noqa: BLE001 - read_clip reports an unreadable clip in its own words
+        return None
+    return None
+
+
 def _av():
     try:
         import av

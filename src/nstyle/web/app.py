@@ -28,7 +28,7 @@ from .guard import LOCAL_HOSTS, Guard
 from .options import compare_defaults, option_names, parse_options, schema
 from .queue import JobQueue
 from .store import FINISHED, JobNotFound, JobStore
-from .uploads import Limits, RequestProblem, check_image
+from .uploads import DecodeBudget, Limits, RequestProblem, check_image, form_problem
 
 STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -68,6 +68,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     ``allowed_hosts`` (default: localhost, 127.0.0.1, [::1]; ``guard.served_hosts`` makes the list for a
     ``--host``)."""
     limits = limits or Limits()
+    decoding = DecodeBudget(limits.max_decode_bytes)  # uploads decoded at once, by the memory they take
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)
     remote = type(jobs.executor).__name__ == "RayExecutor"
@@ -133,8 +134,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         try:
             form = await request.form(max_files=limits.max_styles + 2, max_fields=10)
         except StarletteHTTPException as err:  # the multipart parser's own limits
-            raise RequestProblem(400, f"{err.detail.rstrip('.')}: send one content image and at most "
-                                      f"{limits.max_styles} style images") from None
+            raise form_problem(str(err.detail), limits) from None
         content = form.get("content")
         styles = form.getlist("style")
         if not isinstance(content, UploadFile):
@@ -154,7 +154,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         checked = []
         for upload, role in uploads:
             data = await upload.read(limits.max_file_bytes + 1)
-            checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits))
+            checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits, decoding))
         if not remote:  # a Ray cluster's nodes have their own memory: the job's own Painter checks it there
             await run_in_threadpool(check_memory, kind, opts, [img for img, _ in checked], jobs.held_bytes())
         names = {"content": checked[0][1], "styles": [shown for _, shown in checked[1:]]}
