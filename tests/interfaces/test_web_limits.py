@@ -83,3 +83,25 @@ def test_concurrent_reservations_never_hold_more_than_the_budget():
     for thread in threads:
         thread.join()
     assert 0 < peak[0] <= 100 and budget.held == 0  # the 250 one ran alone, as 100
+
+
+def test_a_job_the_disk_cannot_hold_is_a_507_naming_the_file(tmp_path, monkeypatch):
+    """ENOSPC while a job's files are stored: one line and 507 Insufficient Storage, not a 500."""
+    import errno
+    import os
+
+    with local(create_app(tmp_path, executor=GatedExecutor())) as client:
+        real_fsync = os.fsync
+
+        def fsync(fd):
+            if "/jobs/" in os.readlink(f"/proc/self/fd/{fd}"):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        reply = client.post("/api/jobs", **upload())
+        detail = reply.json()["detail"]
+        assert reply.status_code == 507 and "(No space left on device): free some space" in detail
+        assert "\n" not in detail
+        monkeypatch.setattr(os, "fsync", real_fsync)
+        assert client.get("/api/jobs").json()["jobs"] == []

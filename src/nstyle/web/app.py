@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..errors import WriteError
 from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
 from .guard import LOCAL_HOSTS, Guard
 from .options import compare_defaults, option_names, parse_options, schema
@@ -89,6 +90,10 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     @app.exception_handler(RequestProblem)
     async def _problem(_request: Request, err: RequestProblem):
         return JSONResponse({"detail": err.message}, status_code=err.status)
+
+    @app.exception_handler(WriteError)
+    async def _full(_request: Request, err: WriteError):  # a full disk or a read-only --data: the server's, not a 500
+        return JSONResponse({"detail": str(err)}, status_code=507)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, err: RequestValidationError):
