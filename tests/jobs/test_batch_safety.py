@@ -6,9 +6,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from nstyle.cli import main
+from nstyle.errors import UsageError
+from nstyle.jobs.batch import jobs_from_csv
 from tests.disks import full_disk, read_only_disk  # noqa: F401 (fixtures)
 
 
@@ -122,3 +126,35 @@ def test_a_read_only_output_folder_is_refused_before_anything_runs(pictures, cap
     err = capsys.readouterr().err
     assert code == 2 and err.strip() == f"nstyle: error: cannot write in {read_only_disk} (Read-only file system); " \
                                         "choose another folder for the results"
+
+
+CELLS = st.sampled_from(["", "64", "1e3", "0", "-1", "nan", "inf", "abc", "1e400", "32.5", " 48 "])
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(CELLS, CELLS), min_size=1, max_size=6))
+def test_a_job_list_is_taken_whole_or_refused_naming_its_first_bad_row(tmp_path_factory, rows):
+    """Whatever the cells: either every row is valid and every job made, or one UsageError names the first row
+    at fault (checked against each row alone) and how many more there are."""
+    folder = tmp_path_factory.mktemp("csv")
+    jobs_csv = folder / "jobs.csv"
+
+    def write(lines) -> None:
+        jobs_csv.write_text("content,style,size,style_weight\n" + "".join(f"a.png,b.png,{s},{w}\n" for s, w in lines))
+
+    bad = []
+    for number, row in enumerate(rows, start=2):
+        write([row])
+        try:
+            jobs_from_csv(jobs_csv)
+        except UsageError:
+            bad.append(number)
+    write(rows)
+    if not bad:
+        assert len(jobs_from_csv(jobs_csv)) == len(rows)
+        return
+    with pytest.raises(UsageError) as refused:
+        jobs_from_csv(jobs_csv)
+    message = str(refused.value)
+    assert message.startswith(f"jobs.csv line {bad[0]}: ") and "\n" not in message
+    assert (f"(and {len(bad) - 1} more rows" in message) == (len(bad) > 1)
