@@ -141,11 +141,14 @@ def test_an_output_under_a_file_says_the_file_is_in_the_way(clip, capsys, monkey
 def test_a_size_that_cannot_fit_is_refused_before_any_frame_is_resized(clip, capsys, monkeypatch):
     """--size 20000 resized every frame first and was killed at 23 GB; now the first frame alone is checked."""
     import nstyle.video.clip as clip_module
+    from nstyle.core import memory
 
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 8 * 2**30)  # whatever this machine has
     monkeypatch.chdir(clip)
     monkeypatch.setattr(clip_module, "read_clip", lambda *a, **k: pytest.fail("frames were read before the check"))
     code = main(["video", "clip.mp4", "style.png", "-o", "out.mp4", "--size", "20000", "-q"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("nstyle: error: --size 20000 needs about") and "the largest --size that fits" in err
+    assert err.startswith("nstyle: error: --size 20000 needs about") and "8.0 GB is free" in err
+    assert "the largest --size that fits" in err
     assert not (clip / "out.mp4").exists() and not (clip / "out.mp4.frames").exists()
