@@ -158,3 +158,32 @@ def test_a_job_list_is_taken_whole_or_refused_naming_its_first_bad_row(tmp_path_
     message = str(refused.value)
     assert message.startswith(f"jobs.csv line {bad[0]}: ") and "\n" not in message
     assert (f"(and {len(bad) - 1} more rows" in message) == (len(bad) > 1)
+
+
+def test_a_full_disk_stops_the_batch_keeping_what_was_finished(pictures, capsys, monkeypatch):
+    """ENOSPC at the second job's image: one line naming it, exit 2, the first job's result and row kept, the
+    jobs after it not painted for nothing (beyond the two queued ahead)."""
+    import errno
+    import os
+
+    from nstyle.core import engine
+
+    painted = []
+    monkeypatch.setattr(engine, "run", lambda *a, **k: (painted.append(1), stand_in_run(*a, **k))[1])
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(".b.png."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    code, err = batch("content,style,output\n" + "".join(f"in/photo.png,in/style.png,{n}.png\n" for n in "abcdef"),
+                      capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"cannot write {pictures / 'out' / 'b.png'} (No space left on device)" in err
+    assert len(painted) <= 4 and (pictures / "out" / "a.png").is_file()
+    assert not any((pictures / "out" / f"{n}.png").exists() for n in "bcdef")
+    with open(pictures / "out" / "results.csv", newline="") as f:
+        rows = {r["output"]: r["status"] for r in csv.DictReader(f)}
+    assert rows["a.png"] == "done" and rows.get("b.png") in (None, "failed") and not set(rows) & {"d.png", "e.png"}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
-from ..errors import NstyleError, UsageError
+from ..errors import NstyleError, UsageError, WriteError
 from ..io.atomic import remove_leftovers, replacing, write_bytes
 from ..io.paths import output_folder, refuse_links_out, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
@@ -450,6 +450,9 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
             save_image(outcome.pil_image(), target)
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
                 write_bytes(map_sidecar(target, name), data)
+        except WriteError as err:  # a full disk: every job after this one would be painted for nothing
+            table.record(job, "failed", key, outcome, error=str(err))
+            raise
         except (NstyleError, OSError) as err:
             table.record(job, "failed", key, outcome, error=str(err))
             return
