@@ -31,3 +31,8 @@ class FetchError(NstyleError):
 
 class WeightsError(FetchError):
     """Pretrained weights could not be fetched, verified, converted or loaded."""
+
+
+class WriteError(UsageError):
+    """An output cannot be written (no space left, a read-only folder, a quota): the message names the file and
+    what to do; what was finished before it is kept."""

@@ -456,7 +456,8 @@ def inputs(tmp_path) -> Path:
 @pytest.mark.parametrize("args, message", [
     (["photo.jpg", "style.jpg", "-o", "photo.jpg"], "-o '{t}/photo.jpg' would replace the content image 'photo.jpg'"),
     (["photo.jpg", "style.jpg", "-o", "./style.jpg"], "-o '{t}/style.jpg' would replace the style image 'style.jpg'"),
-    (["photo.jpg", "style.jpg", "-o", "link.jpg"], "-o '{t}/style.jpg' would replace the style image 'style.jpg'"),
+    (["photo.jpg", "style.jpg", "-o", "link.jpg"],  # the link is named: it is the output (io.atomic replaces it)
+     "-o '{t}/link.jpg' would replace the style image 'style.jpg' (the same file, through a symbolic link)"),
     (["photo.jpg", "link.jpg", "-o", "style.jpg"],
      "would replace the style image 'link.jpg' (the same file, through a symbolic link)"),
     (["photo.jpg", "style.jpg", "-o", "twin.jpg"], "the content image 'photo.jpg' (the same file, a hard link)"),

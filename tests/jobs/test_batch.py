@@ -143,9 +143,8 @@ def test_cells_take_the_transfer_options_types_and_paths_are_relative_to_the_csv
 def test_choices_are_checked_and_outputs_stay_distinct(tmp_path):
     jobs = tmp_path / "jobs.csv"
     jobs.write_text("content,style,preserve_color\na.jpg,b.jpg,sepia\n")
-    (job,) = jobs_from_csv(jobs)
     with pytest.raises(UsageError, match="jobs.csv line 2: --preserve-color .sepia.: choose from luminance or"):
-        job.spec()
+        jobs_from_csv(jobs)
     jobs.write_text("content,style,size\na.jpg,b.jpg,64\na.jpg,b.jpg,128\n")
     assert [j.output for j in jobs_from_csv(jobs)] == ["a_b.png", "a_b-2.png"]
     jobs.write_text("content,style,output\na.jpg,b.jpg,same.png\nc.jpg,b.jpg,same\n")
@@ -478,9 +477,9 @@ def test_run_batch_refuses_an_output_over_an_input(pictures):
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])
-def test_a_row_with_a_wrong_value_fails_alone_and_the_others_run(tmp_path, capsys, workers):
-    """With --workers 0 as with worker processes: the bad row is reported (one line, in results.csv too) and the
-    good rows are painted. No network runs: each job is refused or done by a stand-in executor."""
+def test_a_row_with_a_wrong_value_refuses_the_list_before_anything_runs(tmp_path, capsys, workers):
+    """With --workers 0 as with worker processes: the first bad row is named in one line, with how many more there
+    are (exit 2), and nothing runs or is written (the README's promise; issue 33)."""
     import nstyle.jobs.executors as executors
 
     for name, colour in (("a", "red"), ("b", "blue")):
@@ -496,9 +495,6 @@ def test_a_row_with_a_wrong_value_fails_alone_and_the_others_run(tmp_path, capsy
     finally:
         executors.make_executor = real
     err = capsys.readouterr().err
-    rows = read_results(tmp_path / "out")
-    assert code == 1 and "Traceback" not in err
-    assert [r["status"] for r in rows] == ["done", "failed", "failed", "failed", "done"] and len(ran) == 2
-    assert "jobs.csv line 3: --style-weight nan: must be a finite number" in rows[1]["error"]
-    assert "jobs.csv line 4: --size 'big': must be a whole number" in rows[2]["error"]
-    assert "jobs.csv line 5: --style-weight -1: must be at least 0" in rows[3]["error"]
+    assert code == 2 and err.strip() == ("nstyle: error: jobs.csv line 3: --style-weight nan: must be a finite number "
+                                         "(and 2 more rows with a wrong value); nothing was run: correct the job list")
+    assert ran == [] and not (tmp_path / "out").exists()

@@ -115,3 +115,19 @@ def test_cli_lists_and_locates_samples_without_torch_and_refuses_an_unknown_name
     assert out.out.strip() == str(tmp_path / "samples" / "bikes.mp4") and "samples fetch bikes" in out.err
     assert main(["samples", "fetch", "bicycles"]) == 2
     assert "unknown sample clip 'bicycles'; choose from: bikes, carphone" in capsys.readouterr().err
+
+
+def test_a_damaged_cached_clip_is_fetched_again_with_one_line_or_refused_offline(local, capsys, monkeypatch):
+    record, _ = local
+    path = fetch_sample(record)
+    path.write_bytes(CLIP[:100])  # truncated
+    monkeypatch.setenv("NSTYLE_OFFLINE", "1")
+    with pytest.raises(SampleError) as refused:
+        fetch_sample(record)
+    assert str(refused.value).startswith(f"the sample clip fake: the cached {path} is damaged")
+    monkeypatch.delenv("NSTYLE_OFFLINE")
+    capsys.readouterr()
+    assert fetch_sample(record).read_bytes() == CLIP
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"nstyle: the cached sample clip {path} is damaged (not the published size and sha256); " \
+                     "fetching it again"

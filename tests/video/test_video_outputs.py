@@ -106,3 +106,49 @@ def test_stylise_frames_never_writes_over_an_input(clip):
         stylise_frames([Image.new("RGB", (64, 48))], clip / "style.png", clip / "frames",
                        {"init": str(clip / "frames" / "shot2.png")})
     assert digests(clip) == before
+
+
+def test_a_working_folder_that_is_a_link_is_refused_before_any_work(clip, capsys, monkeypatch):
+    """OUT.mp4.frames is nstyle's own folder, filled and then removed: as a link it would fill and empty another."""
+    monkeypatch.chdir(clip)
+    (clip / "elsewhere").mkdir()
+    (clip / "out.mp4.frames").symlink_to(clip / "elsewhere")
+    before = digests(clip)
+    code, line = video(["clip.mp4", "style.png", "-o", "out.mp4"], capsys)
+    assert code == 2 and "the working folder of frames beside -o, is a symbolic link" in line
+    assert digests(clip) == before and not any((clip / "elsewhere").iterdir()) and not (clip / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("fps", ["nan", "inf", "1e9", "0.0001", "0", "-1"])
+def test_a_frame_rate_no_container_keeps_is_one_line(clip, capsys, monkeypatch, fps):
+    """--fps nan was a traceback, 1e9 an mp4 of no frames, 0.0001 a file that played at 24 fps."""
+    monkeypatch.chdir(clip)
+    before = digests(clip)
+    code, line = video(["frames", "style.png", "-o", "out.mp4", "--fps", fps], capsys)
+    assert code == 2 and line.startswith(f"nstyle: error: --fps {float(fps)!r}: must be a number of frames a second "
+                                         "from 0.01 to 1000")
+    assert digests(clip) == before and not (clip / "out.mp4").exists()
+
+
+def test_an_output_under_a_file_says_the_file_is_in_the_way(clip, capsys, monkeypatch):
+    monkeypatch.chdir(clip)
+    (clip / "afile").write_text("a file")
+    code, line = video(["clip.mp4", "style.png", "-o", "afile/out.mp4"], capsys)
+    assert code == 2 and line == f"nstyle: error: cannot write out.mp4: '{clip}/afile' is a file, not a folder; " \
+                                 "give another path"
+
+
+def test_a_size_that_cannot_fit_is_refused_before_any_frame_is_resized(clip, capsys, monkeypatch):
+    """--size 20000 resized every frame first and was killed at 23 GB; now the first frame alone is checked."""
+    import nstyle.video.clip as clip_module
+    from nstyle.core import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 8 * 2**30)  # whatever this machine has
+    monkeypatch.chdir(clip)
+    monkeypatch.setattr(clip_module, "read_clip", lambda *a, **k: pytest.fail("frames were read before the check"))
+    code = main(["video", "clip.mp4", "style.png", "-o", "out.mp4", "--size", "20000", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("nstyle: error: --size 20000 needs about") and "8.0 GB is free" in err
+    assert "the largest --size that fits" in err
+    assert not (clip / "out.mp4").exists() and not (clip / "out.mp4.frames").exists()

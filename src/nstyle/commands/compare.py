@@ -63,5 +63,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         size, iterations = args.size or own["size"], args.iterations or own["iterations"]
     runs = compare(args.content, args.style, out, models=models, size=size, iterations=iterations,
                    paper=args.paper, seed=args.seed, device=args.device, quiet=args.quiet, **options)
-    print(f"wrote {out / 'report.md'} ({len(runs)} of {len(models)} networks)")
-    return OK if len(runs) == len(models) else INTERRUPTED
+    from ..eval.compare import summary_line
+
+    line, finished = summary_line(out, runs, models)
+    print(line)
+    return OK if finished else INTERRUPTED  # the command line makes it 143 after a SIGTERM

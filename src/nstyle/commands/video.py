@@ -72,14 +72,13 @@ def add(sub) -> None:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
-    from ..io.videofile import parse_time
+    from ..io.videofile import check_fps, parse_time
     from ..video.clip import run_video_job
     from ..video.settings import VideoSettings
 
     start = parse_time(args.start) if args.start else 0.0
     end = parse_time(args.end) if args.end else None
-    if args.fps is not None and args.fps <= 0:
-        raise UsageError(f"--fps must be positive, not {args.fps:g}")
+    check_fps(args.fps)
     settings = VideoSettings(temporal_weight=args.temporal_weight, passes=args.passes, long_term=args.long_term,
                              flow=args.flow, cuts=not args.no_cuts, cut_threshold=args.cut_threshold,
                              warp=args.warp, frame_iterations=args.frame_iterations,

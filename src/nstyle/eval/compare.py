@@ -168,6 +168,17 @@ def compare(
     return runs
 
 
+def summary_line(out: Path, runs: list[ModelRun], models: Sequence[str]) -> tuple[str, bool]:
+    """What the command prints at the end, and whether every network ran to its end: a run stopped part-way
+    (Ctrl-C, SIGTERM) is written and kept, but the comparison is not complete and must not say so."""
+    whole = [r for r in runs if r.stopped not in (Stop.INTERRUPTED, Stop.CANCELLED)]
+    line = f"wrote {out / 'report.md'} ({len(whole)} of {len(models)} networks finished"
+    if len(whole) < len(runs):
+        stopped = runs[-1]
+        line += f"; {stopped.model} {stopped.stopped} after {len(stopped.history)} iterations, kept as it was"
+    return line + ")", len(whole) == len(models)
+
+
 def output_files(out: Path, models: Sequence[str]) -> dict[str, Path]:
     """Every file ``compare`` writes in ``out``, by what it is (for the check that none is an input)."""
     files = {f"compare's {name} in -o": out / name for name in SUMMARY_FILES}

@@ -112,7 +112,11 @@ def match_pairs(results: str | os.PathLike, contents: str | os.PathLike, styles:
     for stem, path in image_files(results, "RESULTS").items():
         keys = [(stem[:i], stem[i + len(SEPARATOR):]) for i in range(len(stem)) if stem.startswith(SEPARATOR, i)]
         keys = [(c, s) for c, s in keys if c in by_content and s in by_style]
-        if len(keys) != 1:
+        if len(keys) > 1:
+            pairs = " or ".join(f"content {c!r} with style {s!r}" for c, s in keys)
+            raise UsageError(f"{path.name} in RESULTS fits {len(keys)} pairs ({pairs}); rename the content or style "
+                             f"images so that no stem holds {SEPARATOR!r}")
+        if not keys:
             extra.append(path.name)
         elif keys[0] in found:
             twice.append(path.name)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from nstyle.errors import ImageError
+from nstyle.errors import ImageError, WriteError
 from nstyle.io.atomic import replacing
 from nstyle.io.paths import output_folder  # noqa: F401 (moved to paths; imported from here too)
 
@@ -221,11 +221,12 @@ def resize_to_height(img: Image.Image, height: int) -> Image.Image:
 def check_output_path(path: str | os.PathLike) -> pathlib.Path:
     """Validate where the result will go *before* a long run, so it is not lost at the end."""
     name = repr(os.fspath(path))
-    target = pathlib.Path(path).expanduser().resolve()
+    given = pathlib.Path(path).expanduser()
+    target = given.parent.resolve() / given.name  # a link at the name itself is replaced, not followed (io.atomic)
     if target.suffix.lower() not in SAVE_FORMATS:
         allowed = ", ".join(SAVE_FORMATS)
         raise ImageError(f"cannot save to {name}: unknown image extension; use one of {allowed}")
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise ImageError(f"cannot save to {name}: it is an existing directory; give a file name")
     parent = target.parent
     if not parent.is_dir():
@@ -259,6 +260,8 @@ def save_image(img: Image.Image | torch.Tensor, path: str | os.PathLike, quality
     try:
         with replacing(target) as tmp, open(tmp, "wb") as f:
             img.save(f, format=fmt, **options)
+    except WriteError:  # its own line: the file, why and what to do
+        raise
     except Exception as exc:  # KeyboardInterrupt etc. pass through (replacing has cleaned up)
         raise ImageError(
             f"cannot save to {os.fspath(path)!r}: {_one_line(exc)}; check free disk space and permissions"

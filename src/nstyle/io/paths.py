@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -87,6 +88,18 @@ def refuse_overwriting_inputs(outputs: Paths, inputs: Paths, folders: Paths | No
                                  f"over its inputs: move the input out of it or {advice}")
 
 
+def missing_folder(folder: PathLike) -> str:
+    """Why ``folder`` (the parent of an output) is not there, for a message: a file stands in its way, or it
+    does not exist."""
+    folder = Path(folder)
+    for step in [folder, *folder.parents]:
+        if step.exists():
+            if not step.is_dir():
+                return f"{str(step)!r} is a file, not a folder; give another path"
+            break
+    return f"folder {str(folder)!r} does not exist; create it first"
+
+
 def output_folder(folder: PathLike, advice: str) -> Path:
     """The folder for a command's results, created if missing, or a one-line UsageError ending in ``advice``
     (a file in its place, or no permission to create it)."""
@@ -97,7 +110,30 @@ def output_folder(folder: PathLike, advice: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UsageError(f"cannot create {folder} ({err.strerror}); {advice}") from None
+    check_writable(folder, advice)
     return folder
+
+
+def check_writable(folder: PathLike, advice: str) -> None:
+    """A one-line UsageError, before any work, when nothing can be written in ``folder`` (a read-only file
+    system, no permission): found now rather than after a long run. A file is made there and removed at once."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write in {folder} ({err.strerror or err}); {advice}") from None
+
+
+def check_folder_for_outputs(folder: PathLike, flag: str, advice: str) -> None:
+    """Before any work, for a folder made only once the results are ready (``--save-maps``): a file in its
+    place or in the way of its parents, or a folder nothing can be written in, is one UsageError now."""
+    folder = Path(folder)
+    for step in [folder, *folder.parents]:
+        if step.exists():
+            if not step.is_dir():
+                raise UsageError(f"{flag} {str(folder)!r}: {str(step)!r} is a file, not a folder; {advice}")
+            check_writable(step, advice)
+            return
 
 
 @contextlib.contextmanager
@@ -130,3 +166,38 @@ def folder_for_results(folder: PathLike, advice: str) -> Iterator[Path]:
     """``output_folder``, removed again if the block fails before anything is written in it."""
     with removed_on_failure(folder):
         yield output_folder(folder, advice)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def refuse_links_out(folder: PathLike, names, label: str = "-o", advice: str = "remove the link or give another -o"):
+    """Raise a one-line ``UsageError`` when a file the run writes in ``folder`` (``names``: the paths of files
+    inside it, as the run writes them) would pass through a symbolic link to a folder outside it (``out/sub -> ..``).
+
+    The folder's own path is the user's to choose, links included; the names the run makes inside it are not. A
+    link at a file's own name needs no check: :mod:`nstyle.io.atomic` replaces it rather than writing through it.
+    """
+    root = os.path.abspath(os.path.expanduser(os.fspath(folder)))
+    real_root = os.path.realpath(root)
+    for name in names:
+        relative = os.path.relpath(os.path.abspath(os.path.expanduser(os.fspath(name))), root)
+        if relative == os.curdir or relative.startswith(os.pardir):
+            continue  # not inside the folder: not this check's business
+        step = root
+        for part in relative.split(os.sep)[:-1]:
+            step = os.path.join(step, part)
+            if os.path.islink(step) and not _inside(os.path.realpath(step), real_root):
+                raise UsageError(f"{label} {os.fspath(folder)!r}: {os.path.relpath(step, root)!r} is a symbolic link "
+                                 f"to {os.readlink(step)!r}, outside {label}; nstyle writes nothing through a link it "
+                                 f"did not make: {advice}")
+
+
+def refuse_link(path: PathLike, what: str, advice: str) -> None:
+    """A one-line ``UsageError`` when ``path``, a folder the run makes and fills itself (a video's working
+    folder of frames), is a symbolic link: what is written there, and removed from there, would be elsewhere."""
+    if os.path.islink(os.path.expanduser(os.fspath(path))):
+        raise UsageError(f"{os.fspath(path)!r}, {what}, is a symbolic link (to "
+                         f"{os.readlink(os.path.expanduser(os.fspath(path)))!r}); nstyle writes nothing through a "
+                         f"link it did not make: {advice}")

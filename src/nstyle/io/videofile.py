@@ -8,6 +8,7 @@ when the input has any, and replaces the output atomically, so a failed encode n
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -64,12 +65,27 @@ def frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
+#: The frame rates a folder of frames may be given: every container nstyle writes keeps each frame and the rate
+#: between these (a rate of 1e9 gave an mp4 of no frames, 0.0001 one that played at 24 fps).
+FPS_RANGE = (0.01, 1000.0)
+
+
+def check_fps(fps: float | None) -> None:
+    """``--fps`` as a frame rate every container can hold, or a one-line UsageError."""
+    if fps is None:
+        return
+    low, high = FPS_RANGE
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and low <= fps <= high):
+        raise UsageError(f"--fps {fps!r}: must be a number of frames a second from {low:g} to {high:g}")
+
+
 def read_clip(source: str | os.PathLike, size: int, start: float = 0.0, end: float | None = None,
               fps: float | None = None) -> Clip:
     """The frames of a video file or of a folder of images, from ``start`` to ``end`` seconds, at ``size`` px.
 
     For a folder, ``fps`` (default 25) gives the frames their times; for a video the file's own rate is used.
     """
+    check_fps(fps)
     path = Path(source)
     if end is not None and end <= start:
         raise UsageError(f"--end ({end:g} s) must come after --start ({start:g} s)")
@@ -91,6 +107,24 @@ def read_clip(source: str | os.PathLike, size: int, start: float = 0.0, end: flo
     if not clip.frames:
         raise UsageError(f"{path} has no frames between {start:g} s and {'the end' if end is None else f'{end:g} s'}")
     return clip
+
+
+def first_frame(source: str | os.PathLike) -> PIL.Image.Image | None:
+    """The clip's first frame as it is stored (not resized), for checking the memory a run needs before every
+    frame is read and resized; None where there is none to read (``read_clip`` then says why)."""
+    path = Path(source)
+    try:
+        if path.is_dir():
+            files = frame_files(path)
+            return load_image(files[0]) if files else None
+        with _av().open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            for frame in container.decode(container.streams.video[0]):
+                return frame.to_image()
+    except Exception:  # noqa: BLE001 - read_clip reports an unreadable clip in its own words
+        return None
+    return None
 
 
 def _av():

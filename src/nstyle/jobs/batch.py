@@ -1,10 +1,12 @@
 """Many transfers from one command: a job list (a CSV file, or every content with every style), run by an
 executor (``nstyle.jobs.executors``), each result written atomically into one folder with ``results.csv`` beside.
 
-Every row and column is checked before anything runs, so a mistake in the job list costs nothing (exit 2).
-After each job, ``results.csv`` is rewritten atomically: a batch stopped at any moment keeps every finished
-result, and running the same command again skips the jobs done with the same inputs and options
-(``JobSpec.key()``) and redoes the failed and missing ones.
+Every row and column is checked before anything runs, so a mistake in the job list costs nothing (exit 2): a
+wrong value in any row refuses the whole list in one line naming the row. ``results.csv`` is rewritten atomically
+as jobs end (at most once a second for jobs that end at once, such as those whose files are missing, and always
+after a painted one): a batch stopped at any moment keeps every finished result, and running the same command
+again skips the jobs done with the same inputs and options (``JobSpec.key()``) and redoes the failed and missing
+ones.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.options import TransferOptions, field_kinds, from_text, input_files
-from ..errors import NstyleError, UsageError
+from ..errors import NstyleError, UsageError, WriteError
 from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, replacing, write_bytes
-from ..io.paths import output_folder, refuse_overwriting_inputs
+from ..io.paths import output_folder, refuse_links_out, refuse_overwriting_inputs
 from .spec import InputImage, JobOutcome, JobSpec, carried, file_options
 from .status import DONE_STATES, JobStatus
 
@@ -49,12 +51,9 @@ class BatchJob:
     options: dict = field(default_factory=dict)  # TransferOptions fields, file options included (as paths)
     output: str = ""
     where: str = ""  # for messages: "jobs.csv line 3", "--contents/--styles job 2"
-    problem: str = ""  # a wrong option value: the job fails with this line, the other jobs run
 
     def spec(self) -> JobSpec:
         """The self-contained job, its files read now (a missing file is a one-line ImageError)."""
-        if self.problem:
-            raise UsageError(self.problem)
         options, files = carried(self.options)
         return JobSpec(InputImage.read(self.content), [InputImage.read(s) for s in self.styles], options, files)
 
@@ -101,8 +100,8 @@ def resolve_file_options(options: dict, base: Path) -> dict:
 
 def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list[BatchJob]:
     """Every row of a job list, checked. A list that cannot be read as one (unknown or missing columns, a row
-    without content or style, too many cells) is a UsageError; a row with a wrong option value becomes a job that
-    fails with that value's one-line message, so the other rows still run."""
+    without content or style, too many cells, a wrong option value) is a UsageError naming the first row at fault
+    and how many more there are; nothing runs. A missing image file is the job's own failure, found when it runs."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -125,7 +124,7 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         raise UsageError(f"{path.name}: unknown column(s) {', '.join(repr(u) for u in unknown)}; columns are "
                          f"content, style, output and the transfer options: {', '.join(fields)}")
     base = path.parent
-    jobs = []
+    jobs, problems = [], []
     for number, row in enumerate(reader, start=1):
         line = reader.line_num
         if None in row:
@@ -135,14 +134,17 @@ def jobs_from_csv(path: str | os.PathLike, defaults: dict | None = None) -> list
         if not content or not styles:
             raise UsageError(f"{path.name} line {line}: every job needs a content and a style image")
         cells = {k: v for k, v in row.items() if k in fields}
-        problem = ""
         try:
             options = (defaults or {}) | resolve_file_options(parse_cells(cells), base)
             TransferOptions(**options)  # checked now, not when the job's turn comes; the job carries the values
         except UsageError as err:
-            options, problem = dict(defaults or {}), f"{path.name} line {line}: {err}"
+            problems.append(f"{path.name} line {line}: {err}")
+            continue
         jobs.append(BatchJob(number, base / content, styles, options, (row.get("output") or "").strip(),
-                             f"{path.name} line {line}", problem))
+                             f"{path.name} line {line}"))
+    if problems:
+        more = f" (and {len(problems) - 1} more rows with a wrong value)" if len(problems) > 1 else ""
+        raise UsageError(f"{problems[0]}{more}; nothing was run: correct the job list")
     if not jobs:
         raise UsageError(f"{path.name} lists no jobs (only a header)")
     return name_outputs(jobs, path.name)
@@ -200,10 +202,16 @@ def name_outputs(jobs: list[BatchJob], source: str) -> list[BatchJob]:
 
 
 class ResultsTable:
-    """``DIR/results.csv``: one row per job of this batch, rewritten atomically whenever a job ends."""
+    """``DIR/results.csv``: one row per job of this batch, rewritten atomically as jobs end: at once after a job
+    that painted, at most once every ``EVERY`` seconds otherwise (10,000 rows failing at once rewrote and fsynced
+    the table 10,000 times, gigabytes for nothing), and always at the end (``flush``)."""
+
+    EVERY = 1.0  # seconds
 
     def __init__(self, folder: Path, jobs: list[BatchJob]):
         self.path = folder / RESULTS
+        self.written = 0.0  # time.monotonic() of the last write; 0: rows not written yet
+        self.unwritten = False
         self.previous = self._read()
         self.rows: dict[str, dict] = {j.output: self.previous[j.output] for j in jobs if j.output in self.previous}
         self.order = [j.output for j in jobs]
@@ -237,13 +245,21 @@ class ResultsTable:
                     "error": error or outcome.error, "node": outcome.node, "note": outcome.note}
         row["error"] = " ".join(str(row["error"]).split())  # one line, whatever the message
         self.rows[job.output] = row
-        self.write()
+        self.unwritten = True
+        if status == "done" or time.monotonic() - self.written >= self.EVERY:
+            self.write()
+
+    def flush(self) -> None:
+        """Write the rows recorded since the last write, if any."""
+        if self.unwritten:
+            self.write()
 
     def write(self) -> None:
         with replacing(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, RESULT_FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.rows[o] for o in self.order if o in self.rows)
+        self.written, self.unwritten = time.monotonic(), False
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.order if self.rows.get(o, {}).get("status") == status)
@@ -282,6 +298,7 @@ def refuse_overwriting(jobs: list[BatchJob], folder: str | os.PathLike, job_list
         outputs |= output
         inputs |= {label.replace("its ", "the ", 1) + f" of {where}": path for label, path in own.items()}
     refuse_overwriting_inputs(outputs, inputs, advice=advice)  # one row's output over another row's input
+    refuse_links_out(folder, [p for job in jobs for p in job_outputs(job, folder)])
 
 
 def job_outputs(job: BatchJob, folder: Path) -> list[Path]:
@@ -306,9 +323,13 @@ def holding(folder: Path):
         return
     path = folder / LOCK
     while True:
-        try:
-            lock = open(path, "a")
+        try:  # not through a link at the lock's name: a dangling one would make a file elsewhere
+            lock = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                                     0o666), "a")
         except OSError as err:
+            if path.is_symlink():
+                raise UsageError(f"-o {folder}: {LOCK} is a symbolic link; nstyle writes nothing through a link it "
+                                 "did not make: remove it") from None
             raise UsageError(f"-o {folder}: cannot write there ({err.strerror})") from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -395,13 +416,21 @@ def _run_batch(jobs: list[BatchJob], folder: Path, make_executor: Callable[[int]
             bar.close()
         if executor is not None:
             executor.shutdown(cancel_pending=True)
+        table.flush()
         done = table.count(JobStatus.DONE) + table.count(JobStatus.SKIPPED)
         print(f"nstyle batch: interrupted; {done} of {len(jobs)} jobs done and kept in {folder}; run the same "
               "command again to finish the rest", file=sys.stderr)
         return INTERRUPTED
+    except NstyleError:  # results.csv cannot be written (a full disk): stop the workers, say it in one line
+        if bar is not None:
+            bar.close()
+        if executor is not None:
+            executor.shutdown(cancel_pending=True)
+        raise
     bar.close()
     if executor is not None:
         executor.shutdown()
+    table.flush()
     counts = {s: table.count(s) for s in (JobStatus.DONE, JobStatus.SKIPPED, JobStatus.FAILED)}
     print(f"nstyle batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; "
           f"results in {folder / RESULTS}")
@@ -419,10 +448,14 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
     if outcome.status == JobStatus.DONE:
         target = folder / job.output
         try:
+            refuse_links_out(folder, job_outputs(job, folder))  # again: a link may have been made since the start
             target.parent.mkdir(parents=True, exist_ok=True)
             save_image(outcome.pil_image(), target)
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
                 write_bytes(map_sidecar(target, name), data)
+        except WriteError as err:  # a full disk: every job after this one would be painted for nothing
+            table.record(job, "failed", key, outcome, error=str(err))
+            raise
         except (NstyleError, OSError) as err:
             table.record(job, JobStatus.FAILED, key, outcome, error=str(err))
             return

@@ -117,6 +117,20 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _watched_manager(context):
+    """A multiprocessing manager whose server process ends with this one: after a SIGKILL of ``nstyle video
+    --workers 2`` the plain manager (and the resource tracker it kept open) stayed orphaned for minutes."""
+    from multiprocessing.managers import SyncManager
+
+    manager = SyncManager(ctx=context)
+    manager.start(_init_manager, (os.getpid(),))
+    return manager
+
+
+def _init_manager(parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="nstyle-parent-watch", daemon=True).start()
+
+
 def _run_in_worker(job_id: int, spec: JobSpec, want_progress: bool, cancel, preview_every: int) -> JobOutcome:
     _worker_events.put(("start", job_id, os.getpid()))
     report = (lambda p: _worker_events.put(("progress", job_id, p))) if want_progress else None
@@ -170,7 +184,7 @@ class ProcessExecutor:
             return None
         with self._lock:
             if self._manager is None:
-                self._manager = self._context.Manager()
+                self._manager = _watched_manager(self._context)
         return self._manager.Event()
 
     def _start(self, job_id: int) -> None:

