@@ -246,7 +246,7 @@ class ResultsTable:
         row["error"] = " ".join(str(row["error"]).split())  # one line, whatever the message
         self.rows[job.output] = row
         self.unwritten = True
-        if status == "done" or time.monotonic() - self.written >= self.EVERY:
+        if status == JobStatus.DONE or time.monotonic() - self.written >= self.EVERY:
             self.write()
 
     def flush(self) -> None:
@@ -454,7 +454,7 @@ def _store(job: BatchJob, key: str, outcome: JobOutcome, folder: Path, table: Re
             for name, data in outcome.files.items():  # the maps --auto-maps found, PNG already: out.content_map.png
                 write_bytes(map_sidecar(target, name), data)
         except WriteError as err:  # a full disk: every job after this one would be painted for nothing
-            table.record(job, "failed", key, outcome, error=str(err))
+            table.record(job, JobStatus.FAILED, key, outcome, error=str(err))
             raise
         except (NstyleError, OSError) as err:
             table.record(job, JobStatus.FAILED, key, outcome, error=str(err))
