@@ -94,7 +94,11 @@ class StylePredictor(nn.Module):
 
 
 class ConditionalInstanceNorm(nn.Module):
-    """Instance norm whose scale (``gamma``) and shift (``beta``) are linear functions of the style vector."""
+    """Instance norm whose scale (``gamma``) and shift (``beta``) are linear functions of the style vector.
+
+    ``style`` is (N, 100), one vector per image, or (N, 100, h, w), a vector per pixel (resized to the layer):
+    gamma and beta being linear in the vector, mixing vectors per pixel mixes the styles' norms per pixel, as
+    Dumoulin et al. and Ghiasi et al. combine styles spatially. The statistics stay those of the whole image."""
 
     def __init__(self, channels: int):
         super().__init__()
@@ -102,10 +106,15 @@ class ConditionalInstanceNorm(nn.Module):
         self.beta = nn.Linear(STYLE_SIZE, channels)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        var = (x - mean).square().mean(dim=(2, 3), keepdim=True)
-        scale = self.gamma(style)[:, :, None, None] * torch.rsqrt(var + EPSILON)
-        return (x - mean) * scale + self.beta(style)[:, :, None, None]
+        var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)
+        inv = torch.rsqrt(var + EPSILON)
+        if style.dim() == 2:
+            scale = self.gamma(style)[:, :, None, None] * inv
+            return torch.addcmul(self.beta(style)[:, :, None, None] - mean * scale, x, scale)
+        style = F.interpolate(style, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        gamma = F.conv2d(style, self.gamma.weight[:, :, None, None], self.gamma.bias)
+        beta = F.conv2d(style, self.beta.weight[:, :, None, None], self.beta.bias)
+        return torch.addcmul(beta, (x - mean) * inv, gamma)
 
 
 def reflect_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
