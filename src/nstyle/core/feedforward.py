@@ -150,8 +150,10 @@ class FastPainter:
             styles = [color.luminance_image(s, reference=content) for s in styles]
         elif preserve_color == "histogram":
             styles = [color.match_color(s.convert("RGB"), content, histogram_method) for s in styles]
-        own = self.style_vectors([self._content_input(content, preserve_color)])  # (1, 100)
-        vectors = own + alpha * (self.style_vectors(styles) - own)  # (K, 100), each style moved by strength
+        vectors = self.style_vectors(styles)  # (K, 100)
+        if alpha != 1.0:  # each style moved from the content's own vector by the strength
+            own = self.style_vectors([self._content_input(content, preserve_color)])
+            vectors = own + alpha * (vectors - own)
         if guide is None:
             weights = torch.tensor(blend, dtype=vectors.dtype, device=self.device)
             return (weights / weights.sum())[None] @ vectors

@@ -42,15 +42,17 @@ def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
 
 
 class SameConv(nn.Conv2d):
-    """A convolution with TensorFlow's 'SAME' padding, followed by ReLU6 unless ``linear``."""
+    """A convolution with TensorFlow's 'SAME' padding, followed by ReLU6 unless ``linear``. At stride 1 that is
+    the convolution's own symmetric padding; only the strided ones pad apart (the odd pixel at the end)."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, linear: bool = False):
-        super().__init__(cin, cout, kernel, stride, groups=groups)
+        super().__init__(cin, cout, kernel, stride, padding=kernel // 2 if stride == 1 else 0, groups=groups)
         self.linear = linear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = super().forward(same_pad(x, self.kernel_size[0], self.stride[0]))
-        return y if self.linear else y.clamp(0.0, 6.0)
+        y = super().forward(x if self.stride[0] == 1 else same_pad(x, self.kernel_size[0], self.stride[0]))
+        return y if self.linear else F.hardtanh(y, 0.0, 6.0, inplace=True)  # ReLU6; the convolution's output
+        # is not needed for its own gradient, so it may be overwritten
 
 
 class InvertedResidual(nn.Module):
@@ -131,8 +133,8 @@ class ResidualBlock(nn.Module):
         self.norm2 = ConditionalInstanceNorm(channels)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.norm1(reflect_conv(self.conv1, x), style))
-        return x + self.norm2(reflect_conv(self.conv2, y), style)
+        y = torch.relu_(self.norm1(reflect_conv(self.conv1, x), style))
+        return self.norm2(reflect_conv(self.conv2, y), style).add_(x)
 
 
 class UpConv(nn.Module):
@@ -165,11 +167,11 @@ class Transformer(nn.Module):
         height, width = content.shape[-2:]
         x = F.pad(content, (0, -width % 4, 0, -height % 4), mode="reflect") if (height | width) % 4 else content
         for conv in self.contract:
-            x = torch.relu(reflect_conv(conv, x))
+            x = torch.relu_(reflect_conv(conv, x))
         for block in self.residual:
             x = block(x, style)
-        x = torch.relu(self.expand[0](x, style))
-        x = torch.relu(self.expand[1](x, style))
+        x = torch.relu_(self.expand[0](x, style))
+        x = torch.relu_(self.expand[1](x, style))
         return torch.sigmoid(self.expand[2](x, style))[..., :height, :width]
 
 
