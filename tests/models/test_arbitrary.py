@@ -64,13 +64,22 @@ def test_transformer_paints_at_any_size_and_per_image(random_net):
     assert torch.allclose(out[:1], first, atol=1e-5)  # a batch is images side by side, no mixing
 
 
-def test_transformer_is_differentiable():
-    torch.manual_seed(0)
-    net = Transformer()
+def test_both_parts_are_differentiable(random_net):
     content = torch.rand(1, 3, 32, 32, requires_grad=True)
+    painting = torch.rand(1, 3, 64, 64, requires_grad=True)
+    random_net(content, painting).mean().backward()  # activations overwritten in place keep their gradients
+    assert content.grad.abs().sum() > 0 and painting.grad.abs().sum() > 0
     style = torch.randn(1, 100, requires_grad=True)
-    net(content, style).mean().backward()
-    assert content.grad.abs().sum() > 0 and style.grad.abs().sum() > 0
+    Transformer()(content.detach(), style).mean().backward()
+    assert style.grad.abs().sum() > 0
+
+
+def test_a_style_vector_per_pixel_equals_one_vector_where_it_is_constant(random_net):
+    content, style = torch.rand(1, 3, 40, 40), torch.randn(1, 100)
+    with torch.no_grad():
+        one = random_net.transformer(content, style)
+        field = random_net.transformer(content, style[:, :, None, None].expand(1, 100, 40, 40))
+    assert torch.allclose(one, field, atol=1e-5)
 
 
 def test_conditional_instance_norm_scales_and_shifts_by_the_style():
