@@ -50,6 +50,8 @@ def test_paints_at_the_size_asked_deterministically(painter, pictures):
     difference = np.abs(_pixels(out) - _pixels(content.resize(out.size))).mean()
     assert difference > 0.08  # it painted something
     assert painter.stylise(content, [style], size=SIZE, network_size=64).size == out.size
+    with pytest.raises(UsageError, match="at least 16 px"):
+        painter.stylise(content, [style], size=12)
 
 
 @pytest.mark.integration

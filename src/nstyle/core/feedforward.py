@@ -39,6 +39,7 @@ from .guidance import read_mask
 
 NETWORK = "arbitrary_style"  # the weights record (``nstyle weights fetch arbitrary_style``)
 DEFAULT_STRENGTH = 0.5  # nstyle's default strength: the network's own output
+MIN_SIDE = 16  # smallest side painted: the 9x9 reflect padding needs more than 4 px (here with a margin)
 
 
 def vector_weight(strength: float | None) -> float:
@@ -123,6 +124,11 @@ class FastPainter:
             raise UsageError(f"--preserve-color {preserve_color!r}: choose luminance or histogram")
         alpha = vector_weight(strength)
         sized = [c.convert("RGB") if size is None else resize_to_long_side(c.convert("RGB"), size) for c in contents]
+        for image in sized:
+            if min(image.size) < MIN_SIDE or network_size is not None and network_size < MIN_SIDE:
+                raise UsageError(f"the content is painted at {image.width} x {image.height} px"
+                                 + (f" ({network_size} px in the network)" if network_size is not None else "")
+                                 + f"; --method fast needs at least {MIN_SIDE} px on each side: give a larger --size")
         prepared = [self._content_input(c, preserve_color) for c in sized]
         painted: list[PIL.Image.Image | None] = [None] * len(sized)
         for shape in dict.fromkeys(c.size for c in sized):

@@ -206,9 +206,8 @@ def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **op
 
 
 def load_feedforward(name: str, weights_file: str | os.PathLike | None = None):
-    """A feed-forward painting network (``registry.feedforward_records()``) in eval mode with frozen parameters.
-
-    Its weights stay trainable-shaped float32 tensors, so it stays differentiable with respect to its inputs."""
+    """A feed-forward painting network (``registry.feedforward_records()``) in eval mode, its parameters frozen
+    (float32): gradients still flow to its inputs, a content or a style vector."""
     record = find_record(name)
     if record.kind != "feedforward":
         raise UsageError(f"{name} is a backbone, not a feed-forward painting network; "
