@@ -130,12 +130,14 @@ class FastPainter:
                                  + (f" ({network_size} px in the network)" if network_size is not None else "")
                                  + f"; --method fast needs at least {MIN_SIDE} px on each side: give a larger --size")
         prepared = [self._content_input(c, preserve_color) for c in sized]
+        # the paintings' vectors, once for all contents unless the colours are matched to each content first
+        shared = self.style_vectors(styles) if preserve_color is None else None
         painted: list[PIL.Image.Image | None] = [None] * len(sized)
         for shape in dict.fromkeys(c.size for c in sized):
             idx = [i for i, c in enumerate(sized) if c.size == shape]
             guides = {i: None if mask is None else read_mask(mask, sized[i].size, blend, mask_colors) for i in idx}
-            vectors = torch.cat([self._vector_map(sized[i], styles, blend, alpha, preserve_color, histogram_method,
-                                                  guides[i]) for i in idx])
+            vectors = torch.cat([self._vector_map(sized[i], styles, shared, blend, alpha, preserve_color,
+                                                  histogram_method, guides[i]) for i in idx])
             x = torch.cat([_tensor(prepared[i], self.device) for i in idx])
             if network_size is not None:
                 x = _resized(x, network_size)
@@ -150,13 +152,13 @@ class FastPainter:
     def _content_input(content: PIL.Image.Image, preserve_color: str | None) -> PIL.Image.Image:
         return color.luminance_image(content) if preserve_color == "luminance" else content
 
-    def _vector_map(self, content, styles, blend, alpha, preserve_color, histogram_method, guide):
+    def _vector_map(self, content, styles, shared, blend, alpha, preserve_color, histogram_method, guide):
         """(1, 100) or, with a mask, (1, 100, H, W): the style vector at each pixel of this content."""
         if preserve_color == "luminance":
             styles = [color.luminance_image(s, reference=content) for s in styles]
         elif preserve_color == "histogram":
             styles = [color.match_color(s.convert("RGB"), content, histogram_method) for s in styles]
-        vectors = self.style_vectors(styles)  # (K, 100)
+        vectors = self.style_vectors(styles) if shared is None else shared  # (K, 100)
         if alpha != 1.0:  # each style moved from the content's own vector by the strength
             own = self.style_vectors([self._content_input(content, preserve_color)])
             vectors = own + alpha * (vectors - own)
