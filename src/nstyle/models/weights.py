@@ -86,7 +86,8 @@ def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Pa
     with replacing(target) as tmp, stops_deferred():  # as in read_safetensors
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
                   metadata={"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
-                            "source": record.source.describe(), "source_sha256": record.source.sha256})
+                            "source": record.source.describe(), "source_sha256": record.source.sha256,
+                            **({"licence": record.licence} if record.licence else {})})
     return target
 
 
