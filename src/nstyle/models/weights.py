@@ -31,7 +31,7 @@ from ..io import sealed
 from ..io.atomic import replacing
 from ..io.packages import extract_members, fetched_members, sha256_file  # noqa: F401 (sha256_file: part of the API)
 from ..io.signals import stops_deferred
-from .registry import WeightsRecord, get_record, records
+from .registry import WeightsRecord, feedforward_records, find_record, get_record, records
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +87,8 @@ def _convert_and_store(record: WeightsRecord, files: dict[str, Path], target: Pa
     state = _convert(record, files, origin)
     _check_fits(record, state, origin)
     store_sealed(state, target, {"nstyle_network": record.name, "nstyle_format": FORMAT_VERSION,
-                                 "source": record.source.describe(), "source_sha256": record.source.sha256})
+                                 "source": record.source.describe(), "source_sha256": record.source.sha256,
+                                 **({"licence": record.licence} if record.licence else {})})
     return target
 
 
@@ -173,8 +174,9 @@ def safetensors_metadata(path: Path) -> dict:
 
 
 def fetch(name: str, force: bool = False) -> Path:
-    """Download, verify and convert ``name``'s weights into the cache (once); return the cached file."""
-    return fetch_record(get_record(name), force)
+    """Download, verify and convert ``name``'s weights (a backbone or a feed-forward network) into the cache
+    (once); return the cached file."""
+    return fetch_record(find_record(name), force)
 
 
 def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
@@ -186,7 +188,8 @@ def fetch_record(record: WeightsRecord, force: bool = False) -> Path:
     if problem is None and not force:
         return target
     damaged = problem not in (None, "missing")
-    how = f"`nstyle weights fetch {name}`" if records().get(name) is record else "nstyle once"
+    listed = records().get(name) is record or feedforward_records().get(name) is record
+    how = f"`nstyle weights fetch {name}`" if listed else "nstyle once"
     if os.environ.get("NSTYLE_OFFLINE"):
         if not damaged:
             raise WeightsError(f"{name} weights are not in the cache {target.parent} and NSTYLE_OFFLINE is set; "
@@ -221,7 +224,7 @@ def checked_weights_file(path: str | os.PathLike) -> Path:
 
 def import_file(name: str, path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """State dict from a file the user already has: the registry archive, the member file, or safetensors."""
-    record = get_record(name)
+    record = find_record(name)
     path = checked_weights_file(path)
     origin = f"weights file {path.name!r}"
     if path.suffix == ".safetensors":
@@ -261,13 +264,26 @@ def load_backbone(name: str, weights_file: str | os.PathLike | None = None, **op
     """A pretrained backbone in eval mode with frozen parameters, its weights stored channels-last."""
     import torch
 
-    record = get_record(name)
-    model = record.build(**options)
+    model = _with_weights(get_record(name).build(**options), name, weights_file)
+    return model.to(memory_format=torch.channels_last)
+
+
+def _with_weights(model, name: str, weights_file):
+    """``model`` holding the cached (or given) weights of ``name``, in eval mode, its parameters frozen."""
     state = load_state_dict(name, weights_file)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise WeightsError(f"weights for {name} do not fit the network ({str(err).splitlines()[0]}); "
                            f"fetch them again with `nstyle weights fetch {name}`") from None
-    model.eval().requires_grad_(False)
-    return model.to(memory_format=torch.channels_last)
+    return model.eval().requires_grad_(False)
+
+
+def load_feedforward(name: str, weights_file: str | os.PathLike | None = None):
+    """A feed-forward painting network (``registry.feedforward_records()``) in eval mode, its parameters frozen
+    (float32): gradients still flow to its inputs, a content or a style vector."""
+    record = find_record(name)
+    if record.kind != "feedforward":
+        raise UsageError(f"{name} is a backbone, not a feed-forward painting network; "
+                         f"choose from: {', '.join(feedforward_records())}")
+    return _with_weights(record.build(), name, weights_file)
