@@ -54,7 +54,7 @@ def test_weights_list_imports_no_torch(tmp_path):
         "assert 'torch' not in sys.modules, 'torch imported'\n", NSTYLE_CACHE=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines()[1:-1]}
-    assert list(rows) == NAMES and rows["alexnet"] == "yes" and rows["vgg19"] == "no"
+    assert list(rows) == NAMES + ["arbitrary_style"] and rows["alexnet"] == "yes" and rows["vgg19"] == "no"
     assert proc.stdout.splitlines()[-1] == str(tmp_path / "weights" / "alexnet.safetensors")
 
 

@@ -20,7 +20,7 @@ def add(sub) -> None:
     wsub.required = True
     wsub.add_parser("list", help="networks, whether cached, size").set_defaults(func=cmd_weights_list)
     wf = wsub.add_parser("fetch", help="download, verify and convert weights into the cache")
-    wf.add_argument("names", nargs="+", metavar="NAME", help="network names, or 'all'")
+    wf.add_argument("names", nargs="+", metavar="NAME", help="network names (the backbones and --method fast's arbitrary_style), or 'all'")
     wf.add_argument("--force", action="store_true", help="fetch again even if cached")
     wf.set_defaults(func=cmd_weights_fetch)
     wp = wsub.add_parser("path", help="print where a network's converted weights are cached")
@@ -35,11 +35,11 @@ def add(sub) -> None:
 
 
 def cmd_weights_list(args: argparse.Namespace) -> int:
-    from ..models.registry import records
+    from ..models.registry import feedforward_records, records
     from ..models.weights import is_cached
 
     rows = [("name", "cached", "size", "source", "description")]
-    for rec in records().values():
+    for rec in [*records().values(), *feedforward_records().values()]:
         cached = is_cached(rec)
         size = rec.cache_path().stat().st_size if cached else rec.download_size
         rows.append((rec.name, "yes" if cached else "no", f"{size / 1e6:.0f} MB" if size else "?",
@@ -51,20 +51,20 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
 
 
 def cmd_weights_fetch(args: argparse.Namespace) -> int:
-    from ..models.registry import model_names
+    from ..models.registry import feedforward_records, model_names
     from ..models.weights import fetch
 
-    names = model_names() if "all" in args.names else args.names
+    names = [*model_names(), *feedforward_records()] if "all" in args.names else args.names
     for name in names:
         print(fetch(name, force=args.force))
     return OK
 
 
 def cmd_weights_path(args: argparse.Namespace) -> int:
-    from ..models.registry import get_record
+    from ..models.registry import find_record
     from ..models.weights import is_cached
 
-    record = get_record(args.name)
+    record = find_record(args.name)
     print(record.cache_path())
     if not is_cached(record):
         print(f"nstyle: {args.name} is not fetched yet; run `nstyle weights fetch {args.name}`", file=sys.stderr)
