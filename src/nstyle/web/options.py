@@ -204,7 +204,7 @@ def _check_with_engine(options: dict, kind: str, n_styles: int) -> None:
         options = {k: v for k, v in options.items() if k != "models"}
     try:
         opts = options_from(**options)
-        opts.resolved_weights()
+        opts.resolved()
         opts.style_blend_for(n_styles)
         if kind == "transfer":
             opts.level_plan()
