@@ -221,14 +221,14 @@ def test_the_default_style_loss_follows_the_normalisation_and_the_method():
 
 @pytest.mark.parametrize("given", [
     {"mask": "mask.png"}, {"content_map": "c.png", "style_map": ["s.png"]}, {"auto_maps": 3}, {"loss": "classic"},
-    {"method": "strotss"}, {"method": "nnst"}, {"size": 2048}, {"strength": 0.8}, {"quality": "best"},
+    {"method": "strotss"}, {"method": "nnst"}, {"size": 2048}, {"strength": 0.8}, {"style_loss": "sliced"},
 ])
 def test_options_changed_with_replace_equal_options_made_so(given):
     """No field holds a value settled from others: ``replace`` of the defaults is the same as making them anew."""
     made, replaced = TransferOptions(**given), dataclasses.replace(TransferOptions(), **given)
     assert replaced == made
     assert replaced.resolved() == made.resolved()
-    assert made.style_loss is None
+    assert made.style_loss == given.get("style_loss")
 
 
 def test_masks_and_maps_keep_grams_however_the_options_are_made():
@@ -245,3 +245,14 @@ def test_resolved_is_a_settled_frozen_view():
     assert resolved.weights == {"content": 20.0, "style": 170.0, "tv": 1.0}  # coarse to fine: content 20; w2's beta
     with pytest.raises(dataclasses.FrozenInstanceError):
         resolved.style_loss = "gram"
+
+
+def test_a_runs_identity_holds_the_style_loss_it_matches():
+    """What a resume compares: the default and the same loss given by name are one run, a masked run another."""
+    from nstyle.core.identity import run_identity
+
+    def identity(**given):
+        return run_identity(None, [], TransferOptions(**given))["options"]
+
+    assert identity() == identity(style_loss="w2") and identity()["style_loss"] == "w2"
+    assert identity(loss="classic")["style_loss"] == "gram"
