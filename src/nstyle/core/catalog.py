@@ -75,10 +75,11 @@ class StyleLossRecord:
 class MethodRecord:
     """A recipe around the style statistic (``--method``).
 
-    ``objective(options, backbone, content, styles, guides, content_factor)`` (``"module:attribute"``) builds one
-    level's loss, which the engine optimises; a method that paints without optimising names a ``painter`` instead,
-    ``painter(painter, generator) -> picture tensor`` (an ``engine.Painter``: the prepared inputs), which the engine
-    calls in place of its levels of optimisation.
+    ``objective(options, backbone, content, styles, layers, guides, content_factor)`` (``"module:attribute"``)
+    builds one level's loss (``layers``: the content layers and the weighted style layers), which the engine
+    optimises. A method that paints without optimising names a ``painter`` instead, ``painter(painter, generator)
+    -> picture tensor`` (``painter`` an ``engine.Painter``: the checked inputs), which the engine calls in place of
+    its levels of optimisation.
     ``refuses`` maps an option (a ``TransferOptions`` field; ``mask`` stands for masks and maps) to the message its
     use gets, with ``{flag}`` (``--method NAME``), ``{value}`` (the option's value) and ``{size}`` (``--size``).
     """
