@@ -48,7 +48,6 @@ def settle():  # what is freed goes back to the system, so RSS is what is alive
 model, precision, size = json.loads(sys.argv[1])
 import torch
 from nstyle.core import engine
-from nstyle.core.losses import gram_matrix
 from nstyle.core.options import options_from
 runtime = rss()
 opts = options_from(model=model, precision=precision, device='cpu', size=size, style_loss='gram')
@@ -61,12 +60,12 @@ settle(); before = rss(); reset()
 with torch.no_grad():
     feats = backbone(style, list(style_layers))
 style_peak = hwm() - before
-grams = {n: gram_matrix(f, per_position=True) for n, f in feats.items()}
 del feats
 settle(); before = rss(); reset()
-loss = engine.build_loss(opts, backbone, content, [style], style_targets=grams)
+loss = engine.build_loss(opts, backbone, content, [style])
 settle()
-content_kept = rss() - before
+style_kept = sum(t.target.numel() * t.target.element_size() for t in loss.style_losses.values())
+content_kept = rss() - before - style_kept  # what the content costs: the style's Grams are the style phase's
 content_tensors = sum(t.target.numel() * t.target.element_size() for t in loss.content_losses.values())
 x = content.clone().requires_grad_(True)
 settle(); before = rss(); reset()

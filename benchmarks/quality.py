@@ -150,12 +150,18 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
 
 def record_meta(name: str) -> dict:
     """What a record is tied to: the calibration, or the transfer options resolved (defaults included)."""
+    from nstyle.core.catalog import FALLBACK_STYLE_LOSS, METHODS
     from nstyle.core.options import TransferOptions
 
     config = CONFIGS[name]
     if config.calibration:
         return {"size": SIZE, "calibration": config.calibration}
-    options = dataclasses.asdict(TransferOptions(size=SIZE, **config.options))
+    given = TransferOptions(size=SIZE, **config.options)
+    options = dataclasses.asdict(given)
+    # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
+    # that bring their own statistic had the fallback's name there)
+    options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \
+        else FALLBACK_STYLE_LOSS
     return {"size": SIZE, "options": json.loads(json.dumps(options, default=str))}
 
 

@@ -15,8 +15,9 @@ import time
 import torch
 from common import machine_line
 
-from nstyle.core.distributions import STYLE_LOSS_CLASSES
-from nstyle.core.losses import StyleLoss
+from nstyle.core.catalog import STYLE_LOSSES
+from nstyle.core.losses import StyleSources
+from nstyle.core.modes import get_mode
 
 # VGG19's default style layers: channels and stride
 LAYERS = (("relu1_1", 64, 1), ("relu2_1", 128, 2), ("relu3_1", 256, 4), ("relu4_1", 512, 8), ("relu5_1", 512, 16))
@@ -35,13 +36,13 @@ def main() -> None:
     print("| --style-loss | " + " | ".join(name for name, _, _ in LAYERS) + " | total s | x gram |")
     print("|" + " --- |" * (len(LAYERS) + 3))
     gram_total = None
-    for loss_name in ("gram", *STYLE_LOSS_CLASSES):
+    for loss_name, record in STYLE_LOSSES.items():
         seconds = []
         for _, channels, stride in LAYERS:
             side = args.size // stride
             style = torch.rand(1, channels, side, side).to(memory_format=torch.channels_last)
             image = torch.rand(1, channels, side, side).to(memory_format=torch.channels_last).requires_grad_(True)
-            loss = StyleLoss.from_features(style) if loss_name == "gram" else STYLE_LOSS_CLASSES[loss_name]([style])
+            loss = record.layer_loss(StyleSources([style], [1.0], get_mode("nstyle"), side * side))
             loss(image).backward()  # warm-up
             start = time.perf_counter()
             for _ in range(args.repeats):

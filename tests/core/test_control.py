@@ -118,7 +118,7 @@ def test_sweep_strength_trades_content_for_style(pics, tmp_path, images, capsys)
     rows = list(csv.DictReader(open(tmp_path / "grid.csv")))
     assert [float(r["strength"]) for r in rows] == [0.2, 0.5, 0.8]
     weights = [float(r["style_weight"]) for r in rows]
-    default = TransferOptions().resolved_weights()["style"]  # strength 0.5 is the default weight
+    default = TransferOptions().resolved().weights["style"]  # strength 0.5 is the default weight
     assert weights[1] == pytest.approx(default) and weights[0] < weights[1] < weights[2]
     style = [float(r["judge_style"]) for r in rows]
     content_d = [float(r["judge_content"]) for r in rows]

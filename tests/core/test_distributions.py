@@ -168,10 +168,10 @@ def test_style_loss_refuses_what_its_maths_does_not_have():
         TransferOptions(style_loss="sliced", size=1024, tile=512)
     with pytest.raises(UsageError, match="--style-loss"):
         TransferOptions(style_loss="wasserstein")
-    assert TransferOptions(style_loss="sliced", size=512, tile=1024).style_loss == "sliced"
+    assert TransferOptions(style_loss="sliced", size=512, tile=1024).resolved().style_loss == "sliced"
     with pytest.raises(UsageError, match="--style-loss remd has no masked"):
         TransferOptions(style_loss="remd", mask="mask.png")
-    assert TransferOptions(style_loss="w2", mask="mask.png").style_loss == "w2"
+    assert TransferOptions(style_loss="w2", mask="mask.png").resolved().style_loss == "w2"
 
 
 def test_position_moments_and_their_gradient():

@@ -218,6 +218,33 @@ def test_bad_options_are_refused_before_the_network_runs(options, message, pair)
         run(content, style, backbone=ExplodingBackbone(), **(dict(size=64, iterations=2, **FAST) | options))
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"size": 16}, "at least 16 px"),
+    ({"style_scale": 0.01}, "--style-scale"),
+    ({"init": "no-such-file.png"}, "--init"),
+    ({"style_layers": ["conv9"]}, "no layer 'conv9'"),
+    ({"size": 320, "tile": 256, "smoothing": 5.0}, "--smoothing"),
+    ({"mask": "no-such-mask.png"}, "no-such-mask.png"),
+])
+def test_check_refuses_what_the_painter_refuses_without_running_the_network(options, message, pair):
+    """``engine.check`` (what video can call instead of making a throwaway painter) on options that are each valid
+    alone but not for these inputs."""
+    content, style = pair
+    opts = engine.options_from(**(dict(size=64, iterations=2, **FAST) | options))
+    with pytest.raises(UsageError, match=message):
+        engine.check(opts, content, style, backbone=ExplodingBackbone())
+
+
+def test_check_settles_the_inputs_the_painter_uses(net, pair):
+    content, style = pair
+    opts = engine.options_from(size=256, levels=2, iterations=4, **FAST)
+    checked = engine.check(opts, content, [style, style], backbone=net)
+    assert checked.content.size == resize_to_long_side(content, 256).size and len(checked.styles) == 2
+    assert checked.blend == [1.0, 1.0] and checked.guidance is None
+    assert [s for s, _ in checked.plan] == [128, 256] and checked.plan == list(opts.resolved().plan)
+    assert engine.Painter(content, [style, style], opts, backbone=net).plan == checked.plan
+
+
 def test_the_exploding_backbone_explodes(pair):
     """What makes the test above prove something: with good options the network does run."""
     with pytest.raises(AssertionError, match="the backbone was run"):

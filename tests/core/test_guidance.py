@@ -153,7 +153,8 @@ class Identity(torch.nn.Module):
 
 def test_blend_mixes_gram_targets_by_weight():
     content, a, b = torch.rand(1, 3, 6, 8), torch.rand(1, 3, 6, 8), torch.rand(1, 3, 6, 8)
-    loss = StyleTransferLoss(Identity(), content, [a, b], ["x"], {"x": 1.0}, 1.0, 1.0, 0.0, style_blend=[0.7, 0.3])
+    loss = StyleTransferLoss(Identity(), content, [a, b], ["x"], {"x": 1.0}, {"content": 1.0, "style": 1.0, "tv": 0.0},
+                             style_blend=[0.7, 0.3])
     expected = 0.7 * gram_matrix(a, per_position=True) + 0.3 * gram_matrix(b, per_position=True)
     assert torch.allclose(loss.style_losses["x"].target, expected, atol=1e-6)
 
@@ -163,7 +164,8 @@ def test_keep_weights_hold_pixels_at_the_content_and_get_no_gradient():
     keep = torch.zeros(1, 1, 6, 8)
     keep[..., :4] = 1
     guides = Guides(content=1 - keep, styles=[torch.ones(1, 1, 6, 8)], mix=torch.ones(1, 1), keep=keep)
-    loss = StyleTransferLoss(Identity(), content, [style], ["x"], {"x": 1.0}, 1.0, 100.0, 1.0, guidance=guides)
+    weights = {"content": 1.0, "style": 100.0, "tv": 1.0}
+    loss = StyleTransferLoss(Identity(), content, [style], ["x"], {"x": 1.0}, weights, guidance=guides)
     x = torch.rand(1, 3, 6, 8, requires_grad=True)
     total, _ = loss(x)
     total.backward()

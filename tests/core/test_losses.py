@@ -9,6 +9,7 @@ from nstyle.core.losses import ContentLoss, StyleLoss, StyleTransferLoss, TotalV
 # Feature map with N=2 channels and M=3 positions (H=1, W=3).
 F = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]).view(1, 2, 1, 3)
 S = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]).view(1, 2, 1, 3)
+W = {"content": 1.0, "style": 1.0, "tv": 0.0}  # alpha, beta, the TV weight
 # G = F F^T = [[5, 2], [2, 2]];  A = S S^T = [[1, 0], [0, 1]];  G - A = [[4, 2], [2, 1]]; sum of squares 25.
 
 
@@ -107,8 +108,8 @@ def test_total_is_weighted_sum_and_targets_are_computed_once():
     torch.manual_seed(0)
     content, style = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
     net = CountingBackbone()
-    loss = StyleTransferLoss(net, content, [style], ["a"], {"b": 1.0}, content_weight=2.0, style_weight=3.0,
-                             tv_weight=5.0, mode="paper")
+    loss = StyleTransferLoss(net, content, [style], ["a"], {"b": 1.0},
+                             {"content": 2.0, "style": 3.0, "tv": 5.0}, mode="paper")
     assert net.calls == 2  # one pass for the content target, one for the style target
     image = torch.rand(1, 3, 8, 8)
     total, parts = loss(image)
@@ -128,7 +129,7 @@ def test_total_is_weighted_sum_and_targets_are_computed_once():
 def test_nstyle_mode_normalises_layer_weights():
     net = CountingBackbone()
     x = torch.rand(1, 3, 4, 4)
-    loss = StyleTransferLoss(net, x, [x], ["a"], {"b": 2.0, "c": 6.0}, 1.0, 1.0, 0.0, mode="nstyle")
+    loss = StyleTransferLoss(net, x, [x], ["a"], {"b": 2.0, "c": 6.0}, W, mode="nstyle")
     assert loss.layer_weights == {"b": 0.25, "c": 0.75}
 
 
@@ -165,8 +166,8 @@ def test_activation_smoothing_does_not_depend_on_size_or_scale():
 def test_smoothing_changes_the_loss_and_keeps_it_zero_at_the_target():
     net = CountingBackbone()
     content = torch.rand(1, 3, 8, 8)
-    plain = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, 1.0, 1.0, 0.0)
-    smooth = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, 1.0, 1.0, 0.0, smoothing=1.0)
+    plain = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, W)
+    smooth = StyleTransferLoss(net, content, [content], ["a"], {"a": 1.0, "b": 1.0}, W, smoothing=1.0)
     assert smooth(content)[0].item() == pytest.approx(0.0, abs=1e-6)
     other = torch.rand(1, 3, 8, 8)
     assert smooth(other)[0].item() != pytest.approx(plain(other)[0].item(), rel=1e-3)

@@ -83,9 +83,9 @@ def test_what_the_methods_cannot_do_is_refused_in_the_options(options, says):
 
 
 def test_the_methods_weights_are_their_own():
-    assert TransferOptions(method="nnst").resolved_weights()["content"] == 0.75
-    assert TransferOptions(method="nnst", content_weight=0.5).resolved_weights()["content"] == 0.5
-    assert TransferOptions(method="strotss").resolved_weights() != TransferOptions().resolved_weights()
+    assert TransferOptions(method="nnst").resolved().weights["content"] == 0.75
+    assert TransferOptions(method="nnst", content_weight=0.5).resolved().weights["content"] == 0.5
+    assert TransferOptions(method="strotss").resolved().weights != TransferOptions().resolved().weights
 
 
 def test_every_level_after_the_first_remakes_its_targets_from_where_it_starts(monkeypatch):

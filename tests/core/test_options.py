@@ -61,7 +61,7 @@ def test_making_options_accepts_or_raises_a_usage_error(given_options):
         value = getattr(opts, name)
         assert value is None or (math.isfinite(value) and value >= 0), (name, value)
     assert opts.size >= 16 and opts.iterations >= 1 and 0 <= opts.seed < 2**63
-    opts.level_plan(), opts.resolved_weights()  # what the engine asks of accepted options works
+    opts.level_plan(), opts.resolved()  # what the engine asks of accepted options works
 
 
 @pytest.mark.parametrize("options, message", [
@@ -211,7 +211,48 @@ def test_quality_best_fills_only_what_is_not_given():
 
 
 def test_the_default_style_loss_follows_the_normalisation_and_the_method():
-    assert TransferOptions().style_loss == "w2"
-    assert TransferOptions(loss="classic").style_loss == "gram"  # the distribution losses are nstyle's only
-    assert TransferOptions(method="nnst").style_loss == "gram"  # its own statistic; the field is unused
-    assert TransferOptions(style_loss="gram").resolved_weights()["style"] == 100.0
+    assert TransferOptions().resolved().style_loss == "w2"
+    assert TransferOptions(loss="classic").resolved().style_loss == "gram"  # the distribution losses are nstyle's only
+    assert TransferOptions(method="strotss").resolved().style_loss == "remd"  # the method's own statistic
+    assert TransferOptions(method="nnst").resolved().style_loss is None  # its neighbours: no style loss at all
+    assert TransferOptions(style_loss="gram").resolved().weights["style"] == 100.0
+    assert TransferOptions().style_loss is None  # the field keeps what the user gave
+
+
+@pytest.mark.parametrize("given", [
+    {"mask": "mask.png"}, {"content_map": "c.png", "style_map": ["s.png"]}, {"auto_maps": 3}, {"loss": "classic"},
+    {"method": "strotss"}, {"method": "nnst"}, {"size": 2048}, {"strength": 0.8}, {"style_loss": "sliced"},
+])
+def test_options_changed_with_replace_equal_options_made_so(given):
+    """No field holds a value settled from others: ``replace`` of the defaults is the same as making them anew."""
+    made, replaced = TransferOptions(**given), dataclasses.replace(TransferOptions(), **given)
+    assert replaced == made
+    assert replaced.resolved() == made.resolved()
+    assert made.style_loss == given.get("style_loss")
+
+
+def test_masks_and_maps_keep_grams_however_the_options_are_made():
+    for options in (TransferOptions(mask="m.png"), dataclasses.replace(TransferOptions(), mask="m.png"),
+                    dataclasses.replace(TransferOptions(mask="m.png"), size=256)):
+        assert options.resolved().style_loss == "gram"
+    assert dataclasses.replace(TransferOptions(mask="m.png"), mask=None).resolved().style_loss == "w2"
+
+
+def test_resolved_is_a_settled_frozen_view():
+    options = TransferOptions(size=512, levels=2, iterations=10)
+    resolved = options.resolved()
+    assert resolved.plan == tuple(options.level_plan()) and [s for s, _ in resolved.plan] == [256, 512]
+    assert resolved.weights == {"content": 20.0, "style": 170.0, "tv": 1.0}  # coarse to fine: content 20; w2's beta
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.style_loss = "gram"
+
+
+def test_a_runs_identity_holds_the_style_loss_it_matches():
+    """What a resume compares: the default and the same loss given by name are one run, a masked run another."""
+    from nstyle.core.identity import run_identity
+
+    def identity(**given):
+        return run_identity(None, [], TransferOptions(**given))["options"]
+
+    assert identity() == identity(style_loss="w2") and identity()["style_loss"] == "w2"
+    assert identity(loss="classic")["style_loss"] == "gram"

@@ -187,7 +187,7 @@ def test_auto_maps_values_outside_two_to_eight_or_auto_are_refused(value):
 @pytest.mark.parametrize(("value", "kept"), [("auto", "auto"), ("AUTO", "auto"), ("3", 3), (4, 4), (2.0, 2)])
 def test_auto_maps_values_are_kept_as_a_count_or_auto(value, kept):
     opts = TransferOptions(auto_maps=value)
-    assert opts.auto_maps == kept and opts.style_loss == "gram"  # guided, like hand-made maps
+    assert opts.auto_maps == kept and opts.resolved().style_loss == "gram"  # guided, like hand-made maps
 
 
 @pytest.mark.parametrize(("extra", "message"), [

@@ -4,8 +4,9 @@ whole image's, so a tiled run paints the same picture as an untiled one, without
 import pytest
 import torch
 
+from nstyle.core.catalog import STYLE_LOSSES
 from nstyle.core.engine import TransferOptions, build_loss, loss_layers, run
-from nstyle.core.tiling import ALIGN, TiledObjective, seam_score, style_moments_of, style_targets_of, tile_grid
+from nstyle.core.tiling import ALIGN, TiledObjective, TiledW2, seam_score, style_moments_of, style_targets_of, tile_grid
 from nstyle.errors import UsageError
 from nstyle.io.images import image_to_tensor, load_image, resize_to_long_side
 from nstyle.models.weights import load_backbone
@@ -76,7 +77,9 @@ def test_tiled_loss_and_gradient_equal_the_whole_image_ones(vgg19, images, style
         targets = style_targets_of(vgg19, [style], list(style_layers), 256, 64)
         for name, target in targets.items():  # the style image's Grams gathered tile by tile
             assert torch.allclose(target, whole.style_losses[name].target, rtol=1e-3, atol=1e-4 * target.abs().max())
-    tiled = TiledObjective(vgg19, content, targets, content_layers, style_layers, options.resolved_weights(),
+    losses = STYLE_LOSSES[style_loss].tiled_losses(vgg19, [style], list(style_layers), 256, 64, blend=[1.0],
+                                                   mode="nstyle", image_pixels=content.shape[-2] * content.shape[-1])
+    tiled = TiledObjective(vgg19, content, losses, content_layers, style_layers, options.resolved().weights,
                            "nstyle", tile=256, overlap=64)
     assert len(tiled.tiles) == 4
     y = x.detach().clone().requires_grad_(True)
@@ -102,7 +105,10 @@ def test_tiled_w2_equals_the_whole_image_w2_on_the_tiny_network():
     loss, parts = whole(x)
     loss.backward()
     targets = style_moments_of(net, [style], list(style_layers), 256, 64)
-    tiled = TiledObjective(net, content, targets, content_layers, style_layers, options.resolved_weights(),
+    losses = STYLE_LOSSES["w2"].tiled_losses(net, [style], list(style_layers), 256, 64, blend=[1.0], mode="nstyle",
+                                             image_pixels=content.shape[-2] * content.shape[-1])
+    assert all(torch.equal(losses[n].gaussian.mean, TiledW2(t).gaussian.mean) for n, t in targets.items())
+    tiled = TiledObjective(net, content, losses, content_layers, style_layers, options.resolved().weights,
                            "nstyle", tile=256, overlap=64)
     assert len(tiled.tiles) == 4
     y = x.detach().clone().requires_grad_(True)

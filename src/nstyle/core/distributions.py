@@ -284,5 +284,3 @@ class GuidedMeanCovarianceLoss(nn.Module):
             total = total + self.shares[r] * self.scale[r] * w2
         return total
 
-
-STYLE_LOSS_CLASSES = {"w2": MeanCovarianceLoss, "sliced": SlicedWassersteinLoss, "remd": RelaxedEMDLoss}

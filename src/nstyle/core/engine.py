@@ -22,20 +22,20 @@ import torch
 from ..errors import UsageError
 from ..io.images import as_image, image_to_tensor, load_image, one_or_many, resize_to_long_side, tensor_to_image
 from ..models.precision import compute_dtype
-from ..models.registry import get_record
+from ..models.registry import get_record, resolve
 from ..models.weights import checked_weights_file, load_backbone
-from .color import luminance_image, match_oklab, recombine
+from .catalog import METHODS, STYLE_LOSSES
+from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .guidance import Guidance
 from .losses import Guides, StyleTransferLoss
 from .memory import check_fits
-from .neighbours import NeuralNeighbourLoss
 from .optim import Curvature, IterationRecord, optimize
 from .options import TransferOptions, options_from
 from .pyramid import upsample
 from .regions import FoundMaps, find_maps
 from .stops import Stop
-from .tiling import TiledObjective, style_moments_of, style_targets_of
+from .tiling import TiledObjective
 
 ImageInput = str | os.PathLike | PIL.Image.Image
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -108,29 +108,10 @@ def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str
 
 
 def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
-               guides: Guides | None = None, style_targets: dict[str, torch.Tensor] | None = None,
-               content_factor: float = 1.0) -> StyleTransferLoss | NeuralNeighbourLoss:
-    """The objective of one level; ``content_factor`` multiplies the content weight (STROTSS doubles it at every
-    coarser level)."""
-    content_layers, style_layers = loss_layers(options, backbone)
-    weights = options.resolved_weights()
-    if options.method == "nnst":
-        return NeuralNeighbourLoss(backbone, content, styles, list(style_layers), weights["content"],
-                                   weights["style"], weights["tv"], blend=options.style_blend_for(len(styles)),
-                                   seed=options.seed)
-    return StyleTransferLoss(
-        backbone, content, styles,
-        content_layers=content_layers,
-        style_layers=style_layers,
-        content_weight=weights["content"] * content_factor, style_weight=weights["style"], tv_weight=weights["tv"],
-        mode=options.loss,
-        style_blend=options.style_blend_for(len(styles)),
-        smoothing=options.smoothing,
-        guidance=guides,
-        style_targets=style_targets,
-        style_loss=options.style_loss,
-        method=options.method,
-    )
+               guides: Guides | None = None, content_factor: float = 1.0):
+    """The objective of one level, as ``--method`` builds it; ``content_factor`` multiplies the content weight."""
+    return METHODS[options.method].build_objective(options, backbone, content, styles, loss_layers(options, backbone),
+                                                   guides, content_factor)
 
 
 def tile_overlap(tile: int) -> int:
@@ -144,11 +125,65 @@ def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
     """The loss of a level too large for one pass, evaluated exactly, tile by tile (``nstyle.core.tiling``)."""
     overlap = tile_overlap(options.tile)
     content_layers, style_layers = loss_layers(options, backbone)
-    targets_of = style_moments_of if options.style_loss == "w2" else style_targets_of
-    targets = targets_of(backbone, styles, list(style_layers), options.tile, overlap,
-                         blend=options.style_blend_for(len(styles)))
-    return TiledObjective(backbone, content, targets, content_layers, style_layers, options.resolved_weights(),
-                          options.loss, options.tile, overlap)
+    resolved = options.resolved()
+    losses = STYLE_LOSSES[resolved.style_loss].tiled_losses(
+        backbone, styles, list(style_layers), options.tile, overlap, blend=options.style_blend_for(len(styles)),
+        mode=options.loss, image_pixels=content.shape[-2] * content.shape[-1])
+    return TiledObjective(backbone, content, losses, content_layers, style_layers, resolved.weights, options.loss,
+                          options.tile, overlap)
+
+
+@dataclass
+class Checked:
+    """What ``check`` read and settled of a transfer's inputs: the device, the content at ``--size``, the style
+    images, their blend, the regions of given masks or maps, and the levels (size, iterations) that fit the image."""
+
+    device: torch.device
+    content: PIL.Image.Image
+    styles: list[PIL.Image.Image]
+    blend: list[float]
+    guidance: Guidance | None
+    plan: list[tuple[int, int]]
+
+
+def check(options: TransferOptions, content: ImageInput, style: ImageInput | Sequence[ImageInput],
+          backbone=None) -> Checked:
+    """Every check of a transfer that needs its inputs, before anything heavy (no weights load, nothing is
+    optimised): memory, sizes, layer names on the untrained network, ``--init`` and ``--weights`` files, masks and
+    maps. A ``UsageError`` names what is wrong. ``backbone``: the network the run will use, if already loaded."""
+    opts = options
+    device = select_device(opts.device)
+    check_fits(opts, content, style, device, loaded=backbone is not None)  # before any image is resized
+    smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
+    network = opts.model if backbone is None else getattr(backbone, "name", "") or "this network"
+    content = resize_to_long_side(as_image(content), opts.size)
+    if min(content.size) < smallest:
+        raise UsageError(f"{network} needs images of at least {smallest} px on the short side, and this one "
+                         f"is {content.width}x{content.height} at --size {opts.size}; give a larger --size")
+    styles = one_or_many(style)
+    if not styles:
+        raise UsageError("give at least one style image")
+    blend = opts.style_blend_for(len(styles))
+    if round(min(content.size) * opts.style_scale) < smallest:
+        raise UsageError(f"--style-scale {opts.style_scale:g} makes the style image too small for "
+                         f"{network}; give a larger --style-scale or --size")
+    if opts.content_layers or opts.style_layers:  # names checked on the untrained network: no weights load
+        loss_layers(opts, backbone if backbone is not None else get_record(opts.model).build(pooling=opts.pooling))
+    if opts.init not in ("noise", "content", "style") and not Path(opts.init).is_file():
+        raise UsageError(f"--init must be noise, content, style or an image file; {opts.init!r} is none of "
+                         "these")
+    if opts.weights is not None and backbone is None:
+        checked_weights_file(opts.weights)
+    style_images = [as_image(s) for s in styles]
+    guidance = read_guidance(opts, content, style_images, blend)
+    aspect = min(content.size) / max(content.size)
+    plan = [(s, n) for s, n in opts.resolved().plan if s * aspect >= smallest or s == opts.size]
+    guided = guidance is not None or opts.auto_maps is not None
+    if opts.tile and plan[-1][0] > opts.tile and (opts.smoothing or guided):
+        needs = "--smoothing needs" if opts.smoothing else "masks and maps need"
+        raise UsageError(f"{needs} the whole image at once; give --tile larger than --size ({opts.size}) "
+                         "or --tile 0")
+    return Checked(device, content, style_images, blend, guidance, plan)
 
 
 class Painter:
@@ -164,40 +199,12 @@ class Painter:
                  options: TransferOptions, backbone=None, shared: dict | None = None):
         self.options = opts = options
         self.shared = shared
-        self.device = select_device(opts.device)
-        check_fits(opts, content, style, self.device, loaded=backbone is not None)  # before any image is resized
-        smallest = min_input_size(opts.model) if backbone is None else backbone.min_input_size
-        network = opts.model if backbone is None else getattr(backbone, "name", "") or "this network"
-        self.content = resize_to_long_side(as_image(content), opts.size)
-        if min(self.content.size) < smallest:
-            raise UsageError(f"{network} needs images of at least {smallest} px on the short side, and this one "
-                             f"is {self.content.width}x{self.content.height} at --size {opts.size}; give a larger "
-                             "--size")
-        styles = one_or_many(style)
-        if not styles:
-            raise UsageError("give at least one style image")
-        self.blend = opts.style_blend_for(len(styles))
-        if round(min(self.content.size) * opts.style_scale) < smallest:
-            raise UsageError(f"--style-scale {opts.style_scale:g} makes the style image too small for "
-                             f"{network}; give a larger --style-scale or --size")
-        if opts.content_layers or opts.style_layers:  # names checked on the untrained network: no weights load
-            loss_layers(opts, backbone if backbone is not None else get_record(opts.model).build(pooling=opts.pooling))
-        if opts.init not in ("noise", "content", "style") and not Path(opts.init).is_file():
-            raise UsageError(f"--init must be noise, content, style or an image file; {opts.init!r} is none of "
-                             "these")
-        if opts.weights is not None and backbone is None:
-            checked_weights_file(opts.weights)
-        self.style_images = [as_image(s) for s in styles]
-        self._guidance = read_guidance(opts, self.content, self.style_images, self.blend)
+        checked = check(opts, content, style, backbone)
+        self.device, self.content, self.style_images = checked.device, checked.content, checked.styles
+        self.blend, self._guidance, self.plan = checked.blend, checked.guidance, checked.plan
         self._found: FoundMaps | None = None
         self.work_content, self.styles = prepare_colors(opts, self.content, self.style_images)
-        aspect = min(self.content.size) / max(self.content.size)
-        self.plan = [(s, n) for s, n in opts.level_plan() if s * aspect >= smallest or s == opts.size]
-        guided = self._guidance is not None or opts.auto_maps is not None
-        if self.tiled(self.plan[-1][0]) and (opts.smoothing or guided):
-            needs = "--smoothing needs" if opts.smoothing else "masks and maps need"
-            raise UsageError(f"{needs} the whole image at once; give --tile larger than --size ({opts.size}) "
-                             "or --tile 0")
+        self.method = METHODS[opts.method]
         self.backbone = backbone
 
     def found_maps(self) -> FoundMaps | None:
@@ -236,7 +243,7 @@ class Painter:
             if earlier is not None:
                 return earlier.for_content(content), content, styles
             guides = level_guides(self.guidance, content, styles)
-            factor = opts.size / size if opts.method == "strotss" else 1.0
+            factor = opts.size / size if self.method.content_grows_coarser else 1.0
             loss = build_loss(opts, backbone, content, styles, guides, content_factor=factor)
             if self.shared is not None and isinstance(loss, StyleTransferLoss) and loss.shares_styles:
                 self.shared[size] = loss
@@ -276,7 +283,7 @@ class Painter:
             init = self.start(content, styles[0], generator or torch.Generator().manual_seed(self.options.seed))
         elif tuple(init.shape[-2:]) != tuple(content.shape[-2:]):
             init = upsample(init, content.shape)
-        if isinstance(objective, NeuralNeighbourLoss) and not (first and self.options.init == "content"):
+        if self.method.retargets and not (first and self.options.init == "content"):
             objective.retarget(init)  # a first level started from the content has its targets made already
         loss = extra(objective, objective.compose) if extra is not None else objective
         present = presenter(objective, self.options.preserve_color, self.content, size)
@@ -287,11 +294,11 @@ class Painter:
 
     def picture(self, image: torch.Tensor) -> PIL.Image.Image:
         """The result as the user sees it: under ``--preserve-color luminance`` recoloured with the content; with
-        ``--method nnst`` (and no colour preservation) in the styles' colours (their OkLab mean and covariance)."""
+        a method's own colouring (and no colour preservation: nnst's, the styles' OkLab mean and covariance)."""
         if self.options.preserve_color == "luminance":
             return recombine(image, self.content)
-        if self.options.method == "nnst" and self.options.preserve_color is None:
-            return match_oklab(tensor_to_image(image), self.styles, self.blend)
+        if self.method.colouring is not None and self.options.preserve_color is None:
+            return self.method.colour(tensor_to_image(image), self.styles, self.blend)
         return tensor_to_image(image)
 
 
@@ -327,6 +334,9 @@ def run(
     """
     painter = prepare(content, style, backbone=backbone, **options)
     generator = seed_everything(painter.options.seed)
+    if painter.method.painter is not None:  # a method that paints in one pass: no levels, no optimisation
+        image = resolve(painter.method.painter)(painter, generator)
+        return TransferResult(painter.picture(image), [], painter.options, 0, Stop.COMPLETED, painter.found_maps())
     history: list[IterationRecord] = []
     image, outcome = None, None
     best, stopped = 0, Stop.COMPLETED
@@ -367,4 +377,5 @@ def transfer(content: ImageInput, style: ImageInput | Sequence[ImageInput], **op
     return run(content, style, **options).image
 
 
-__all__ = ["TransferOptions", "TransferResult", "Painter", "prepare", "run", "transfer", "options_from", "replace"]
+__all__ = ["TransferOptions", "TransferResult", "Painter", "check", "prepare", "run", "transfer", "options_from",
+           "replace"]

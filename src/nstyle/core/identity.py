@@ -60,6 +60,8 @@ def run_identity(content, styles, options: TransferOptions, free: Sequence[str] 
                 found[name] = [fingerprint(v, must_exist=name not in ("init", "weights")) for v in one_or_many(value)]
             continue
         values[name] = value
+    if "style_loss" in values:  # the statistic the run matches, whether given or the default
+        values["style_loss"] = options.resolved().style_loss
     described = {"inputs": found, "options": values | (settings or {})}
     return json.loads(json.dumps(described, default=str))
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .distributions import STYLE_LOSS_CLASSES, GuidedMeanCovarianceLoss
+from .catalog import FALLBACK_STYLE_LOSS, STYLE_LOSSES
 from .gram import gram_matrix
 from .guidance import region_rows, resize_guide
 from .modes import LossMode, get_mode
-from .strotss import PaletteLoss, SelfSimilarityLoss
 
 
 class ActivationSmoothing(nn.Module):
@@ -171,10 +170,38 @@ class Guides:
     keep: torch.Tensor | None = None
 
 
+@dataclass
+class StyleSources:
+    """What a style loss of one layer is made from (the factories of ``nstyle.core.style_losses`` take it).
+
+    ``features``: each style image's features on the layer, ``blend`` their shares (summing to 1), ``image_pixels``
+    the content's H*W; with regions, ``guidance`` and its ``mix`` [K, R] and ``shares`` [R] (``region_shares``).
+    """
+
+    features: list[torch.Tensor]
+    blend: list[float]
+    mode: LossMode
+    image_pixels: int
+    guidance: Guides | None = None
+    mix: torch.Tensor | None = None
+    shares: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class MethodTerms:
+    """What a method puts around the style statistic in ``StyleTransferLoss``: ``content(target, mode)`` makes one
+    content layer's loss from the content's features, ``extra(styles, blend)`` (or None) a term of the image itself
+    that is added to the style term (STROTSS's palette)."""
+
+    content: Callable[[torch.Tensor, LossMode], nn.Module] = ContentLoss
+    extra: Callable[[list[torch.Tensor], list[float]], nn.Module] | None = None
+
+
 class StyleTransferLoss(nn.Module):
     """alpha * content + beta * sum_l w_l E_l + tv_weight * TV, evaluated in one pass of the backbone.
 
-    Targets are computed once here; ``forward`` returns the total and its parts (already weighted).
+    Targets are computed once here; ``forward`` returns the total and its parts (already weighted). The style
+    loss's record builds each layer's E_l (``catalog.STYLE_LOSSES``), the method's ``terms`` the content term.
     """
 
     def __init__(
@@ -184,33 +211,28 @@ class StyleTransferLoss(nn.Module):
         styles: Sequence[torch.Tensor],
         content_layers: Sequence[str],
         style_layers: Mapping[str, float],
-        content_weight: float,
-        style_weight: float,
-        tv_weight: float,
+        weights: Mapping[str, float],
         mode: str | LossMode = "nstyle",
         style_blend: Sequence[float] | None = None,
         smoothing: float | None = None,
         guidance: Guides | None = None,
-        style_targets: Mapping[str, torch.Tensor] | None = None,
-        style_loss: str = "gram",
-        method: str = "gatys",
+        style_loss: str = FALLBACK_STYLE_LOSS,
+        terms: MethodTerms = MethodTerms(),
     ):
-        """``style_blend``: one weight per style image, mixing their Grams (default equal).
+        """``weights``: alpha, beta and the TV weight (``content``, ``style``, ``tv``).
+        ``style_blend``: one weight per style image, mixing their statistics (default equal).
         ``smoothing``: SWAG temperature ``tau`` (see ``ActivationSmoothing``); None or 0 turns it off.
         ``guidance``: regions with their own style statistics (guided Grams, see ``nstyle.core.guidance``); its
         ``mix`` replaces ``style_blend``, and its ``keep`` weights hold pixels at the content.
-        ``style_targets``: per-position Grams already computed (e.g. tile by tile for a large image), used
-        instead of ``styles`` (without guidance).
-        ``style_loss``: gram, or a distribution loss of ``nstyle.core.distributions`` (whole images only).
-        ``method``: gatys, or strotss: self-similarity content, relaxed-EMD style and the palette term
-        (``nstyle.core.strotss``).
+        ``style_loss``: a ``catalog.STYLE_LOSSES`` name. ``terms``: the method's content term and extra style term.
         """
         super().__init__()
         self.backbone = backbone
         self.mode = get_mode(mode)
+        self.terms = terms
         self.content_layers = list(content_layers)
         self.layer_weights = self.mode.layer_weights(style_layers)
-        self.weights = {"content": content_weight, "style": style_weight, "tv": tv_weight}
+        self.weights = {k: weights[k] for k in ("content", "style", "tv")}
         self.layers = list(dict.fromkeys(self.content_layers + list(self.layer_weights)))
         blend = list(style_blend) if style_blend is not None else [1.0] * len(styles)
         blend = [b / sum(blend) for b in blend]
@@ -221,51 +243,25 @@ class StyleTransferLoss(nn.Module):
                 {name: ActivationSmoothing.calibrated(content_features[name], smoothing) for name in self.layers}
                 if smoothing else {})
             content_features = self._smooth(content_features)
-            style_features = ([self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
-                              if style_targets is None else [])
-        self.method, self.guided = method, guidance is not None
+            style_features = [self._smooth(backbone(style, list(self.layer_weights))) for style in styles]
+        self.guided = guidance is not None
         self.content_losses = self._content_losses(content_features)
-        if method == "strotss":
-            style_loss = "remd"
-        self.palette = PaletteLoss(list(styles), blend) if method == "strotss" else None
+        self.extra_style = terms.extra(list(styles), blend) if terms.extra is not None else None
+        mix = shares = None
         if guidance is not None:
             mix = torch.as_tensor(guidance.mix, dtype=content.dtype, device=content.device)  # [K, R]
             shares = region_shares(guidance.content)
-        if style_loss != "gram" and guidance is not None:
-            if style_loss != "w2" or style_targets is not None:
-                raise ValueError(f"the {style_loss} style loss has no guided or tiled version")
-            self.style_losses = nn.ModuleDict({name: GuidedMeanCovarianceLoss(
-                [f[name] for f in style_features], guidance.styles, mix, guidance.content, shares)
-                for name in self.layer_weights})
-        elif style_loss != "gram":
-            if style_targets is not None:
-                raise ValueError(f"the {style_loss} style loss takes whole images, not tiles")
-            loss_class = STYLE_LOSS_CLASSES[style_loss]
-            self.style_losses = nn.ModuleDict({name: loss_class([f[name] for f in style_features], blend)
-                                               for name in self.layer_weights})
-        elif guidance is None:
-            self.style_losses = nn.ModuleDict({name: StyleLoss(
-                style_targets[name] if style_targets is not None else
-                sum(gram_matrix(f[name], per_position=True) * share for f, share in zip(style_features, blend,
-                                                                                         strict=True)),
-                mode, image_pixels=pixels) for name in self.layer_weights})
-        else:
-            losses = {}
-            for name in self.layer_weights:
-                with torch.no_grad():
-                    targets = sum(guided_gram(f[name], g) * mix[k][:, None, None]
-                                  for k, (f, g) in enumerate(zip(style_features, guidance.styles, strict=True)))
-                losses[name] = GuidedStyleLoss(targets, guidance.content, shares, mode, image_pixels=pixels)
-            self.style_losses = nn.ModuleDict(losses)
+        record = STYLE_LOSSES[style_loss]
+        self.style_losses = nn.ModuleDict({name: record.layer_loss(StyleSources(
+            [f[name] for f in style_features], blend, self.mode, pixels, guidance, mix, shares))
+            for name in self.layer_weights})
         keep = guidance.keep if guidance is not None else None
         self.register_buffer("keep", keep.detach() if keep is not None else None)
         self.register_buffer("content_image", content.detach() if keep is not None else None)
         self.tv_loss = TotalVariationLoss(mode)
 
     def _content_losses(self, features: dict[str, torch.Tensor]) -> nn.ModuleDict:
-        if self.method == "strotss":
-            return nn.ModuleDict({name: SelfSimilarityLoss(features[name]) for name in self.content_layers})
-        return nn.ModuleDict({name: ContentLoss(features[name], self.mode) for name in self.content_layers})
+        return nn.ModuleDict({name: self.terms.content(features[name], self.mode) for name in self.content_layers})
 
     @property
     def shares_styles(self) -> bool:
@@ -304,8 +300,8 @@ class StyleTransferLoss(nn.Module):
         content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
         style = sum((self.layer_weights[name] * loss(features[name])
                      for name, loss in self.style_losses.items()), zero)
-        if self.palette is not None:
-            style = style + self.palette(image)
+        if self.extra_style is not None:
+            style = style + self.extra_style(image)
         parts = {"content": self.weights["content"] * content, "style": self.weights["style"] * style}
         parts["tv"] = self.weights["tv"] * self.tv_loss(image) if self.weights["tv"] else zero
         return parts["content"] + parts["style"] + parts["tv"], parts

@@ -15,7 +15,7 @@ The peak is the runtime, the network's weights, the pictures, and the largest le
 
 Each network's figures per input pixel (``NETWORKS``) were measured with ``benchmarks/memory.py coefficients``
 (resident memory on CPU, a fresh process each); the whole estimate against measured runs is in
-docs/BENCHMARKS.md ("Peak memory"); the distribution style losses add a measured share (``STYLE_LOSS_BYTES``).
+docs/BENCHMARKS.md ("Peak memory"); the distribution style losses add a measured share (``catalog``'s records).
 Not counted: layers other than the network's defaults, ``--smoothing``, masks and maps, video's temporal terms;
 what a process already holds (earlier frames, a server) is out of what is free when each run starts. On CUDA
 the same figures are compared with the GPU's free memory; they were not measured there.
@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from .modes import METHOD_STYLE_LOSS
+from .catalog import bytes_per_pixel
 from .options import MIN_LEVEL_SIZE, MIN_SIZE, MIN_TILE, TransferOptions
 from .pyramid import level_iterations, level_sizes
 
@@ -62,14 +62,6 @@ LOADING = 2
 #: not fit): both fitted to whole runs of VGG19 and ResNet50 at 128-1300 px (docs/BENCHMARKS.md, "Peak memory").
 RUN_BYTES = 60 * 2**20
 ALLOCATOR_SLACK = 1.35
-#: What a distribution style loss (``--style-loss``) adds to one evaluation, per input pixel, over the Gram's: its
-#: projections, sorts and their indices kept for the backward. Measured on VGG19 at its default layers (peak of a
-#: 512x384 run against the same run with Gram matrices: w2 +78 MB, sliced +439 MB, remd +132 MB), scaled to other
-#: networks by their evaluation's bytes per pixel.
-STYLE_LOSS_BYTES = {"gram": 0, "w2": 420, "sliced": 2350, "remd": 710,
-                    # --method nnst: its candidates (8,192 hypercolumns) and a search chunk's distances are fixed
-                    # (about 110 MB at VGG19's layers), its grid a sixteenth of the pixels: set at remd's share
-                    "nnst": 710}
 #: Of the memory free when a run starts, the share it may take; the rest is left to the system, other programs,
 #: the allocator's slack and the estimate's error.
 USABLE_SHARE = 0.85
@@ -134,7 +126,7 @@ class _Shape:
     style_scale: float
     tile: int
     optimizer: str
-    style_loss: str = "gram"
+    style_bytes: int = 0  # what the style loss adds per pixel (``catalog.bytes_per_pixel``)
     parametrization: str = "pixels"
 
     @classmethod
@@ -144,7 +136,7 @@ class _Shape:
         dtype = compute_dtype(options.precision, _device(options, device))
         return cls(options.model, "float32" if dtype is None else "bfloat16", options.size, options.levels,
                    options.iterations, options.style_scale, options.tile, options.optimizer,
-                   METHOD_STYLE_LOSS.get(options.method, options.style_loss), options.parametrization)
+                   bytes_per_pixel(options.method, options.resolved().style_loss), options.parametrization)
 
     def peak(self, content: tuple[int, int], styles: Sequence[tuple[int, int]], loaded: bool = False) -> int:
         net = network_memory(self.model)
@@ -176,8 +168,8 @@ class _Shape:
             targets = net.content * pixels
             style_phase = net.cost("style", self.precision, style_pixels)
             evaluation = net.cost("train", self.precision, pixels)
-        if self.style_loss != "gram":  # whole images only (the options refuse tiles)
-            evaluation += STYLE_LOSS_BYTES[self.style_loss] * pixels * net.train["float32"][1] / \
+        if self.style_bytes:  # whole images only (the options refuse tiles)
+            evaluation += self.style_bytes * pixels * net.train["float32"][1] / \
                 NETWORKS["vgg19"].train["float32"][1]
         history = 2 * min(iterations, LBFGS_HISTORY) if self.optimizer == "lbfgs" else 0
         if self.parametrization == "laplacian":  # the bands hold a third more values than the image, and so does

@@ -168,31 +168,3 @@ def _neighbour_squares(image):
     dy = (image[:, :, 1:, :] - image[:, :, :-1, :]).pow(2)
     dx = (image[:, :, :, 1:] - image[:, :, :, :-1]).pow(2)
     return dy, dx
-
-
-#: ``--style-loss``: which statistic of the style's features is matched (``nstyle.core.distributions``), and beta's
-#: default for it when the user gives none (the Gram's is the mode's). The distribution losses are relative
-#: errors of their own scale, defined in the nstyle normalisation only. w2's 170 is the frontier's choice
-#: (docs/QUALITY.md): at 100 the results keep less of the painting's look, at 300 it paints the style's figures in,
-#: and at 200 LPIPS is over 10 % worse than the Gram default's. sliced's 300: at 100 it barely stylised (the
-#: weakest ArtFID of the losses); at 300 it takes the painting's palette and strokes and still keeps the content best.
-STYLE_LOSS_WEIGHTS: dict[str, float | None] = {"gram": None, "w2": 170.0, "sliced": 300.0, "remd": 100.0}
-STYLE_LOSS_NAMES = tuple(STYLE_LOSS_WEIGHTS)
-
-
-#: ``--method``: the recipe around the style statistic. ``gatys``: the content's features and ``--style-loss``;
-#: ``strotss`` (Kolkin et al. 2019): self-similarity content, relaxed EMD with moments and a palette term, the
-#: content weight doubled at every coarser level; ``nnst`` (Kolkin et al. 2022): the content's hypercolumns
-#: replaced by their nearest style hypercolumns, the image optimised towards them, the style's colours at the end
-#: (``nstyle.core.neighbours``). Each method's default weights, where the user gives none (None: the mode's).
-#: For nnst, the content weight is the content's share (0..1) of the image whose neighbours are searched.
-#: strotss's content weight 100 is tuned for nstyle's schedule (docs/QUALITY.md): the published balance (200
-#: here) left the photograph under a film of texture, 50 lost the content's figures.
-METHOD_WEIGHTS: dict[str, dict[str, float] | None] = {
-    "gatys": None,
-    "strotss": {"content": 100.0, "style": 100.0, "tv": 1.0},
-    "nnst": {"content": 0.75, "style": 100.0, "tv": 1.0},
-}
-METHOD_NAMES = tuple(METHOD_WEIGHTS)
-#: the style statistic each method matches (gatys: the one --style-loss names)
-METHOD_STYLE_LOSS = {"strotss": "remd", "nnst": "nnst"}

@@ -23,7 +23,17 @@ from pydantic_core import ArgsKwargs
 from ..errors import UsageError
 from ..models.precision import PRECISIONS
 from ..models.registry import model_names
-from .modes import METHOD_NAMES, METHOD_WEIGHTS, MODE_NAMES, STYLE_LOSS_NAMES, STYLE_LOSS_WEIGHTS, get_mode
+from .catalog import (
+    DEFAULT_METHOD,
+    DEFAULT_STYLE_LOSS,
+    FALLBACK_STYLE_LOSS,
+    METHODS,
+    STYLE_LOSSES,
+    default_style_loss,
+    method_help,
+    style_loss_help,
+)
+from .modes import MODE_NAMES, get_mode
 from .pyramid import level_iterations, level_sizes
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
@@ -36,8 +46,6 @@ INIT_KEYWORDS = ("noise", "content", "style")
 #: ArtFID (proxy) at no more than about 40 s a 512 px image on 2 CPU cores; ``best`` the best ArtFID measured at
 #: any time (docs/QUALITY.md, "The default and --quality best").
 QUALITY_PRESETS: dict[str, dict[str, Any]] = {"default": {}, "best": {"style_weight": 300.0, "iterations": 14}}
-#: --style-loss when none is given, in the nstyle normalisation (the quality/time frontier: docs/QUALITY.md)
-DEFAULT_STYLE_LOSS = "w2"
 MIN_SIZE = 16
 MAX_SIZE = 32768  # a hard bound on any value; what fits in memory is checked when a run is planned
 MIN_LEVEL_SIZE = 128  # coarser than this, VGG's deep layers see a few feature positions and add nothing
@@ -115,7 +123,6 @@ def _region_count(value: Any) -> int | str:
     return count
 
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Layers = Annotated[list[str], Field(min_length=1)]
 Weights = Annotated[list[Weight], Field(min_length=1), AfterValidator(_some_weight)]
@@ -192,14 +199,10 @@ class TransferOptions:
     pooling: Literal[POOLINGS] = _opt("max", "pooling in the backbone (Gatys et al. prefer avg)")
     loss: Literal[MODE_NAMES] = _opt("nstyle", "loss normalisation: nstyle (size-free), paper (Gatys's formulas), "
                                      "keras (the seed paper's code), classic (neural-style's)")
-    style_loss: Literal[STYLE_LOSS_NAMES] | None = _opt(
-        None, "what of the style's features is matched: gram (Gatys's Gram matrices), w2 (mean and covariance, "
-        "Wasserstein-2), sliced (sliced Wasserstein: the whole distribution), remd (STROTSS's relaxed earth "
-        f"mover's distance); default {DEFAULT_STYLE_LOSS} with --loss nstyle, gram with the others")
-    method: Literal[METHOD_NAMES] = _opt(
-        "gatys", "the recipe: gatys (a content-feature loss and --style-loss), strotss (Kolkin et al. 2019: "
-        "self-similarity content, relaxed EMD style, palette), nnst (Kolkin et al. 2022: neural neighbours, then "
-        "the style's colours; --content-weight is then the content's share, 0..1)")
+    style_loss: Literal[tuple(STYLE_LOSSES)] | None = _opt(
+        None, f"what of the style's features is matched: {style_loss_help()}; default {DEFAULT_STYLE_LOSS} with "
+        f"--loss nstyle and no masks or maps, {FALLBACK_STYLE_LOSS} otherwise")
+    method: Literal[tuple(METHODS)] = _opt(DEFAULT_METHOD, f"the recipe: {method_help()}")
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = _opt(0, "random seed; the same seed gives the same image")
     device: Annotated[str, AfterValidator(_device)] = _opt("auto", "cpu, cuda, or auto (cuda when available)")
     precision: Literal[PRECISIONS] = _opt(
@@ -242,40 +245,81 @@ class TransferOptions:
             raise UsageError(f"--style-layer-weights has {len(self.style_layer_weights)} weight(s) for "
                              f"{len(self.style_layers)} --style-layers; give one weight per layer")
 
-        if self.method != "gatys":
-            flag = f"--method {self.method}"
-            if self.style_loss is not None:
-                raise UsageError(f"{flag} brings its own style loss; leave out --style-loss {self.style_loss}")
-            if self.loss != "nstyle":
-                raise UsageError(f"{flag} is defined in the nstyle normalisation only; give --loss nstyle")
-            if self.mask is not None or maps:
-                raise UsageError(f"{flag} has no masked or per-region version; give --method gatys with --mask or "
-                                 "maps")
-            if self.smoothing:
-                raise UsageError(f"{flag} compares cosine distances, which --smoothing does not help; leave it out")
-            if self.tile and self.size > self.tile:
-                raise UsageError(f"{flag} compares the whole image at once; give --tile 0 or larger than --size "
-                                 f"({self.size})")
-            if self.method == "nnst" and self.content_weight is not None and self.content_weight > 1:
-                raise UsageError(f"--content-weight {self.content_weight:g}: with --method nnst it is the content's "
-                                 "share of the image searched for neighbours; give 0 to 1")
-            if self.method == "nnst" and self.strength is not None:
-                raise UsageError("--strength sets a style weight, and --method nnst's style comes from its "
-                                 "neighbours; give --content-weight (0 to 1) instead")
-        if self.style_loss is None:  # what the user left open is settled here, once, for every reader
-            # the guided W2 leaves a seam at a soft mask's edge (tests/core/test_control.py): masks and maps keep Grams
-            plain = self.loss == "nstyle" and self.method == "gatys" and self.mask is None and not maps
-            self.style_loss = DEFAULT_STYLE_LOSS if plain else "gram"
-        if self.style_loss != "gram":
-            if self.loss != "nstyle":
-                raise UsageError(f"--style-loss {self.style_loss} is defined in the nstyle normalisation only; give "
-                                 "--loss nstyle or --style-loss gram")
-            if (self.mask is not None or maps) and self.style_loss != "w2":
-                raise UsageError(f"--style-loss {self.style_loss} has no masked or per-region version; give "
-                                 "--style-loss gram or w2 with --mask or maps")
-            if self.tile and self.size > self.tile and self.style_loss != "w2":
-                raise UsageError(f"--style-loss {self.style_loss} compares the whole image's distribution at once; "
-                                 f"give --tile 0 or larger than --size ({self.size}), or --style-loss gram or w2")
+        self._check_method(maps)
+        self._check_style_loss(maps)
+
+    def _guided(self) -> bool:
+        return self.mask is not None or self.content_map is not None or self.style_map is not None \
+            or self.auto_maps is not None
+
+    def _tiled(self) -> bool:
+        return bool(self.tile) and self.size > self.tile
+
+    def _check_method(self, maps: bool) -> None:
+        """What ``--method`` refuses (its record's ``refuses``), in the order a user meets them."""
+        record = METHODS[self.method]
+        flag = f"--method {self.method}"
+        given = {"style_loss": self.style_loss is not None, "mask": self.mask is not None or maps,
+                 "smoothing": bool(self.smoothing), "tile": self._tiled(), "strength": self.strength is not None}
+
+        def refuse(option: str) -> None:
+            if given[option] and option in record.refuses:
+                raise UsageError(record.refuses[option].format(flag=flag, value=getattr(self, option), size=self.size))
+
+        refuse("style_loss")
+        if not record.defined_in(self.loss):
+            raise UsageError(f"{flag} is defined in the {' and '.join(record.modes)} normalisation only; give "
+                             f"--loss {record.modes[0]}")
+        for option in ("mask", "smoothing", "tile"):
+            refuse(option)
+        if record.content_weight_limit is not None and self.content_weight is not None \
+                and self.content_weight > record.content_weight_limit[0]:
+            raise UsageError(f"--content-weight {self.content_weight:g}: with {flag} "
+                             f"{record.content_weight_limit[1]}")
+        refuse("strength")
+
+    def _check_style_loss(self, maps: bool) -> None:
+        """What the style loss (given, or the default) has no version of."""
+        name = self._style_loss()
+        if name is None or not METHODS[self.method].takes_style_loss:
+            return
+        record, flag = STYLE_LOSSES[name], f"--style-loss {name}"
+
+        def others(supported) -> str:
+            return " or ".join(n for n, r in STYLE_LOSSES.items() if supported(r))
+
+        if not record.defined_in(self.loss):
+            raise UsageError(f"{flag} is defined in the {' and '.join(record.modes)} normalisation only; give --loss "
+                             f"{record.modes[0]} or --style-loss {others(lambda r: r.modes is None)}")
+        if (self.mask is not None or maps) and not record.masks:
+            raise UsageError(f"{flag} has no masked or per-region version; give --style-loss "
+                             f"{others(lambda r: r.masks)} with --mask or maps")
+        if self._tiled() and not record.tiles:
+            raise UsageError(f"{flag} compares the whole image's distribution at once; give --tile 0 or larger than "
+                             f"--size ({self.size}), or --style-loss {others(lambda r: r.tiles)}")
+
+    def _style_loss(self) -> str | None:
+        """The statistic matched: the method's own, else the one given, else the default (None: a method that
+        brings its own objective, such as nnst's neighbours)."""
+        method = METHODS[self.method]
+        if method.style_loss is not None or not method.takes_style_loss:
+            return method.style_loss
+        return self.style_loss if self.style_loss is not None else default_style_loss(self.loss, self._guided())
+
+    def resolved(self) -> "Resolved":
+        """What these options settle where the user left them open (the fields keep what was given)."""
+        plan = tuple(self.level_plan())
+        style_loss = self._style_loss()
+        base = get_mode(self.loss).default_weights(len(plan))
+        if style_loss is not None and STYLE_LOSSES[style_loss].weight is not None:
+            base["style"] = STYLE_LOSSES[style_loss].weight
+        if METHODS[self.method].weights is not None:
+            base = dict(METHODS[self.method].weights)
+        given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
+        weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
+        if self.strength is not None:
+            weights["style"] = strength_weight(self.strength, base["style"])
+        return Resolved(self.method, style_loss, weights, plan)
 
     def level_plan(self) -> list[tuple[int, int]]:
         """(long side, iterations) of each level, coarse to fine."""
@@ -286,19 +330,6 @@ class TransferOptions:
         """Evaluations over all levels (before any early stop)."""
         return sum(n for _, n in self.level_plan())
 
-    def resolved_weights(self) -> dict[str, float]:
-        """alpha, beta and the TV weight: the ones given, else the loss mode's (``--strength`` sets beta)."""
-        base = get_mode(self.loss).default_weights(len(self.level_plan()))
-        if STYLE_LOSS_WEIGHTS[self.style_loss] is not None:
-            base["style"] = STYLE_LOSS_WEIGHTS[self.style_loss]
-        if METHOD_WEIGHTS[self.method] is not None:
-            base = dict(METHOD_WEIGHTS[self.method])
-        given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
-        weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
-        if self.strength is not None:
-            weights["style"] = strength_weight(self.strength, base["style"])
-        return weights
-
     def style_blend_for(self, count: int) -> list[float]:
         """The weights that mix ``count`` style images (equal by default), checked against the count."""
         if self.style_blend is None:
@@ -307,6 +338,18 @@ class TransferOptions:
             raise UsageError(f"--style-blend has {len(self.style_blend)} weight(s) for {count} style image(s); "
                              "give one weight per style")
         return [float(b) for b in self.style_blend]
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """The settled view of a run's options (``TransferOptions.resolved``): the method, the style statistic it
+    matches (None where the method brings its own, as nnst does), alpha, beta and the TV weight, and the level plan,
+    (long side, iterations) coarse to fine. The layers are the network's to settle (``engine.loss_layers``)."""
+
+    method: str
+    style_loss: str | None
+    weights: dict[str, float]
+    plan: tuple[tuple[int, int], ...]
 
 
 def strength_weight(strength: float, default: float) -> float:
@@ -475,7 +518,7 @@ def signature_defaults(func, *names: str) -> dict:
     return {name: value(found[name]) for name in names}
 
 
-__all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "input_files", "from_text",
+__all__ = ["TransferOptions", "Resolved", "options_from", "option_flag", "field_kinds", "input_files", "from_text",
            "strength_weight", "signature_defaults"]
 
 
@@ -485,15 +528,10 @@ __all__ = ["TransferOptions", "options_from", "option_flag", "field_kinds", "inp
 def options_to_dict(options: TransferOptions) -> dict[str, Any]:
     """The options that differ from the defaults (``--quality``'s preset included), by name, as they are held (file
     options as the paths given): what a job carries to another process or machine; ``options_from(**options_to_dict(
-    o)) == o``. A style loss the options settled themselves is left out, so that it is settled the same way there
-    (given back, it would be taken for the user's own and refused where a method brings its own)."""
+    o)) == o``. The fields hold what the user gave, never what it resolved to (``resolved()``), so what travels is
+    settled the same way there."""
     defaults = {f.name: f.default for f in dataclasses.fields(TransferOptions)} | QUALITY_PRESETS[options.quality]
-    values = {name: getattr(options, name) for name, default in defaults.items() if getattr(options, name) != default}
-    if "style_loss" in values:
-        settled = TransferOptions(**{k: v for k, v in values.items() if k != "style_loss"}).style_loss
-        if settled == values["style_loss"]:
-            del values["style_loss"]
-    return values
+    return {name: getattr(options, name) for name, default in defaults.items() if getattr(options, name) != default}
 
 
 __all__ += ["options_to_dict"]

@@ -15,11 +15,6 @@ class Stop(StrEnum):
     NON_FINITE = "non-finite"  # the loss stopped being finite
     STOPPED = "stopped"  # a callback raised StopOptimization without a reason
 
-    @property
-    def finished(self) -> bool:
-        """Whether the run went as far as it was asked to (the next level may start)."""
-        return self in (Stop.COMPLETED, Stop.CONVERGED)
-
     @classmethod
     def of(cls, reason: str) -> "Stop | str":
         """The reason as a member where it is one (a callback may give any text)."""

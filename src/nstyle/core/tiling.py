@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -106,15 +107,15 @@ def tiled_grams(backbone, image: torch.Tensor, layers: Sequence[str], tiles: Seq
 class TiledObjective:
     """``objective(image) -> (loss, parts)`` of a whole image, evaluated tile by tile (see the module text).
 
-    ``style_targets`` are per-position Grams (e.g. from ``style_targets_of``); the content targets are
-    the content image's owned features, computed once here.
+    The style losses see the whole image's per-position Gram and mean (sums over the tiles); the content targets
+    are the content image's owned features, computed once here.
     """
 
-    def __init__(self, backbone, content: torch.Tensor, style_targets: Mapping[str, torch.Tensor | StyleMoments],
+    def __init__(self, backbone, content: torch.Tensor, style_losses: Mapping[str, TiledStyleLoss],
                  content_layers: Sequence[str], layer_weights: Mapping[str, float], weights: Mapping[str, float],
                  mode: str, tile: int, overlap: int):
-        """``style_targets``: per layer, the style's per-position Gram (the Gram loss), or its ``StyleMoments``
-        (``--style-loss w2``: the whole image's mean and covariance are sums over positions too)."""
+        """``style_losses``: per style layer, the loss of the whole image's statistics (a style loss's ``tiled``
+        factory makes them: ``catalog.StyleLossRecord.tiled_losses``)."""
         self.backbone = backbone
         self.tiles = tile_grid(content.shape[-2], content.shape[-1], tile, overlap)
         self.weights = dict(weights)
@@ -130,9 +131,7 @@ class TiledObjective:
             n: ContentLoss(self.content_targets[0][n], mode,
                            target_squared_norm=sum(c[n].pow(2).sum().item() for c in self.content_targets))
             for n in self.content_layers}
-        self.style_losses = {n: (TiledW2(style_targets[n]) if isinstance(style_targets[n], StyleMoments) else
-                                 StyleLoss(style_targets[n], mode, image_pixels=content.shape[-2] * content.shape[-1]))
-                             for n in self.layer_weights}
+        self.style_losses = {n: style_losses[n] for n in self.layer_weights}
         self.tv_loss = TotalVariationLoss(mode)
 
     def compose(self, image: torch.Tensor) -> torch.Tensor:
@@ -158,12 +157,11 @@ class TiledObjective:
             mean = (total / m).requires_grad_(True)
             loss = self.style_losses[name]
             with torch.enable_grad():
-                if isinstance(loss, TiledW2):
-                    value = self.layer_weights[name] * loss(per_position[0].float(), mean[0])
+                value = self.layer_weights[name] * loss(per_position, mean, m)
+                if loss.uses_mean:
                     g, g_mean = torch.autograd.grad(value * self.weights["style"], (per_position, mean))
                     sum_grads[name] = g_mean / m  # d loss / d (sum of F over positions)
                 else:
-                    value = self.layer_weights[name] * loss.from_gram(per_position, gram.shape[-1], m)
                     (g,) = torch.autograd.grad(value * self.weights["style"], per_position)
             gram_grads[name] = g / m  # d loss / d (F F^T)
             style = style + value.detach()
@@ -222,16 +220,45 @@ class StyleMoments:
     second: torch.Tensor
 
 
+class TiledStyleLoss(Protocol):
+    """A style loss of the whole image's statistics, which tiles add up: ``loss(gram, mean, m)`` of the per-position
+    Gram [1, C, C] and mean [1, C] over ``m`` positions. ``uses_mean``: whether it reads the mean (its gradient is
+    then handed back to the tiles too)."""
+
+    uses_mean: bool
+
+    def __call__(self, gram: torch.Tensor, mean: torch.Tensor, m: int) -> torch.Tensor: ...
+
+
+class TiledGram:
+    """The Gram loss (``losses.StyleLoss``) of the whole image's Gram."""
+
+    uses_mean = False
+
+    def __init__(self, loss: StyleLoss):
+        self.loss = loss
+
+    @property
+    def target(self) -> torch.Tensor:
+        return self.loss.target
+
+    def __call__(self, gram: torch.Tensor, mean: torch.Tensor, m: int) -> torch.Tensor:
+        return self.loss.from_gram(gram, gram.shape[-1], m)
+
+
 class TiledW2:
-    """``--style-loss w2`` of the whole image from its mean and second moment (``distributions.GaussianTarget``),
-    relative to the style's E|y|^2 as the untiled loss is."""
+    """W2 of the whole image from its mean and second moment (``distributions.GaussianTarget``), relative to the
+    style's E|y|^2 as the untiled loss is."""
+
+    uses_mean = True
 
     def __init__(self, target: StyleMoments):
         mean, second = target.mean.float(), target.second.float()
         self.gaussian = GaussianTarget(moments=(mean, second - torch.outer(mean, mean)))
         self.scale = 1.0 / max(torch.trace(second).item(), 1e-12)
 
-    def __call__(self, second: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    def __call__(self, gram: torch.Tensor, mean: torch.Tensor, m: int) -> torch.Tensor:
+        second, mean = gram[0].float(), mean[0]
         g = self.gaussian
         return gaussian_w2(mean, second - torch.outer(mean, mean), g.mean, g.cov_trace, g.root) * self.scale
 

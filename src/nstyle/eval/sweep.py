@@ -59,7 +59,7 @@ def sweep(content: ImageInput, styles: ImageInput | Sequence[ImageInput], streng
     runs: list[StrengthRun] = []
     for index, strength in enumerate(strengths, start=1):
         settings = options | {"strength": strength}
-        weight = options_from(**settings).resolved_weights()["style"]
+        weight = options_from(**settings).resolved().weights["style"]
         bar = tqdm(total=opts.planned_iterations(), desc=f"[{index}/{len(strengths)}] strength {strength:g}",
                    unit="it", disable=quiet, file=sys.stderr, dynamic_ncols=True)
         try:

@@ -233,7 +233,7 @@ def _checked_runs(options: dict, kind: str, n_styles: int) -> list[TransferOptio
     try:
         checked = [options_from(**run) for run in runs]
         for opts in checked:
-            opts.resolved_weights()
+            opts.resolved()
             opts.style_blend_for(n_styles)
             opts.level_plan()
     except UsageError as err:
