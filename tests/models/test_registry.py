@@ -30,8 +30,8 @@ def test_listing_the_networks_imports_no_torch_numpy_or_model():
         "from nstyle.models.registry import get_record, model_names, records\n"
         "rs = records(); model_names(); get_record('vgg19').cache_path(); rs['resnet50'].download_size\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('nstyle'))\n"
-        "assert loaded == ['nstyle', 'nstyle.errors', 'nstyle.exitcodes', 'nstyle.io', 'nstyle.io.packages', 'nstyle.models',\n"
-        "                  'nstyle.models.registry'], loaded\n"
+        "assert loaded == ['nstyle', 'nstyle.errors', 'nstyle.exitcodes', 'nstyle.io', 'nstyle.io.packages',\n"
+        "                  'nstyle.models', 'nstyle.models.registry'], loaded\n"
         "assert 'torch' not in sys.modules and 'numpy' not in sys.modules\n"
         "print(' '.join(rs))\n")
     assert proc.returncode == 0, proc.stderr

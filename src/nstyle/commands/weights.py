@@ -20,7 +20,8 @@ def add(sub) -> None:
     wsub.required = True
     wsub.add_parser("list", help="networks, whether cached, size").set_defaults(func=cmd_weights_list)
     wf = wsub.add_parser("fetch", help="download, verify and convert weights into the cache")
-    wf.add_argument("names", nargs="+", metavar="NAME", help="network names (the backbones and --method fast's arbitrary_style), or 'all'")
+    wf.add_argument("names", nargs="+", metavar="NAME",
+                    help="network names (the backbones and --method fast's arbitrary_style), or 'all'")
     wf.add_argument("--force", action="store_true", help="fetch again even if cached")
     wf.set_defaults(func=cmd_weights_fetch)
     wp = wsub.add_parser("path", help="print where a network's converted weights are cached")
