@@ -12,6 +12,7 @@ from nstyle import StopOptimization
 from nstyle.core import engine
 from nstyle.core.color import RGB_TO_YIQ, rgb_to_yiq
 from nstyle.core.engine import prepare, run
+from nstyle.core.options import options_from
 from nstyle.core.tiling import TiledObjective
 from nstyle.errors import UsageError
 from nstyle.io.images import load_image, resize_to_long_side
@@ -269,7 +270,7 @@ def test_an_interrupted_job_resumes_from_its_checkpoint(net, package_images, tmp
     """run_transfer_job takes no backbone: the engine's loader is replaced, so the job never reads weights."""
     content, style = package_images["chelsea"], package_images["rocket"]
     out = tmp_path / "out.png"
-    options = dict(model="vgg19", size=128, levels=1, iterations=20, **FAST)
+    options = options_from(model="vgg19", size=128, levels=1, iterations=20, **FAST)
     # Two passes build the loss (content and style features); the 10th call is the 8th evaluation.
     monkeypatch.setattr(engine, "load_network", lambda opts, device: InterruptingBackbone(after=10))
     assert run_transfer_job(content, style, out, options, quiet=True) == 130

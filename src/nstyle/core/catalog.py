@@ -78,7 +78,7 @@ class MethodRecord:
     ``objective(options, backbone, content, styles, layers, guides, content_factor)`` (``"module:attribute"``)
     builds one level's loss (``layers``: the content layers and the weighted style layers), which the engine
     optimises. A method that paints without optimising names a ``painter`` instead, ``painter(painter, generator)
-    -> picture tensor`` (``painter`` an ``engine.Painter``: the checked inputs), which the engine calls in place of
+    -> PIL image`` (``painter`` an ``engine.Painter``: the checked inputs; the finished picture), which the engine calls in place of
     its levels of optimisation.
     ``refuses`` maps an option (a ``TransferOptions`` field; ``mask`` stands for masks and maps) to the message its
     use gets, with ``{flag}`` (``--method NAME``), ``{value}`` (the option's value) and ``{size}`` (``--size``).
@@ -186,6 +186,21 @@ METHODS: dict[str, MethodRecord] = {r.name: r for r in (
                         "--content-weight (0 to 1) instead"},
         content_weight_limit=(1.0, "it is the content's share of the image searched for neighbours; give 0 to 1"),
         modes=("nstyle",), bytes_per_pixel=710),
+    # fast: one pass of a feed-forward network (Ghiasi et al. 2017): no network of --model, no loss, no optimiser,
+    # so what only shapes a loss or an optimisation is refused rather than silently ignored
+    MethodRecord(
+        "fast", "Ghiasi et al. 2017: one pass of a feed-forward arbitrary-style network, under a second; "
+        "--strength, --preserve-color, several styles and masks apply",
+        painter=f"{_METHODS}.fast:painter", refuses={
+            "style_loss": "{flag} brings its own network; leave out --style-loss {value}",
+            "maps": "{flag} has no per-region version; give --mask, or --method gatys with maps",
+            "smoothing": "{flag} has no loss to smooth; leave out --smoothing",
+            **{option: "{flag} paints in one pass of its own network, without " + what + "; leave out --"
+               + option.replace("_", "-") for option, what in (
+                   ("content_weight", "a content loss"), ("style_weight", "a style loss (use --strength)"),
+                   ("tv_weight", "a loss"), ("content_layers", "a backbone"), ("style_layers", "a backbone"),
+                   ("style_layer_weights", "a backbone"), ("weights", "a backbone (its own: `nstyle weights fetch "
+                   "arbitrary_style`)"), ("style_scale", "a style scale"), ("init", "a start image"))}}),
 )}
 
 #: the method of a run that names none

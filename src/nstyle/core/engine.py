@@ -335,8 +335,8 @@ def run(
     painter = prepare(content, style, backbone=backbone, **options)
     generator = seed_everything(painter.options.seed)
     if painter.method.painter is not None:  # a method that paints in one pass: no levels, no optimisation
-        image = resolve(painter.method.painter)(painter, generator)
-        return TransferResult(painter.picture(image), [], painter.options, 0, Stop.COMPLETED, painter.found_maps())
+        picture = resolve(painter.method.painter)(painter, generator)
+        return TransferResult(picture, [], painter.options, 0, Stop.COMPLETED, painter.found_maps())
     history: list[IterationRecord] = []
     image, outcome = None, None
     best, stopped = 0, Stop.COMPLETED

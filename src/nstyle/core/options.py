@@ -259,19 +259,27 @@ class TransferOptions:
         """What ``--method`` refuses (its record's ``refuses``), in the order a user meets them."""
         record = METHODS[self.method]
         flag = f"--method {self.method}"
-        given = {"style_loss": self.style_loss is not None, "mask": self.mask is not None or maps,
+        # "mask" stands for masks and maps, "maps" for maps alone; any other option counts as given when it is not
+        # its default
+        given = {"style_loss": self.style_loss is not None, "mask": self.mask is not None or maps, "maps": maps,
                  "smoothing": bool(self.smoothing), "tile": self._tiled(), "strength": self.strength is not None}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
 
         def refuse(option: str) -> None:
-            if given[option] and option in record.refuses:
-                raise UsageError(record.refuses[option].format(flag=flag, value=getattr(self, option), size=self.size))
+            used = given[option] if option in given else getattr(self, option) != defaults[option]
+            if used and option in record.refuses:
+                value = getattr(self, option) if option != "maps" else ""
+                raise UsageError(record.refuses[option].format(flag=flag, value=value, size=self.size))
 
         refuse("style_loss")
         if not record.defined_in(self.loss):
             raise UsageError(f"{flag} is defined in the {' and '.join(record.modes)} normalisation only; give "
                              f"--loss {record.modes[0]}")
-        for option in ("mask", "smoothing", "tile"):
+        for option in ("mask", "maps", "smoothing", "tile"):
             refuse(option)
+        for option in record.refuses:
+            if option not in given:
+                refuse(option)
         if record.content_weight_limit is not None and self.content_weight is not None \
                 and self.content_weight > record.content_weight_limit[0]:
             raise UsageError(f"--content-weight {self.content_weight:g}: with {flag} "
