@@ -256,3 +256,16 @@ def test_a_runs_identity_holds_the_style_loss_it_matches():
 
     assert identity() == identity(style_loss="w2") and identity()["style_loss"] == "w2"
     assert identity(loss="classic")["style_loss"] == "gram"
+
+
+def test_quality_best_takes_a_strength_around_its_own_style_weight():
+    """--quality best sets the style weight the user left out; --strength then scales that weight (0.5 is best's
+    own), and is not taken for a --style-weight the user gave."""
+    from nstyle.core.options import QUALITY_PRESETS
+
+    best = QUALITY_PRESETS["best"]["style_weight"]
+    assert TransferOptions(quality="best", strength=0.5).resolved().weights["style"] == pytest.approx(best)
+    assert TransferOptions(quality="best", strength=0.9).resolved().weights["style"] > best
+    assert TransferOptions(quality="best", strength=0.9).style_weight is None
+    with pytest.raises(UsageError, match="not both"):
+        TransferOptions(quality="best", strength=0.9, style_weight=10.0)

@@ -220,7 +220,10 @@ class TransferOptions:
         """``--quality``'s values for the options the caller left out (what is given always wins)."""
         preset = data.kwargs.get("quality") if isinstance(data, ArgsKwargs) and data.kwargs else None
         if isinstance(preset, str) and preset in QUALITY_PRESETS:
-            return ArgsKwargs(data.args or (), QUALITY_PRESETS[preset] | data.kwargs)
+            values = dict(QUALITY_PRESETS[preset])
+            if data.kwargs.get("strength") is not None:  # --strength scales the preset's weight (``resolved``)
+                values.pop("style_weight", None)
+            return ArgsKwargs(data.args or (), values | data.kwargs)
         return data
 
     def __post_init__(self):
@@ -326,7 +329,8 @@ class TransferOptions:
         given = {"content": self.content_weight, "style": self.style_weight, "tv": self.tv_weight}
         weights = {k: base[k] if v is None else float(v) for k, v in given.items()}
         if self.strength is not None:
-            weights["style"] = strength_weight(self.strength, base["style"])
+            preset = QUALITY_PRESETS[self.quality].get("style_weight")
+            weights["style"] = strength_weight(self.strength, base["style"] if preset is None else preset)
         return Resolved(self.method, style_loss, weights, plan)
 
     def level_plan(self) -> list[tuple[int, int]]:
