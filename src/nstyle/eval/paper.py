@@ -107,7 +107,8 @@ def run_paper(
     style_t = image_to_tensor(style_img, device=dev)
     layers = {name: 1.0 / len(style_layers) for name in backbone.resolve(style_layers)}
     objective = StyleTransferLoss(backbone, content_t, [style_t], backbone.resolve(content_layers), layers,
-                                  opts.content_weight, opts.style_weight, opts.tv_weight, mode="keras")
+                                  {"content": opts.content_weight, "style": opts.style_weight, "tv": opts.tv_weight},
+                                  mode="keras")
     shape = content_t.shape
     noise = torch.rand(shape, generator=generator).to(dev)
     tracker = RunTracker(noise)
