@@ -78,9 +78,10 @@ class MethodRecord:
     ``objective(options, backbone, content, styles, layers, guides, content_factor)`` (``"module:attribute"``)
     builds one level's loss (``layers``: the content layers and the weighted style layers), which the engine
     optimises. A method that paints without optimising names a ``painter`` instead, ``painter(painter, generator)
-    -> PIL image`` (``painter`` an ``engine.Painter``: the checked inputs; the finished picture), which the engine calls in place of
-    its levels of optimisation.
-    ``refuses`` maps an option (a ``TransferOptions`` field; ``mask`` stands for masks and maps) to the message its
+    -> PIL image`` (``painter`` an ``engine.Painter``: the checked inputs; it returns the finished picture), which
+    the engine calls in place of its levels of optimisation.
+    ``refuses`` maps an option (a ``TransferOptions`` field; ``mask`` stands for masks and maps, ``maps`` for maps
+    alone; any other field counts as given when it is not its default) to the message its
     use gets, with ``{flag}`` (``--method NAME``), ``{value}`` (the option's value) and ``{size}`` (``--size``).
     """
 

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import PIL.Image
 
-from ..core.engine import ImageInput, Painter, load_network, select_device
+from ..core.catalog import METHODS
+from ..core.engine import ImageInput, check, load_network, select_device
 from ..core.identity import described_differences, fingerprint, run_identity
 from ..core.memory import check_fits
 from ..core.optim import IterationRecord
@@ -226,6 +227,9 @@ def stylise_frames(
         raise UsageError("no frames to stylise")
     per_frame = per_frame_files(options, len(frames))
     opts = options_from(**frame_options(options, per_frame, 0))
+    if METHODS[opts.method].painter is not None:
+        raise UsageError(f"nstyle video paints each frame by optimisation, and --method {opts.method} has no video "
+                         "mode yet; give --method gatys (the default), or paint the frames with nstyle batch")
     if opts.auto_maps is not None:
         raise UsageError("--auto-maps finds each picture's regions anew, and on a video they would jump from frame to "
                          "frame; give --content-map a folder of one map a frame (nstyle transfer --save-maps makes one "
@@ -236,7 +240,7 @@ def stylise_frames(
     if len({im.size for im in images}) > 1:
         raise UsageError("the frames differ in size; give frames of one size")
     originals = [as_image(s) for s in one_or_many(style)]
-    Painter(images[0], originals, opts, backbone=None)  # every option and input checked before any work
+    check(opts, images[0], originals)  # every option and input checked before any work
 
     shots = shots if shots is not None else clip_shots(images, settings)
     inputs = {"frames": [{"name": f"{len(images)} frames", "sha256": pixels_digest(*images)}]}
