@@ -69,6 +69,8 @@ CONFIGS = {
     "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
     "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
+    "fast": Config("the feed-forward network (`--method fast`: Ghiasi et al. 2017), one pass at 512 px",
+                   {"method": "fast"}),
     "auto-maps": Config("automatic semantic maps (`--auto-maps auto`: guided Gram matrices), the default's schedule",
                         {"auto_maps": "auto"}),
     "auto-maps-w2": Config("automatic semantic maps with the guided W2 (`--auto-maps auto --style-loss w2`)",
