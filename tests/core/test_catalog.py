@@ -107,10 +107,14 @@ def test_the_options_refuse_what_a_style_loss_has_no_version_of(name):
 @pytest.mark.parametrize("name", [n for n, r in METHODS.items() if r.refuses])
 def test_the_options_refuse_what_a_method_refuses(name):
     given = {"style_loss": {"style_loss": "gram"}, "mask": {"mask": "m.png"}, "smoothing": {"smoothing": 5.0},
-             "tile": {"size": 2048, "tile": 1024}, "strength": {"strength": 0.7}}
+             "tile": {"size": 2048, "tile": 1024}, "strength": {"strength": 0.7}, "maps": {"auto_maps": 2},
+             "init": {"init": "noise"}, "weights": {"weights": "w.safetensors"}, "style_scale": {"style_scale": 2.0},
+             "style_layers": {"style_layers": ["relu1_1"]}, "content_layers": {"content_layers": ["relu4_2"]},
+             "style_layer_weights": {"style_layer_weights": [1.0]}}
     for option in METHODS[name].refuses:
+        values = given.get(option, {option: 1.0})  # the weights: any number given
         with pytest.raises(UsageError) as err:
-            TransferOptions(method=name, **given[option])
+            TransferOptions(method=name, **values)
         assert f"--method {name}" in str(err.value) and "{" not in str(err.value)
 
 
@@ -143,9 +147,9 @@ def test_a_new_style_loss_is_one_record_and_one_factory(monkeypatch):
     assert parts["style"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def paint_content(painter, generator) -> torch.Tensor:
-    """A method that paints in one pass, for the test below: the content itself."""
-    return image_to_tensor(resize_to_long_side(painter.work_content, painter.options.size))
+def paint_content(painter, generator):
+    """A method that paints in one pass, for the test below: the content itself, as the finished picture."""
+    return resize_to_long_side(painter.work_content, painter.options.size)
 
 
 def test_a_method_that_paints_replaces_the_optimisation(monkeypatch, images):
