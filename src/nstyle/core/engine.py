@@ -307,9 +307,13 @@ def min_input_size(model: str) -> int:
     return get_record(model).backbone_class().min_input_size
 
 
-def prepare(content: ImageInput, style: ImageInput | Sequence[ImageInput], backbone=None, **options) -> Painter:
-    """Check everything and prepare a transfer without running it (no network is loaded)."""
-    return Painter(content, style, options_from(**options), backbone)
+def prepare(content: ImageInput, style: ImageInput | Sequence[ImageInput], backbone=None,
+            options: TransferOptions | None = None, **keywords) -> Painter:
+    """Check everything and prepare a transfer without running it (no network is loaded). The options are
+    ``options``, already made (what the interfaces parse once), or the keywords, not both."""
+    if options is not None and keywords:
+        raise UsageError(f"give the options as a TransferOptions or as keywords ({', '.join(keywords)}), not both")
+    return Painter(content, style, options if options is not None else options_from(**keywords), backbone)
 
 
 def auto_maps(content: ImageInput, style: ImageInput | Sequence[ImageInput], regions: int | str = "auto",
@@ -324,15 +328,17 @@ def run(
     style: ImageInput | Sequence[ImageInput],
     callback: Callable[[IterationRecord, torch.Tensor], None] | None = None,
     backbone=None,
-    **options,
+    options: TransferOptions | None = None,
+    **keywords,
 ) -> TransferResult:
     """Paint ``content`` in the style of ``style``; returns the image and the loss history.
 
     ``callback(record, image)`` is called after every iteration with the losses and the current
     image ([1, 3, H, W], RGB 0..1); raise ``nstyle.StopOptimization`` in it to stop early.
     ``backbone``: a network to use instead of loading ``model``'s (a small one in tests, or one shared).
+    The options: a ``TransferOptions`` as ``options``, or its fields as keywords.
     """
-    painter = prepare(content, style, backbone=backbone, **options)
+    painter = prepare(content, style, backbone=backbone, options=options, **keywords)
     generator = seed_everything(painter.options.seed)
     if painter.method.painter is not None:  # a method that paints in one pass: no levels, no optimisation
         picture = resolve(painter.method.painter)(painter, generator)

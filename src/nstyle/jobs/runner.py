@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core.identity import described_differences, run_identity
 from ..core.optim import IterationRecord
-from ..core.options import TransferOptions, input_files, options_to_dict
+from ..core.options import TransferOptions, input_files, options_from, options_to_dict
 from ..core.stops import Stop
 from ..errors import UsageError
 from ..exitcodes import FAILED, INTERRUPTED, OK
@@ -115,7 +115,6 @@ def run_transfer_job(content, style, output: Path, opts: TransferOptions, save_e
 
     from ..core.engine import run
 
-    options = options_to_dict(opts)  # the engine's keywords
     if save_maps is not None and opts.auto_maps is None:
         raise UsageError("--save-maps writes the maps that --auto-maps finds; give --auto-maps K (or auto)")
     refuse_overwriting(content, style, output, opts, save_every, plot, save_maps=save_maps)
@@ -130,7 +129,9 @@ def run_transfer_job(content, style, output: Path, opts: TransferOptions, save_e
         # The rest runs at the final size from the checkpoint's image (coarse levels are not repeated).
         coarse = opts.planned_iterations() - opts.iterations
         remaining = max(1, opts.iterations - max(0, done - coarse))
-        options = options | {"init": str(checkpoint.image_path), "iterations": remaining, "levels": 1}
+        # the same options, from the checkpoint: made anew, since a TransferOptions is checked when it is made
+        opts = options_from(**options_to_dict(opts) | {"init": str(checkpoint.image_path),
+                                                       "iterations": remaining, "levels": 1})
     total = done + remaining if resume else opts.planned_iterations()
     every = save_every or CHECKPOINT_EVERY
     bars: list = []  # made at the first iteration, so that a refusal before it stays one line
@@ -153,7 +154,7 @@ def run_transfer_job(content, style, output: Path, opts: TransferOptions, save_e
             checkpoint.save(image, previous + _offset(live, done, prev_elapsed), n)
 
     try:
-        result = run(content, style, callback=on_iteration, **options)
+        result = run(content, style, callback=on_iteration, options=opts)
     finally:
         for bar in bars:
             bar.close()
