@@ -14,9 +14,10 @@ its height and both. The shifted style has the same colours and textures in the 
 whatever R shares with S everywhere (palette, strokes, their orientation) cancels in the difference and what is
 left is resemblance at the same place. Subtracting the content's own in-place resemblance makes the photograph 0
 exactly, and a photograph whose layout happens to match the painting's (sky above, ground below) scores what it
-adds to it, not what it had. Not clipped: per pair the zero cases spread by about +-0.02 on either side, and a
-set's mean keeps them unbiased. A square of the style pasted in place over a fraction a of the content scores
-about 0.65 a; the style image itself about 0.7 (docs/QUALITY.md, "Object leak").
+adds to it, not what it had. Not clipped: per pair the zero cases (the content in the style's colours, under a
+texture of its shuffled patches) spread by up to about 0.03 on either side, and a set's mean keeps them unbiased. A
+square of the style pasted in place over a fraction a of the content scores about 0.6 a; the style image itself
+about 0.75 (docs/QUALITY.md, "Object leak").
 """
 
 from __future__ import annotations
