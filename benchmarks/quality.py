@@ -3,8 +3,8 @@
 Every configuration stylises the same content/style pairs at 512 px (all 200, or a deterministic ``--pairs N``
 subset that gives every content the same number of styles and every style the same number of contents),
 records each image's wall and CPU time, and is scored with ``nstyle.eval.evaluate`` (ArtFID proxy, FID, KID, LPIPS,
-CFSD, histogram, cross-network style, judge). Two calibration rows cost no painting: ``content`` (the result is
-the photograph: LPIPS = CFSD = 0) and ``style`` (the result is the painting: FID about 0).
+CFSD, histogram, cross-network style, object leak, judge). Two calibration rows cost no painting: ``content`` (the
+result is the photograph: LPIPS = CFSD = leak = 0) and ``style`` (the result is the painting: FID about 0).
 
     python benchmarks/quality.py [--configs content style classic default] [--pairs 60] [-o quality-results]
 
@@ -13,8 +13,12 @@ interrupted run goes on where it stopped and a new configuration adds a row. Eac
 configuration's committed record (benchmarks/records/quality/NAME.npz, ``quality_record``): its numbers, times
 and pool features, so a row can grow over sessions and machines without the images, and pairs recorded are
 never painted again. ``--no-paint`` scores what is painted and shows what is recorded. Written to OUT: quality.md
-(the table), quality.json, quality.png (ArtFID against seconds per image) and grid.png (a few pairs side by side,
-of those painted here).
+(the table), quality.json, quality.png (ArtFID against seconds per image, LPIPS and the object leak) and grid.png (a
+few pairs side by side, of those painted here).
+
+The object leak needs the images, which the records do not keep (only numbers and pool features): pairs recorded
+before it existed get it when their images are at hand (the calibrations always, from ../shared/bench; a painted
+configuration's when OUT/NAME still holds them), else the row's leak stays empty until they are painted again.
 
 Seconds per image: every image of a configuration is the same computation (512 x 512 px, a fixed number of
 iterations), so their wall times differ only by what else the machine was doing. The table's "s / image" is the
@@ -78,7 +82,8 @@ CONFIGS = {
 }
 COLUMNS = (("artfid_proxy", "ArtFID (proxy)"), ("fid", "FID"), ("kid", "KID"), ("lpips", "LPIPS"),
            ("lpips_gray", "LPIPS gray"), ("cfsd", "CFSD"), ("histogram", "Histogram"),
-           ("cross_style", "Cross-net style"), ("judge_content", "Judge content"), ("judge_style", "Judge style"))
+           ("cross_style", "Cross-net style"), ("leak", "Object leak"), ("judge_content", "Judge content"),
+           ("judge_style", "Judge style"))
 
 
 def all_pairs(contents: list[str], styles: list[str]) -> list[tuple[str, str]]:
@@ -108,7 +113,7 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
     CPU seconds (0 for the calibrations), date and commit, kept in OUT/NAME/times.json."""
     from nstyle.core.engine import load_network, run, select_device
     from nstyle.core.options import TransferOptions
-    from nstyle.io.images import load_image, save_image
+    from nstyle.io.images import save_image
 
     times = {}
     for name in names:
@@ -124,10 +129,7 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
                 continue
             stamp = {"painted": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit}
             if config.calibration:
-                source = BENCH / config.calibration / f"{content if config.calibration == 'content' else style}.png"
-                image = load_image(source)
-                shape = load_image(BENCH / "content" / f"{content}.png").size
-                save_image(image if image.size == shape else image.resize(shape, Image.Resampling.LANCZOS), target)
+                save_image(calibration_image(config, content, style), target)
                 times[name][target.name] = {"wall": 0.0, "cpu": 0.0} | stamp
             else:
                 options = {"size": SIZE} | config.options
@@ -148,6 +150,42 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
                       flush=True)
             (out / name / "times.json").write_text(json.dumps(times[name], indent=1))
     return times
+
+
+def calibration_image(config: Config, content: str, style: str):
+    """What a calibration row's result is: the content, or the style resized to the content's size."""
+    from nstyle.io.images import load_image
+
+    source = BENCH / config.calibration / f"{content if config.calibration == 'content' else style}.png"
+    image, shape = load_image(source), load_image(BENCH / "content" / f"{content}.png").size
+    return image if image.size == shape else image.resize(shape, Image.Resampling.LANCZOS)
+
+
+def add_leaks(name: str, names: list[str], out: Path, record: Record) -> int:
+    """Measure the object leak of the recorded pairs among ``names`` that lack it (scored before it existed) where
+    their images are at hand: a calibration's from the bench, a painted one's in OUT/NAME. Saves the record;
+    returns how many pairs still lack it."""
+    import torch
+
+    from nstyle.eval.metrics import ObjectLeak
+    from nstyle.io.images import image_to_tensor, load_image
+
+    wanted, config = set(names), CONFIGS[name]
+    missing = [r for r in record.rows if r["result"] in wanted and r.get("leak") is None]
+    found = [r for r in missing if config.calibration or (out / name / r["result"]).exists()]
+    if found:
+        measure = ObjectLeak()
+        for row in found:
+            content = load_image(BENCH / "content" / f"{row['content']}.png")
+            result = (calibration_image(config, row["content"], row["style"]) if config.calibration
+                      else load_image(out / name / row["result"]))
+            style = load_image(BENCH / "style" / f"{row['style']}.png")
+            with torch.no_grad():
+                row["leak"] = float(measure(image_to_tensor(result), image_to_tensor(content),
+                                            image_to_tensor(style))[0])
+        record.save()
+        print(f"{name}: object leak measured for {len(found)} recorded pair(s)")
+    return len(missing) - len(found)
 
 
 def record_meta(name: str) -> dict:
@@ -218,8 +256,9 @@ BOUND_LABELS = {"seconds": f"the default's budget,\nabout {TIME_BOUND_S:.0f} s",
 
 
 def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
-    """Two panels: ArtFID (proxy) against seconds (the frontier the default is chosen on) and against LPIPS (what
-    the style costs the content); the calibrations as lines, the axes zoomed on the painted rows. ``rescaled``:
+    """Panels of ArtFID (proxy) against seconds (the frontier the default is chosen on), against LPIPS (what the
+    style costs the content) and, where painted rows have it, against the object leak (the painting's objects
+    painted in); the calibrations as lines, the axes zoomed on the painted rows. ``rescaled``:
     some rows' seconds were put on this day's clock (``--with-clock``), which the axis then says. The default's
     bounds are dotted lines (the LPIPS one when the ``gram-20`` row is shown)."""
     from nstyle.io.plot import pyplot, save_figure
@@ -233,35 +272,42 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
     reference = [r for r in rows if r["name"] == LPIPS_REFERENCE]
     if reference:
         bounds["lpips"] = LPIPS_BOUND * reference[0]["summary"]["lpips"]
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
-    scores = [r["summary"]["artfid_proxy"] for r in painted]
     clock = "this machine; other days' rows on this day's clock" if rescaled else "wall time, this machine"
-    for ax, (x, label) in zip(axes, (("seconds", f"seconds per 512 px image ({clock})"),
-                                      ("lpips", "LPIPS to the content, lower keeps more of it")), strict=True):
+    panels = [("seconds", f"seconds per 512 px image ({clock})"),
+              ("lpips", "LPIPS to the content, lower keeps more of it")]
+    if any(r["summary"].get("leak") is not None for r in painted):
+        panels.append(("leak", "object leak: the painting's objects painted in place\n(0 = the photograph's; "
+                               "rows without it left out)"))
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.8), sharey=True)
+    scores = [r["summary"]["artfid_proxy"] for r in painted]
+    for ax, (x, label) in zip(axes, panels, strict=True):
         for r in rows:
             if CONFIGS[r["name"]].calibration:
                 ax.axhline(r["summary"]["artfid_proxy"], color="0.6", linestyle="--", linewidth=1)
                 ax.annotate(f"result = {r['name']} ({r['summary']['artfid_proxy']:.0f})",
                             (0, r["summary"]["artfid_proxy"]), xycoords=("axes fraction", "data"), xytext=(4, 3),
                             textcoords="offset points", color="0.4", fontsize=8)
-        points = [(r[x] if x == "seconds" else r["summary"][x], r["summary"]["artfid_proxy"], r["name"])
+        points = [(r[x] if x == "seconds" else r["summary"].get(x), r["summary"]["artfid_proxy"], r["name"])
                   for r in painted]
+        points = [p for p in points if p[0] is not None]
         spread = (max(p[1] for p in points) - min(p[1] for p in points) or 1.0) if points else 1.0
+        low = min([0.0, *(1.25 * p[0] for p in points)])  # a leak can be just below 0 (noise)
+        width = (max(p[0] for p in points) - low or 1.0) if points else 1.0
         placed: list[float] = []
         for px, py, name in sorted(points, key=lambda p: p[1]):
             ax.scatter(px, py, s=36, color="tab:red" if name == "default" else "tab:blue")
             near = [y for (qx, _, _), y in zip(sorted(points, key=lambda p: p[1]), placed) if abs(qx - px) <
-                    0.15 * max(p[0] for p in points)]
+                    0.15 * width]
             ly = max([py, *[y + 0.045 * spread for y in near if y > py - 0.045 * spread]])
             placed.append(ly)
-            ax.annotate(name, (px, py), xytext=(px + 0.02 * max(p[0] for p in points), ly), textcoords="data",
+            ax.annotate(name, (px, py), xytext=(px + 0.02 * width, ly), textcoords="data",
                         fontsize=8, ha="left", va="center",
                         arrowprops={"arrowstyle": "-", "color": "0.7", "linewidth": 0.5} if ly != py else None)
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
         if points:
-            ax.set_xlim(0, max(max(p[0] for p in points) * 1.25, bounds.get(x, 0) * 1.1))
+            ax.set_xlim(low, max(max(p[0] for p in points) * 1.25, bounds.get(x, 0) * 1.1))
         if x in bounds:  # the rule a default is chosen by: left of both lines
             ax.axvline(bounds[x], color="tab:red", linestyle=":", linewidth=1)
             at_top = x == "seconds"  # where these figures leave room: above the slow rows, below the painterly ones
@@ -275,7 +321,8 @@ def plot(rows: list[dict], path: Path, rescaled: bool = False) -> None:
         axes[0].set_ylim(bottom - 0.08 * (top - bottom) - 1, top + 0.08 * (top - bottom) + 1)
     pairs = rows[0]["summary"]["pairs"] if rows else 0
     axes[0].set_ylabel("ArtFID (proxy), lower is better")
-    fig.suptitle(f"Quality against time and against content kept, {pairs} pairs of ../shared/bench")
+    fig.suptitle(f"Quality against time, content kept{' and object leak' if len(panels) > 2 else ''}, "
+                 f"{pairs} pairs of ../shared/bench")
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -393,6 +440,10 @@ def main() -> None:
         if not names:
             print(f"{name}: no pair of these recorded or painted yet")
             continue
+        lacking = add_leaks(name, names, out, records[name])
+        if lacking:
+            print(f"{name}: {lacking} recorded pair(s) have no object leak (scored before it existed, images not in "
+                  f"{out / name}): the row's leak is left empty")
         held = set(names)
         recorded = [r for r in records[name].rows if r["result"] in held]
         walls = sorted(r["wall"] for r in recorded)

@@ -185,16 +185,23 @@ def test_evaluate_writes_the_table_and_the_summary(tmp_path, capsys):
     assert list(rows[0]) == list(COLUMNS) and len(evaluation.rows) == 4
     same = rows[0]  # the result is its content
     assert all(float(same[k]) < 1e-6 for k in ("lpips", "lpips_gray", "cfsd", "judge_content"))
+    assert abs(float(same["leak"])) < 1e-5  # the photograph itself: no object of the painting in it
     for row in rows[1:]:
         assert all(float(row[k]) > 1e-3 for k in ("lpips", "lpips_gray", "cfsd", "histogram", "cross_style"))
+        assert float(row["leak"]) > 0.05  # 40 % of the painting laid over the photograph, in place
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary == json.loads(json.dumps(evaluation.summary))
     assert summary["pairs"] == 4 and summary["contents"] == summary["styles"] == 2 and summary["fid"] > 0
     assert summary["artfid_proxy"] == pytest.approx((1 + summary["lpips"]) * (1 + summary["fid"]))
     assert summary["kid_std"] == 0  # 4 pairs: every KID subset is the whole set
     assert summary["lpips"] == pytest.approx(np.mean([float(r["lpips"]) for r in rows]), rel=1e-4)
+    leaks = [float(r["leak"]) for r in rows]
+    assert summary["leak"] == pytest.approx(np.mean(leaks), abs=1e-5) and summary["leak_worst"] == pytest.approx(
+        max(leaks), abs=1e-5)
     assert summary["settings"]["cfsd_network"] == "vgg16 relu3_1" and summary["notes"]["artfid_proxy"]
     assert "| ArtFID (proxy) |" in (tmp_path / "out" / "summary.md").read_text()
+    assert f"| Object leak | {summary['leak']:.3g} (worst {summary['leak_worst']:.3g}) |" in (
+        tmp_path / "out" / "summary.md").read_text()
     assert not (found["results"] / "metrics.csv").exists()
 
 
@@ -213,6 +220,21 @@ def test_the_order_of_the_files_changes_nothing(folders, monkeypatch):
         evaluation.summarise(rows, results, styles, 10, 100))
 
 
+def test_a_set_with_pairs_scored_before_the_leak_existed_has_no_leak():
+    """Rows of a record made before the leak was measured have no "leak": the set's mean over the others would
+    pass for the whole set's, so it is left out (None), and the other numbers are the same."""
+    rng = np.random.default_rng(1)
+    rows = [{k: float(rng.random()) for k in COLUMNS[3:-1]} | {"health": ""} for _ in range(4)]
+    results, styles = rng.gamma(2, 0.2, (4, 32)), rng.gamma(2, 0.3, (4, 32))
+    full = evaluation.summarise(rows, results, styles, 10, 100)
+    assert full["leak"] == pytest.approx(np.mean([r["leak"] for r in rows]))
+    assert full["leak_worst"] == max(r["leak"] for r in rows)
+    del rows[2]["leak"]
+    partial = evaluation.summarise(rows, results, styles, 10, 100)
+    assert partial["leak"] is None and partial["leak_worst"] is None
+    assert {k: v for k, v in partial.items() if "leak" not in k} == {k: v for k, v in full.items() if "leak" not in k}
+
+
 def test_the_command_prints_the_summary_it_wrote(folders, capsys, monkeypatch):
     def scored(results, contents, styles, output, **options):
         assert options["batch_size"] == 2 and options["cfsd_network"] == "vgg19" and options["partial"]
@@ -229,7 +251,8 @@ def test_summary_markdown_names_artfid_a_proxy_and_handles_one_pair():
                "setup_seconds": 3.0,
                "unhealthy": 1, "settings": {"device": "cpu", "cfsd_network": "vgg16 relu3_1",
                                             "cross_network": "inception_v3"},
-               **{k: 0.5 for k, _, _ in evaluation.TABLE}, "kid_std": 0.0}
+               **{k: 0.5 for k, _, _ in evaluation.TABLE}, "kid_std": 0.0, "leak_worst": 0.75}
     summary |= {"fid": None, "kid": None, "artfid_proxy": None}
     text = evaluation.summary_markdown(summary)
     assert "| ArtFID (proxy) | n/a |" in text and "| KID | n/a |" in text and "1 result(s) black" in text
+    assert "| Object leak | 0.5 (worst 0.75) |" in text

