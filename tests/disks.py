@@ -47,3 +47,17 @@ def read_only_disk(tmp_path):
     """A read-only folder (a read-only tmpfs: root can write in any folder chmod 0555)."""
     with mounted(tmp_path / "read-only", "ro") as folder:
         yield folder
+
+
+def fsync_fails_for(monkeypatch, fragment: str) -> None:
+    """Make flushing any file whose path holds ``fragment`` fail as a full disk does (ENOSPC), the rest as usual."""
+    import errno
+
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if fragment in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)

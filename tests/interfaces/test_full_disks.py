@@ -2,15 +2,13 @@
 (issue 33, item 5). The transfers here run a stand-in engine (a flat picture, two iterations): what is written,
 not what is painted, is under test."""
 
-import errno
-import os
 import socket
 
 import pytest
 from PIL import Image
 
 from nstyle.cli import main
-from tests.disks import full_disk, read_only_disk  # noqa: F401 (fixtures)
+from tests.disks import fsync_fails_for, full_disk, read_only_disk  # noqa: F401 (fixtures)
 
 
 def stand_in_run(content, style, callback=None, **options):
@@ -47,14 +45,7 @@ def one_line(capsys) -> str:
 
 def test_a_full_disk_at_the_loss_table_keeps_the_image(pictures, capsys, monkeypatch):
     """ENOSPC when losses.csv is flushed: the picture written before it stays, the table's temporary goes."""
-    real_fsync = os.fsync
-
-    def fsync(fd):
-        if ".losses.csv" in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    fsync_fails_for(monkeypatch, ".losses.csv")
     code = main(["transfer", "photo.png", "style.png", "-o", "out.png", "--iterations", "2", "-q"])
     line = one_line(capsys)
     assert code == 2 and line == (f"nstyle: error: cannot write {pictures / 'out.losses.csv'} (No space left on "

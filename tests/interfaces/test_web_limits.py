@@ -16,6 +16,7 @@ pytest.importorskip("fastapi", reason="the web extra is not installed (make setu
 
 from nstyle.web import create_app  # noqa: E402
 from nstyle.web.uploads import DECODE_BYTES_PER_PIXEL, DecodeBudget, Limits, RequestProblem, check_image  # noqa: E402
+from tests.disks import fsync_fails_for  # noqa: E402
 from tests.interfaces.test_web_api import GatedExecutor, local, upload  # noqa: E402
 
 
@@ -87,21 +88,11 @@ def test_concurrent_reservations_never_hold_more_than_the_budget():
 
 def test_a_job_the_disk_cannot_hold_is_a_507_naming_the_file(tmp_path, monkeypatch):
     """ENOSPC while a job's files are stored: one line and 507 Insufficient Storage, not a 500."""
-    import errno
-    import os
-
     with local(create_app(tmp_path, executor=GatedExecutor())) as client:
-        real_fsync = os.fsync
-
-        def fsync(fd):
-            if "/jobs/" in os.readlink(f"/proc/self/fd/{fd}"):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            real_fsync(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
+        fsync_fails_for(monkeypatch, "/jobs/")
         reply = client.post("/api/jobs", **upload())
         detail = reply.json()["detail"]
         assert reply.status_code == 507 and "(No space left on device): free some space" in detail
         assert "\n" not in detail
-        monkeypatch.setattr(os, "fsync", real_fsync)
+        monkeypatch.undo()  # the disk has room again: the refused job left nothing behind
         assert client.get("/api/jobs").json()["jobs"] == []
