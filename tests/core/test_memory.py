@@ -76,6 +76,23 @@ def test_lbfgs_history_is_two_images_per_evaluation_up_to_100():
     assert need(size=1024, levels=1, iterations=500) == need(size=1024, levels=1, iterations=100)
 
 
+def test_the_tiled_default_costs_the_tiled_pass_not_the_whole_images_distribution():
+    """Above --tile, w2 (the default) runs from the whole image's feature moments (``tiling.TiledW2``): a C x C
+    matrix and a mean per style layer (VGG19: 64-512 channels, 2.4 MB in all, a few copies while the loss is
+    differentiated), nothing per pixel. The estimate once added the untiled distribution loss's share of the whole
+    image (18.4 GiB at 4096 px in float32, against the Gram's 11.8), refusing default runs that fit."""
+    moments = 16 * 2**20
+    for size in (2048, 4096):
+        gram, w2 = need(size=size, style_loss="gram"), need(size=size, style_loss="w2")
+        assert gram <= w2 <= gram + moments, (size, w2 / GB, gram / GB)
+    # From 2048 to 4096 px (four times the pixels) the default grows as the tiled pass does.
+    growth = need(size=4096, style_loss="w2") - need(size=2048, style_loss="w2")
+    assert abs(growth - (need(size=4096, style_loss="gram") - need(size=2048, style_loss="gram"))) <= moments
+    # Untiled, the distribution's share stays: its projections and sorts are of the whole image's features.
+    share = memory.STYLE_LOSS_BYTES["w2"] * 1024 * 768
+    assert need(size=1024, style_loss="w2", levels=1) - need(size=1024, style_loss="gram", levels=1) >= share
+
+
 def test_a_run_that_fits_passes(free):
     free(8 * GB)
     memory.check_fits(opts(size=512), PIL.Image.new("RGB", CONTENT), PIL.Image.new("RGB", STYLE))

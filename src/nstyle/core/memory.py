@@ -176,7 +176,8 @@ class _Shape:
             targets = net.content * pixels
             style_phase = net.cost("style", self.precision, style_pixels)
             evaluation = net.cost("train", self.precision, pixels)
-        if self.style_loss != "gram":  # whole images only (the options refuse tiles)
+        if self.style_loss != "gram" and not tiled:  # tiled, w2 (the one the options allow) works from the whole
+            # image's feature moments (tiling.TiledW2): C x C per layer, a few MB, nothing per pixel
             evaluation += STYLE_LOSS_BYTES[self.style_loss] * pixels * net.train["float32"][1] / \
                 NETWORKS["vgg19"].train["float32"][1]
         history = 2 * min(iterations, LBFGS_HISTORY) if self.optimizer == "lbfgs" else 0
