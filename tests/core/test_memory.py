@@ -74,6 +74,15 @@ def test_lbfgs_history_is_two_images_per_evaluation_up_to_100():
     one = need(size=1024, levels=1, iterations=50) - need(size=1024, levels=1, iterations=49)
     assert one == pytest.approx(2 * 12 * 1024 * 768 * memory.ALLOCATOR_SLACK, abs=2)  # with the allocator's slack
     assert need(size=1024, levels=1, iterations=500) == need(size=1024, levels=1, iterations=100)
+    # Above --tile the peak is the last evaluation's tile pass: the direction and the previous gradient from the
+    # second evaluation on, then a pair per evaluation before the last (the last step's pair comes after it).
+    image = 12 * 2048 * 1536 * memory.ALLOCATOR_SLACK
+    tiled = [need(size=2048, levels=1, iterations=n) for n in (1, 2, 3, 50)]
+    assert tiled[1] - tiled[0] == pytest.approx(2 * image, abs=2)
+    assert tiled[2] - tiled[1] == pytest.approx(2 * image, abs=2)
+    assert tiled[3] - tiled[2] == pytest.approx(47 * 2 * image, abs=2)
+    adam = [need(size=2048, levels=1, iterations=n, optimizer="adam") for n in (1, 2, 50)]
+    assert adam[1] - adam[0] == pytest.approx(2 * image, abs=2) and adam[2] == adam[1]  # its two moments, then none
 
 
 def test_the_tiled_default_costs_the_tiled_pass_not_the_whole_images_distribution():

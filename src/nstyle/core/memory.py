@@ -11,7 +11,8 @@ The peak is the runtime, the network's weights, the pictures, and the largest le
   (one style tile at a time when the level is tiled, as ``tiling.style_targets_of`` does);
 * the optimisation: the image-sized tensors (the image, its gradient, the best so far, the optimiser's state:
   for L-BFGS up to 100 pairs of image-sized history, ``optim.py``), the content targets, and one evaluation's
-  forward and backward, of the whole image or, above ``--tile``, of one tile.
+  forward and backward, of the whole image or, above ``--tile``, of one tile (with the whole-image tensors alive
+  during a tile's pass, fewer than between evaluations: docs/BENCHMARKS.md, "Memory estimate at 2048 and 4096 px").
 
 Each network's figures per input pixel (``NETWORKS``) were measured with ``benchmarks/memory.py coefficients``
 (resident memory on CPU, a fresh process each); the whole estimate against measured runs is in
@@ -50,6 +51,14 @@ IMAGE_BYTES = 12
 RESIDENT_IMAGES = {"lbfgs": 9, "adam": 7, "sgd": 6}
 #: A tiled evaluation's whole-image gradient, held by autograd and scaled once more.
 TILED_IMAGES = 3
+#: Image-sized tensors alive while one tile is forwarded and differentiated, the peak of a tiled evaluation: the
+#: content, the start, the image, the best so far and the gradient summed tile by tile (counted by ``gc`` during a
+#: tile's pass; the optimiser's own tensors of the end of a step are not alive then); besides the optimiser's state.
+TILED_PASS_IMAGES = 5
+#: The optimiser's state in image-sized tensors during any evaluation after the first: L-BFGS's direction and
+#: previous gradient (and its history: one pair fewer than the evaluations before, counted apart), Adam's two
+#: moments, SGD's momentum.
+OPTIMIZER_STATE = {"lbfgs": 2, "adam": 2, "sgd": 1}
 LBFGS_HISTORY = 100  # pairs, each two image-sized tensors (core/optim.py's history_size)
 #: The pictures at the output size a run keeps (the content as given and as painted, colour-prepared copies).
 PICTURE_BYTES = 16
@@ -171,7 +180,7 @@ class _Shape:
             style_tile = max(_tiles(w, h, self.tile, overlap)[0] for w, h in style_dims)
             targets = net.content * tiles
             style_phase = net.cost("style", self.precision, style_tile)
-            evaluation = net.cost("train", self.precision, tile) + TILED_IMAGES * image
+            evaluation = net.cost("train", self.precision, tile)
         else:
             targets = net.content * pixels
             style_phase = net.cost("style", self.precision, style_pixels)
@@ -181,10 +190,19 @@ class _Shape:
             evaluation += STYLE_LOSS_BYTES[self.style_loss] * pixels * net.train["float32"][1] / \
                 NETWORKS["vgg19"].train["float32"][1]
         history = 2 * min(iterations, LBFGS_HISTORY) if self.optimizer == "lbfgs" else 0
-        if self.parametrization == "laplacian":  # the bands hold a third more values than the image, and so does
-            history *= 4 / 3  # every copy the optimiser keeps of them
+        bands = 4 / 3 if self.parametrization == "laplacian" else 1  # the bands hold a third more values than the
+        history *= bands  # image, and so does every copy the optimiser keeps of them
         styles_made = held + STYLE_LOAD_BYTES * max(w * h for w, h in style_dims) + style_phase + 2 * image
-        optimising = held + targets + image * (RESIDENT_IMAGES[self.optimizer] + history) + evaluation
+        if tiled:  # the peak is a tile's pass (the last evaluation's), unless the whole-image tensors of the end of
+            # a step outweigh a tile's activations
+            state = 0 if iterations < 2 else OPTIMIZER_STATE[self.optimizer]
+            if self.optimizer == "lbfgs":
+                state += 2 * min(iterations - 2, LBFGS_HISTORY) if iterations > 2 else 0
+            passing = image * (TILED_PASS_IMAGES + bands * state) + evaluation
+            between = image * (RESIDENT_IMAGES[self.optimizer] + history + TILED_IMAGES)
+            optimising = held + targets + max(passing, between)
+        else:
+            optimising = held + targets + image * (RESIDENT_IMAGES[self.optimizer] + history) + evaluation
         return max(styles_made + targets, optimising)
 
 
