@@ -9,6 +9,7 @@ first, as a default run does. Above ``--tile`` (1024) the finest level is evalua
 loss (w2) from the whole image's feature moments (``tiling.TiledW2``).
 
     python benchmarks/memory_estimate.py [--sizes 2048 4096] [--losses w2 gram] [--levels 1] [--iterations 2]
+                                         [--tile 1024]
 
 A 4096 px case takes 10-20 minutes on 2 cores and up to about 6 GB.
 """
@@ -36,12 +37,13 @@ print(json.dumps({"peak": peak}))
 """
 
 
-def measure(content: Path, style: Path, size: int, loss: str, levels: int, iterations: int) -> tuple[int, int, float]:
+def measure(content: Path, style: Path, size: int, loss: str, levels: int, iterations: int, tile: int
+            ) -> tuple[int, int, float]:
     """(estimated bytes, measured peak bytes, wall seconds) of one ``nstyle transfer`` in a fresh process."""
     from nstyle.core.memory import estimate_peak_bytes, image_size
     from nstyle.core.options import options_from
 
-    flags = {"size": size, "style_loss": loss, "levels": levels, "iterations": iterations}
+    flags = {"size": size, "style_loss": loss, "levels": levels, "iterations": iterations, "tile": tile}
     estimate = estimate_peak_bytes(options_from(**flags), image_size(content), [image_size(style)])
     with tempfile.TemporaryDirectory(prefix="nstyle-memory-estimate-") as out:
         argv = ["transfer", str(content), str(style), "-o", str(Path(out) / "out.png"), "-q"]
@@ -57,18 +59,20 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", default=["w2", "gram"], help="--style-loss values (w2: the default)")
     parser.add_argument("--levels", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=2)
+    parser.add_argument("--tile", type=int, default=1024, help="--tile (1024: the default)")
     parser.add_argument("--content", default="tubingen.jpg")
     parser.add_argument("--style", default="starry_night.jpg")
     args = parser.parse_args()
     print(machine_line("memory estimate at large sizes"))
-    print(f"nstyle transfer {args.content} {args.style} --levels {args.levels} --iterations {args.iterations}, "
+    print(f"nstyle transfer {args.content} {args.style} --levels {args.levels} --iterations {args.iterations} "
+          f"--tile {args.tile}, "
           "defaults otherwise, a fresh process each; measured: its VmHWM")
     print("| size | --style-loss | estimated GiB | measured GiB | estimated / measured | wall s |")
     print("|---|---|---|---|---|---|")
     for size in args.sizes:
         for loss in args.losses:
             estimate, measured, wall = measure(IMAGES / args.content, IMAGES / args.style, size, loss, args.levels,
-                                               args.iterations)
+                                               args.iterations, args.tile)
             print(f"| {size} | {loss} | {estimate / 2**30:.2f} | {measured / 2**30:.2f} | {estimate / measured:.2f} | "
                   f"{wall:.0f} |", flush=True)
 
