@@ -11,7 +11,7 @@ loss (w2) from the whole image's feature moments (``tiling.TiledW2``).
     python benchmarks/memory_estimate.py [--sizes 2048 4096] [--losses w2 gram] [--levels 1] [--iterations 2]
                                          [--tile 1024]
 
-On a shared 2-core machine (load 6-17) a 2048 px case took 12-19 minutes and a 4096 px case 38, in
+On a shared 2-core machine (load 6-17) a 2048 px case took 12-19 minutes and a 4096 px case 28-38, in
 under 6 GB each.
 """
 
