@@ -14,6 +14,7 @@ import pytest
 
 import nstyle
 from nstyle.core import memory
+from nstyle.core.catalog import STYLE_LOSSES
 from nstyle.core.engine import prepare
 from nstyle.core.memory import RUNTIME_BYTES, USABLE_SHARE, estimate_peak_bytes, needed_bytes
 from nstyle.core.options import options_from
@@ -74,6 +75,36 @@ def test_lbfgs_history_is_two_images_per_evaluation_up_to_100():
     one = need(size=1024, levels=1, iterations=50) - need(size=1024, levels=1, iterations=49)
     assert one == pytest.approx(2 * 12 * 1024 * 768 * memory.ALLOCATOR_SLACK, abs=2)  # with the allocator's slack
     assert need(size=1024, levels=1, iterations=500) == need(size=1024, levels=1, iterations=100)
+    # Above --tile the peak is the last evaluation's tile pass: the direction and the previous gradient from the
+    # second evaluation on, then a pair per evaluation before the last (the last step's pair comes after it).
+    image = 12 * 2048 * 1536 * memory.ALLOCATOR_SLACK
+    tiled = [need(size=2048, levels=1, iterations=n) for n in (1, 2, 3, 50)]
+    assert tiled[1] - tiled[0] == pytest.approx(2 * image, abs=2)
+    assert tiled[2] - tiled[1] == pytest.approx(2 * image, abs=2)
+    assert tiled[3] - tiled[2] == pytest.approx(47 * 2 * image, abs=2)
+    adam = [need(size=2048, levels=1, iterations=n, optimizer="adam") for n in (1, 2, 50)]
+    assert adam[1] - adam[0] == pytest.approx(2 * image, abs=2) and adam[2] == adam[1]  # its two moments, then none
+    # Smaller images (1300 px: 15 MB each, under glibc's mmap threshold) come from the heap, which keeps what the end
+    # of every step frees: a tile's pass is counted with all of those (Adam's moments among them from the start).
+    small = [need(size=1300, tile=512, levels=1, iterations=n, optimizer="adam") for n in (1, 2)]
+    assert small[0] == small[1]
+
+
+def test_the_tiled_default_costs_the_tiled_pass_not_the_whole_images_distribution():
+    """Above --tile, w2 (the default) runs from the whole image's feature moments (``tiling.TiledW2``): a C x C
+    matrix and a mean per style layer (VGG19: 64-512 channels, 2.4 MB in all, a few copies while the loss is
+    differentiated), nothing per pixel. The estimate once added the untiled distribution loss's share of the whole
+    image (18.4 GiB at 4096 px in float32, against the Gram's 11.8), refusing default runs that fit."""
+    moments = 16 * 2**20
+    for size in (2048, 4096):
+        gram, w2 = need(size=size, style_loss="gram"), need(size=size, style_loss="w2")
+        assert gram <= w2 <= gram + moments, (size, w2 / GB, gram / GB)
+    # From 2048 to 4096 px (four times the pixels) the default grows as the tiled pass does.
+    growth = need(size=4096, style_loss="w2") - need(size=2048, style_loss="w2")
+    assert abs(growth - (need(size=4096, style_loss="gram") - need(size=2048, style_loss="gram"))) <= moments
+    # Untiled, the distribution's share stays: its projections and sorts are of the whole image's features.
+    share = STYLE_LOSSES["w2"].bytes_per_pixel * 1024 * 768
+    assert need(size=1024, style_loss="w2", levels=1) - need(size=1024, style_loss="gram", levels=1) >= share
 
 
 def test_a_run_that_fits_passes(free):

@@ -11,7 +11,8 @@ The peak is the runtime, the network's weights, the pictures, and the largest le
   (one style tile at a time when the level is tiled, as ``tiling.style_targets_of`` does);
 * the optimisation: the image-sized tensors (the image, its gradient, the best so far, the optimiser's state:
   for L-BFGS up to 100 pairs of image-sized history, ``optim.py``), the content targets, and one evaluation's
-  forward and backward, of the whole image or, above ``--tile``, of one tile.
+  forward and backward, of the whole image or, above ``--tile``, of one tile (with the whole-image tensors alive
+  during a tile's pass, fewer than between evaluations: docs/BENCHMARKS.md, "Memory estimate at 2048 and 4096 px").
 
 Each network's figures per input pixel (``NETWORKS``) were measured with ``benchmarks/memory.py coefficients``
 (resident memory on CPU, a fresh process each); the whole estimate against measured runs is in
@@ -50,6 +51,19 @@ IMAGE_BYTES = 12
 RESIDENT_IMAGES = {"lbfgs": 9, "adam": 7, "sgd": 6}
 #: A tiled evaluation's whole-image gradient, held by autograd and scaled once more.
 TILED_IMAGES = 3
+#: Image-sized tensors alive while one tile is forwarded and differentiated, the peak of a tiled evaluation: the
+#: content, the start, the image, the best so far and the gradient summed tile by tile (counted by ``gc`` during a
+#: tile's pass; the optimiser's own tensors of the end of a step are not alive then); besides the optimiser's state.
+TILED_PASS_IMAGES = 5
+#: The optimiser's state in image-sized tensors during any evaluation after the first: L-BFGS's direction and
+#: previous gradient (and its history: one pair fewer than the evaluations before, counted apart), Adam's two
+#: moments, SGD's momentum.
+OPTIMIZER_STATE = {"lbfgs": 2, "adam": 2, "sgd": 1}
+#: glibc's largest mmap threshold: a block this large is mapped on its own and goes back to the system when freed; a
+#: smaller one comes from the heap, whose freed pieces the process keeps. So below it a tiled pass still holds the
+#: memory of the image-sized tensors freed at the end of each step (VGG19, ResNet50, Inception-v3 at 1300 px with
+#: --tile 512: the estimate 0.81-0.92 of the measured peak without them), above it only the live ones.
+MMAP_THRESHOLD = 32 * 2**20
 LBFGS_HISTORY = 100  # pairs, each two image-sized tensors (core/optim.py's history_size)
 #: The pictures at the output size a run keeps (the content as given and as painted, colour-prepared copies).
 PICTURE_BYTES = 16
@@ -163,19 +177,29 @@ class _Shape:
             style_tile = max(_tiles(w, h, self.tile, overlap)[0] for w, h in style_dims)
             targets = net.content * tiles
             style_phase = net.cost("style", self.precision, style_tile)
-            evaluation = net.cost("train", self.precision, tile) + TILED_IMAGES * image
+            evaluation = net.cost("train", self.precision, tile)
         else:
             targets = net.content * pixels
             style_phase = net.cost("style", self.precision, style_pixels)
             evaluation = net.cost("train", self.precision, pixels)
-        if self.style_bytes:  # whole images only (the options refuse tiles)
+        if self.style_bytes and not tiled:  # tiled, a style loss works from the whole image's moments or Grams
+            # (tiling.TiledW2: C x C per layer, a few MB, nothing per pixel)
             evaluation += self.style_bytes * pixels * net.train["float32"][1] / \
                 NETWORKS["vgg19"].train["float32"][1]
         history = 2 * min(iterations, LBFGS_HISTORY) if self.optimizer == "lbfgs" else 0
-        if self.parametrization == "laplacian":  # the bands hold a third more values than the image, and so does
-            history *= 4 / 3  # every copy the optimiser keeps of them
+        bands = 4 / 3 if self.parametrization == "laplacian" else 1  # the bands hold a third more values than the
+        history *= bands  # image, and so does every copy the optimiser keeps of them
         styles_made = held + STYLE_LOAD_BYTES * max(w * h for w, h in style_dims) + style_phase + 2 * image
-        optimising = held + targets + image * (RESIDENT_IMAGES[self.optimizer] + history) + evaluation
+        if tiled:  # the peak is a tile's pass (the last evaluation's), unless the whole-image tensors of the end of
+            # a step outweigh a tile's activations
+            state = 0 if iterations < 2 else OPTIMIZER_STATE[self.optimizer]
+            if self.optimizer == "lbfgs":
+                state += 2 * min(iterations - 2, LBFGS_HISTORY) if iterations > 2 else 0
+            between = RESIDENT_IMAGES[self.optimizer] + history + TILED_IMAGES
+            passing = TILED_PASS_IMAGES + bands * state if image >= MMAP_THRESHOLD else between
+            optimising = held + targets + max(image * passing + evaluation, image * between)
+        else:
+            optimising = held + targets + image * (RESIDENT_IMAGES[self.optimizer] + history) + evaluation
         return max(styles_made + targets, optimising)
 
 
