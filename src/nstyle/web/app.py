@@ -80,7 +80,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
 
     app = FastAPI(title="nstyle", summary="Neural style transfer: stylise images, compare backbones",
                   lifespan=lifespan)
-    app.state.store, app.state.jobs, app.state.limits = store, jobs, limits
+    app.state.store, app.state.jobs, app.state.limits, app.state.previews = store, jobs, limits, previews
     app.add_middleware(Guard, allowed_hosts=LOCAL_HOSTS if allowed_hosts is None else allowed_hosts)
 
     @app.exception_handler(RequestProblem)

@@ -5,7 +5,8 @@ Why a separate path from jobs: a job is queued behind others and optimises for m
 in well under a second while the person moves a slider. The network is loaded once, on the first preview (a server
 that never shows one never loads it). Previews are painted one at a time and the newest wins: a request still
 waiting when a newer one arrives is answered as superseded without painting, so a burst of requests costs one
-painting, and at most ``MAX_WAITING`` wait at all (more get a 503), whatever the clients do.
+painting, and at most ``MAX_WAITING`` are held at once, the one painting included (more get a 503), whatever
+the clients do.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .uploads import DecodeBudget, RequestProblem, decode_cost
 PREVIEW_SIZE = 384
 #: The options a preview takes; the rest shape only the full job's optimisation.
 PREVIEW_OPTIONS = ("strength", "preserve_color", "style_blend")
-#: Requests waiting for the painter at once; more are refused (503) rather than held in memory.
+#: Requests held at once (painting or waiting); more are refused (503) rather than held in memory.
 MAX_WAITING = 4
 #: A style is shrunk to this long side before its vector is predicted (the predictor sees short side 256 px).
 STYLE_SIDE = 1024
