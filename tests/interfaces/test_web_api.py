@@ -752,3 +752,21 @@ def test_previews_are_painted_one_at_a_time_and_the_newest_waiting_one_wins():
     assert all(isinstance(answers[s], Superseded) for s in (0.2, 0.3))
     assert answers[0.4].size == (48, 32) and answers[0.4].jpeg.startswith(b"\xff\xd8")
     assert previews.paint(picture, [picture], None, 0.6, None).size == (48, 32)  # nothing left waiting
+
+
+@pytest.mark.integration
+def test_a_preview_with_remembered_style_vectors_is_the_fast_networks_own_picture(images):
+    from nstyle.core.feedforward import FastPainter
+    from nstyle.web.preview import JPEG_QUALITY, STYLE_SIDE, PreviewPainter, shrunk
+
+    previews = PreviewPainter()
+    content = shrunk(images["tubingen"].read_bytes(), previews.size, None)
+    style = shrunk(images["starry_night"].read_bytes(), STYLE_SIDE, None)
+    for strength, preserve_color in ((0.9, None), (0.2, None), (0.9, "luminance"), (0.9, None)):
+        got = previews.paint(content, [style], None, strength, preserve_color)
+        want = io.BytesIO()
+        FastPainter.load("cpu").stylise(content, [style], size=384, strength=strength,
+                                        preserve_color=preserve_color).save(want, "JPEG", quality=JPEG_QUALITY)
+        assert got.jpeg == want.getvalue(), (strength, preserve_color)
+    # kept: the style and the content as they are, and both as the luminance option turns them
+    assert len(previews._painter.kept) == 4
