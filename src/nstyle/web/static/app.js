@@ -103,10 +103,11 @@ function setKind(kind) {
   schedulePreview();
 }
 
-function collectOptions() {
+function collectOptions(only = null) {  // only: these options (a preview's), without the compare fields
   const options = {};
   for (const opt of state.schema.transfer) {
     if (state.kind === "compare" && !opt.compare) continue;
+    if (only && !only.includes(opt.name)) continue;
     const input = $(`opt-${opt.name}`);
     const raw = input.value.trim();
     if (raw === "") continue;
@@ -118,7 +119,7 @@ function collectOptions() {
       throw new Error(`${opt.name.replace(/_/g, " ")}: give a number, not "${raw}"`);
     }
   }
-  if (state.kind === "compare") {
+  if (state.kind === "compare" && !only) {
     options.models = [...document.querySelectorAll("#models input:checked")].map((b) => b.value);
     if (!options.models.length) throw new Error("tick at least one backbone to compare");
   }
@@ -179,11 +180,6 @@ async function submitJob(event) {
 
 // ---- the instant preview --------------------------------------------------------------------------------
 
-function previewOptions() {  // the few options a preview takes, as the job would send them
-  const all = collectOptions();
-  return Object.fromEntries(PREVIEW_OPTIONS.filter((k) => k in all).map((k) => [k, all[k]]));
-}
-
 function cancelPreview() {
   clearTimeout(state.preview.timer);
   if (state.preview.abort) state.preview.abort.abort();
@@ -208,7 +204,7 @@ function schedulePreview() {
 
 async function requestPreview() {
   let options;
-  try { options = previewOptions(); } catch (err) { showPreviewError(err.message); return; }
+  try { options = collectOptions(PREVIEW_OPTIONS); } catch (err) { showPreviewError(err.message); return; }
   const form = new FormData();
   form.append("options", JSON.stringify(options));
   form.append("content", state.content, state.content.name);
