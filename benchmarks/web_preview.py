@@ -5,10 +5,11 @@ A real app (``create_app``) in this process through FastAPI's TestClient (no soc
 first request that is not counted; then ROUNDS rounds of tubingen.jpg (1024 x 768) in the style of
 starry_night.jpg with three option sets, each sent twice: "new pictures" with the server's kept style vectors
 forgotten first (as for a newly chosen content or style: both networks run), then "options changed" (as when
-a slider moves: the vectors are kept, the transformer alone runs). Per preview: the whole request (reading the form, checking both
-uploads, decoding and shrinking them, painting, the JPEG), the painting alone (the ``X-Preview-Seconds``
-header: both networks and the JPEG) and the process's CPU seconds; the median of each. The load average is
-printed beside them: on a shared machine the wall-clock figures grow with it, the CPU seconds much less.
+a slider moves: the vectors are kept, the transformer alone runs). Per preview: the whole request (reading the
+form, checking both uploads, decoding and shrinking them, painting, the JPEG), the painting alone (the
+``X-Preview-Seconds`` header: both networks and the JPEG) and the process's CPU seconds; the median of each.
+The load average is printed beside them: on a shared machine the wall-clock figures grow with it, the CPU
+seconds much less.
 
     PYTHONPATH=src python benchmarks/web_preview.py [--rounds 7]
 """

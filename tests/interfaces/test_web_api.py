@@ -669,6 +669,13 @@ def test_a_preview_is_the_fast_networks_picture_at_the_pages_size_and_stores_not
     assert mean_change(plain, kept) > 5
     two = preview_upload(images, {"style_blend": [1, 0]}, styles=("starry_night", "shipwreck"))
     assert mean_change(plain, jpeg(client.post("/api/preview", **two))) < 2  # all of the first style
+    turned = io.BytesIO()  # a camera's picture stored sideways, its EXIF saying "turn it": turned, as for a job
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6
+    PIL.Image.open(images["tubingen"]).save(turned, "JPEG", exif=exif)
+    sideways = preview_upload(images)
+    sideways["files"][0] = ("content", ("turned.jpg", turned.getvalue()))
+    assert jpeg(client.post("/api/preview", **sideways)).size == (288, 384)
     assert client.get("/api/jobs").json()["jobs"] == [] and not executor.started
     assert list((tmp_path / "jobs").iterdir()) == []
 

@@ -104,8 +104,9 @@ def test_the_regions_auto_maps_found_are_shown_beside_the_result(browser, images
         page.close()
 
 
-PIXELS = """img => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
-  const g = c.getContext('2d'); g.drawImage(img, 0, 0); return g.getImageData(0, 0, c.width, c.height).data; }"""
+PIXELS = """img => { const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight; const g = c.getContext('2d');
+  g.drawImage(img, 0, 0); return g.getImageData(0, 0, c.width, c.height).data; }"""
 #: Keeps the picture shown now, for MEAN_CHANGE to compare the next one with.
 KEEP = f"img => {{ window.keptPixels = ({PIXELS})(img); }}"
 #: The mean change of a pixel channel (0..255) from the kept picture to the one shown now.

@@ -188,8 +188,9 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
             raise RequestProblem(400, f"a preview takes only the options {', '.join(PREVIEW_OPTIONS)}, not "
                                       f"{', '.join(others)}; the full job (POST /api/jobs) takes the rest")
         run = opts.runs[0]
-        pictures = [await run_in_threadpool(shrunk, data, STYLE_SIDE if i else previews.size, decoding)
-                    for i, (data, _) in enumerate(await checked_uploads(content, styles))]
+        pictures = [await run_in_threadpool(shrunk, data, STYLE_SIDE if i else previews.size, decoding, shown,
+                                            limits.max_pixels)
+                    for i, (data, (_, shown)) in enumerate(await checked_uploads(content, styles))]
         try:
             painted = await run_in_threadpool(previews.paint, pictures[0], pictures[1:],
                                               run.style_blend_for(len(styles)), run.strength, run.preserve_color)

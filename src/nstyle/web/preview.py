@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import PIL.Image
 
 from ..errors import NstyleError
+from ..io.images import MAX_INPUT_PIXELS, decode_image
 from .uploads import DecodeBudget, RequestProblem, decode_cost
 
 #: The long side of a preview, in pixels: the page's picture frame shows it at up to 512 px.
@@ -49,13 +50,13 @@ class Preview:
     seconds: float
 
 
-def shrunk(data: bytes, long_side: int, budget: DecodeBudget | None) -> PIL.Image.Image:
-    """An already checked upload decoded (within the decode memory budget) and shrunk to ``long_side`` at most:
-    the preview never holds a full-size picture longer than this call."""
+def shrunk(data: bytes, long_side: int, budget: DecodeBudget | None, name: str = "upload",
+           max_pixels: int = MAX_INPUT_PIXELS) -> PIL.Image.Image:
+    """An already checked upload decoded as a job decodes it (``decode_image``: EXIF orientation, transparency on
+    white, CMYK, 16-bit grey), within the decoding memory budget, and shrunk to ``long_side`` at most: the
+    preview never holds a full-size picture longer than this call."""
     def decode() -> PIL.Image.Image:
-        with PIL.Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (long_side, long_side))  # JPEG: decoded at a fraction of its size, quickly
-            picture = image.convert("RGB")
+        picture = decode_image(data, name, max_pixels=max_pixels)
         picture.thumbnail((long_side, long_side), PIL.Image.Resampling.LANCZOS)
         return picture
 
