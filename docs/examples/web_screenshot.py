@@ -1,6 +1,8 @@
-"""The screenshot of the web page in docs/WEB.md (docs/images/web.png): a real `nstyle serve`, a real finished job.
+"""The screenshots of the web page in docs/WEB.md: docs/images/web.png (a real `nstyle serve`, a real finished job
+and a second one part-way) and, with --preview, docs/images/web_preview.png (the instant preview, no job run).
 
     PYTHONPATH=src python docs/examples/web_screenshot.py [docs/images/web.png]
+    PYTHONPATH=src python docs/examples/web_screenshot.py --preview [docs/images/web_preview.png]
 
 Uses Debian's chromium through Playwright (as the browser test does) and the test images of ../shared/images.
 """
@@ -50,5 +52,28 @@ def main(target: Path) -> None:
     print(f"wrote {target}")
 
 
+def preview(target: Path) -> None:
+    """The page a few seconds after choosing the pictures and a strength: the fast network's preview, labelled."""
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        with running_server(Path(tmp) / "data") as url:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("body[data-ready=true]")
+            page.set_input_files("#content-input", str(IMAGES / "tubingen.jpg"))
+            page.set_input_files("#style-input", str(IMAGES / "starry_night.jpg"))
+            page.wait_for_selector("#job[data-preview='1']", timeout=120_000)
+            page.fill("#opt-strength", "0.3")
+            page.wait_for_function("document.querySelector('#job').dataset.preview === '2' && "
+                                   "document.querySelector('#live').complete", timeout=120_000)
+            target.write_bytes(page.screenshot(full_page=True))
+        browser.close()
+    print(f"wrote {target}")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "web.png")
+    args = sys.argv[1:]
+    if args[:1] == ["--preview"]:
+        preview(Path(args[1]) if len(args) > 1 else ROOT / "docs" / "images" / "web_preview.png")
+    else:
+        main(Path(args[0]) if args else ROOT / "docs" / "images" / "web.png")

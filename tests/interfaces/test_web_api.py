@@ -630,3 +630,150 @@ def test_a_whole_number_too_large_for_a_float_is_a_422_not_a_500(tmp_path):
         reply = client.post("/api/jobs", files=upload()["files"], data={"options": '{"lr": 1' + "0" * 400 + "}"})
         assert "option lr: 100000000000... is not a finite number" in one_line(reply, 422)
         assert client.get("/api/jobs").json()["jobs"] == []
+
+
+# -- the instant preview (POST /api/preview) ------------------------------------------------------------------
+
+
+def preview_upload(images, options: dict | None = None, styles: tuple[str, ...] = ("starry_night",)) -> dict:
+    return {"files": [("content", ("tubingen.jpg", images["tubingen"].read_bytes()))]
+            + [("style", (f"{name}.jpg", images[name].read_bytes())) for name in styles],
+            "data": {"options": json.dumps(options or {})}}
+
+
+def jpeg(reply) -> PIL.Image.Image:
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "image/jpeg" and reply.headers["cache-control"] == "no-store"
+    image = PIL.Image.open(io.BytesIO(reply.content))
+    assert image.format == "JPEG"
+    return image.convert("RGB")
+
+
+def mean_change(a: PIL.Image.Image, b: PIL.Image.Image) -> float:
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).mean())
+
+
+@pytest.mark.integration
+def test_a_preview_is_the_fast_networks_picture_at_the_pages_size_and_stores_nothing(gated, images, tmp_path):
+    client, executor = gated
+    plain = jpeg(client.post("/api/preview", **preview_upload(images)))
+    assert plain.size == (384, 288)  # tubingen is 1024 x 768: the long side at the preview size
+    assert float(client.post("/api/preview", **preview_upload(images)).headers["x-preview-seconds"]) > 0
+    stronger = jpeg(client.post("/api/preview", **preview_upload(images, {"strength": 0.95})))
+    again = jpeg(client.post("/api/preview", **preview_upload(images, {"strength": 0.95})))
+    assert mean_change(stronger, again) == 0  # deterministic
+    assert mean_change(plain, stronger) > 5  # the strength is the network's own, not ignored
+    kept = jpeg(client.post("/api/preview", **preview_upload(images, {"preserve_color": "luminance"})))
+    assert mean_change(plain, kept) > 5
+    two = preview_upload(images, {"style_blend": [1, 0]}, styles=("starry_night", "shipwreck"))
+    assert mean_change(plain, jpeg(client.post("/api/preview", **two))) < 2  # all of the first style
+    turned = io.BytesIO()  # a camera's picture stored sideways, its EXIF saying "turn it": turned, as for a job
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6
+    PIL.Image.open(images["tubingen"]).save(turned, "JPEG", exif=exif)
+    sideways = preview_upload(images)
+    sideways["files"][0] = ("content", ("turned.jpg", turned.getvalue()))
+    assert jpeg(client.post("/api/preview", **sideways)).size == (288, 384)
+    assert client.get("/api/jobs").json()["jobs"] == [] and not executor.started
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+@pytest.mark.parametrize(("request_kw", "limits", "status", "message"), [
+    (upload(content=b"hello, not an image"), Limits(), 400, "not a recognised image format"),
+    (upload(styles=[b"\x89PNG\r\n\x1a\n" + b"\0" * 40]), Limits(), 400, "style0 image"),
+    (upload(content=png(size=(400, 300))), Limits(max_file_bytes=500), 413, "larger than the limit of"),
+    (upload(content=png(size=(400, 300))), Limits(max_pixels=10_000), 400, "decompression bomb"),
+    (upload(styles=[png()] * 3), Limits(max_styles=2), 400, "at most 2"),
+    (upload(styles=[]), Limits(), 400, "no style image"),
+    (upload(options={"size": 64}), Limits(), 400, "a preview takes only the options strength, preserve_color"),
+    (upload(options={"weights": "/etc/passwd"}), Limits(), 400, "unsettable option(s): weights"),
+    (upload(options={"strength": 3}), Limits(), 400, "strength 3: must be at most 1"),
+    (upload(options={"preserve_color": "sepia"}), Limits(), 400, "option preserve_color: choose from"),
+    (upload(options={"style_blend": [1, 2]}), Limits(), 400, "style_blend has 2 weight(s) for 1 style"),
+])
+def test_a_bad_preview_request_gets_a_one_line_4xx_before_any_painting(tmp_path, request_kw, limits, status, message):
+    app = create_app(tmp_path, executor=GatedExecutor(), limits=limits)
+    with local(app) as client:
+        assert message in one_line(client.post("/api/preview", **request_kw), status)
+    assert app.state.previews._painter is None  # refused before the network was even loaded
+
+
+def test_a_preview_answers_only_its_own_hosts_and_pages(tmp_path):
+    app = create_app(tmp_path, executor=GatedExecutor())
+    with local(app) as client:
+        assert "answers only for localhost" in one_line(
+            client.post("/api/preview", headers={"Host": "evil.example.com"}, **upload()), 400)
+        for headers in ({"Origin": "http://evil.example.com"}, {"Sec-Fetch-Site": "cross-site"}):
+            assert one_line(client.post("/api/preview", headers=headers, **upload()), 403).startswith(
+                "refused a change sent")
+    assert app.state.previews._painter is None
+
+
+class GatedNetwork:
+    """Stands in for the fast network in the scheduling test: each painting waits for ``release``."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.painted: list[float] = []
+
+    def stylise(self, content, styles, size, blend, strength, preserve_color):
+        self.painted.append(strength)
+        assert self.release.wait(WAIT_S)
+        return content
+
+
+def test_previews_are_painted_one_at_a_time_and_the_newest_waiting_one_wins():
+    from nstyle.web.preview import MAX_WAITING, PreviewPainter, Superseded
+    from nstyle.web.uploads import RequestProblem
+
+    previews = PreviewPainter()
+    network = previews._painter = GatedNetwork()
+    picture = PIL.Image.new("RGB", (48, 32), "green")
+    answers: dict[float, object] = {}
+
+    def ask(strength: float) -> None:
+        try:
+            answers[strength] = previews.paint(picture, [picture], None, strength, None)
+        except (Superseded, RequestProblem) as err:
+            answers[strength] = err
+
+    first = threading.Thread(target=ask, args=(0.1,))
+    first.start()
+    deadline = time.monotonic() + WAIT_S
+    while not network.painted:  # the first is painting; the next ones wait for it
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    waiting = [threading.Thread(target=ask, args=(s,)) for s in (0.2, 0.3, 0.4)]
+    for t in waiting:
+        t.start()
+        time.sleep(0.05)  # in this order
+    ask(0.5)  # one more than may wait: refused at once, not queued
+    assert isinstance(answers[0.5], RequestProblem) and answers[0.5].status == 503
+    assert f"{MAX_WAITING} previews are waiting" in answers[0.5].message
+    network.release.set()
+    for t in [first, *waiting]:
+        t.join(WAIT_S)
+    assert network.painted == [0.1, 0.4]  # the one painting, then only the newest of those that waited
+    assert all(isinstance(answers[s], Superseded) for s in (0.2, 0.3))
+    assert answers[0.4].size == (48, 32) and answers[0.4].jpeg.startswith(b"\xff\xd8")
+    assert previews.paint(picture, [picture], None, 0.6, None).size == (48, 32)  # nothing left waiting
+
+
+@pytest.mark.integration
+def test_a_preview_with_remembered_style_vectors_is_the_fast_networks_own_picture(images):
+    from nstyle.core.feedforward import FastPainter
+    from nstyle.web.preview import JPEG_QUALITY, STYLE_SIDE, PreviewPainter, shrunk
+
+    previews = PreviewPainter()
+    content = shrunk(images["tubingen"].read_bytes(), previews.size, None)
+    style = shrunk(images["starry_night"].read_bytes(), STYLE_SIDE, None)
+    for strength, preserve_color in ((0.9, None), (0.2, None), (0.9, "luminance"), (0.9, None)):
+        got = previews.paint(content, [style], None, strength, preserve_color)
+        want = io.BytesIO()
+        FastPainter.load("cpu").stylise(content, [style], size=384, strength=strength,
+                                        preserve_color=preserve_color).save(want, "JPEG", quality=JPEG_QUALITY)
+        assert got.jpeg == want.getvalue(), (strength, preserve_color)
+    # kept: the style and the content as they are, and both as the luminance option turns them
+    assert len(previews._painter.kept) == 4

@@ -102,3 +102,59 @@ def test_the_regions_auto_maps_found_are_shown_beside_the_result(browser, images
         if shot := __import__("os").environ.get("NSTYLE_SCREENSHOT"):
             page.screenshot(path=shot, full_page=True)
         page.close()
+
+
+PIXELS = """img => { const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight; const g = c.getContext('2d');
+  g.drawImage(img, 0, 0); return g.getImageData(0, 0, c.width, c.height).data; }"""
+#: Keeps the picture shown now, for MEAN_CHANGE to compare the next one with.
+KEEP = f"img => {{ window.keptPixels = ({PIXELS})(img); }}"
+#: The mean change of a pixel channel (0..255) from the kept picture to the one shown now.
+MEAN_CHANGE = f"""img => {{ const now = ({PIXELS})(img), was = window.keptPixels; let sum = 0;
+  for (let i = 0; i < now.length; i++) sum += Math.abs(now[i] - was[i]); return sum / now.length; }}"""
+LOADED = "n => document.querySelector('#live').complete && document.querySelector('#job').dataset.preview === String(n)"
+
+
+def test_a_fast_preview_appears_at_once_follows_the_strength_and_gives_way_to_the_job(browser, images, tmp_path):
+    data = tmp_path / "data"
+    with running_server(data) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.set_input_files("#content-input", str(images["tubingen"]))
+        page.set_input_files("#style-input", str(images["starry_night"]))
+
+        # No button pressed: the preview comes where the result goes, labelled, 384 px (the first loads the network).
+        page.wait_for_function(LOADED, arg=1, timeout=60_000)
+        assert page.get_attribute("#job", "data-status") == "preview"
+        assert page.eval_on_selector("#live", "i => [i.naturalWidth, i.naturalHeight]") == [384, 288]
+        assert page.is_visible("#preview-badge") and page.text_content("#preview-badge") == "preview"
+        assert page.text_content("#job-title").startswith("Preview: tubingen.jpg in the style of starry_night.jpg")
+        assert not page.is_visible("#stop") and not page.is_visible("#download")
+        page.eval_on_selector("#live", KEEP)
+
+        # A new strength: a new picture, without pressing anything.
+        page.fill("#opt-strength", "0.95")
+        page.wait_for_function(LOADED, arg=2, timeout=60_000)
+        change = page.eval_on_selector("#live", MEAN_CHANGE)
+        assert change > 5, change  # the strokes and colours grow, not a re-encoding's noise
+        assert not (data / "jobs").exists() or not any((data / "jobs").iterdir())  # previews store nothing
+
+        # A bad strength: its one line where the preview goes, and the page still works.
+        page.fill("#opt-strength", "3")
+        page.wait_for_function("document.querySelector('#job-error').textContent.includes('strength 3')",
+                               timeout=60_000)
+
+        # Stylise: the full job runs as before and its result replaces the preview.
+        page.fill("#opt-strength", "0.5")
+        page.fill("#opt-size", "64")
+        page.fill("#opt-iterations", "4")
+        page.fill("#opt-levels", "1")
+        page.click("#submit")
+        page.wait_for_selector("#job[data-status=done]", timeout=120_000)
+        page.wait_for_function("document.querySelector('#live').complete && "
+                               "document.querySelector('#live').naturalWidth === 64")
+        assert not page.is_visible("#preview-badge") and page.is_visible("#download")
+        page.wait_for_timeout(500)  # a preview asked for just before Stylise must not come back over the result
+        assert page.get_attribute("#job", "data-status") == "done"
+        page.close()

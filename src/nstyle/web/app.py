@@ -17,17 +17,18 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import WriteError
+from ..errors import UsageError, WriteError
 from ..jobs.spec import REQUEST_KINDS, Executor, InputImage
 from ..jobs.status import FINISHED
 from .guard import LOCAL_HOSTS, Guard
 from .options import RequestOptions, option_names, parse_options, schema
+from .preview import PREVIEW_OPTIONS, STYLE_SIDE, PreviewPainter, Superseded, shrunk
 from .queue import JobQueue
 from .store import JobNotFound, JobStore
 from .uploads import DecodeBudget, Limits, RequestProblem, check_image, form_problem
@@ -67,6 +68,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
     store = JobStore(data_dir)
     jobs = JobQueue(store, executor, preview_every=preview_every)
     remote = type(jobs.executor).__name__ == "RayExecutor"
+    previews = PreviewPainter()  # the fast network, loaded on the first preview
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -78,7 +80,7 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
 
     app = FastAPI(title="nstyle", summary="Neural style transfer: stylise images, compare backbones",
                   lifespan=lifespan)
-    app.state.store, app.state.jobs, app.state.limits = store, jobs, limits
+    app.state.store, app.state.jobs, app.state.limits, app.state.previews = store, jobs, limits, previews
     app.add_middleware(Guard, allowed_hosts=LOCAL_HOSTS if allowed_hosts is None else allowed_hosts)
 
     @app.exception_handler(RequestProblem)
@@ -120,10 +122,9 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
         """Every option a job may set (name, kind, default, choices, help), the backbones, the limits."""
         return schema() | {"limits": limits.public(), "kinds": list(REQUEST_KINDS)}
 
-    @app.post("/api/jobs", status_code=201)
-    async def create_job(request: Request):
-        """multipart/form-data: ``content`` (one image), ``style`` (one or more images), ``options`` (a JSON
-        object of option values), ``kind`` (transfer or compare). Returns the new job's id and record."""
+    async def read_form(request: Request):
+        """The multipart form of a job or a preview, its size limits checked before it is read; its content and
+        style uploads (not yet read) and the ``options`` text."""
         length = request.headers.get("content-length")
         if length is None:
             raise RequestProblem(411, "send the upload with a Content-Length")
@@ -142,18 +143,31 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
             raise RequestProblem(400, "no style image: send one or more as the file field 'style'")
         if len(styles) > limits.max_styles:
             raise RequestProblem(400, f"{len(styles)} style images; at most {limits.max_styles} on this server")
-        kind = form.get("kind") or "transfer"
-        if kind not in REQUEST_KINDS:
-            raise RequestProblem(400, f"kind must be one of {', '.join(REQUEST_KINDS)}, not {str(kind)[:40]!r}")
         text = form.get("options")
         if text is not None and not isinstance(text, str):
             raise RequestProblem(400, "options must be a form field holding a JSON object, not a file")
-        opts = await run_in_threadpool(parse_options, text, kind, len(styles), limits)  # the one parse
+        return form, content, styles, text
+
+    async def checked_uploads(content: UploadFile, styles: list) -> list[tuple[bytes, tuple[InputImage, str]]]:
+        """Each upload's bytes and its checked image and display name (the content first)."""
         uploads = [(content, "content")] + [(s, f"style{i}") for i, s in enumerate(styles)]
         checked = []
         for upload, role in uploads:
             data = await upload.read(limits.max_file_bytes + 1)
-            checked.append(await run_in_threadpool(check_image, data, role, upload.filename, limits, decoding))
+            checked.append((data, await run_in_threadpool(check_image, data, role, upload.filename, limits,
+                                                          decoding)))
+        return checked
+
+    @app.post("/api/jobs", status_code=201)
+    async def create_job(request: Request):
+        """multipart/form-data: ``content`` (one image), ``style`` (one or more images), ``options`` (a JSON
+        object of option values), ``kind`` (transfer or compare). Returns the new job's id and record."""
+        form, content, styles, text = await read_form(request)
+        kind = form.get("kind") or "transfer"
+        if kind not in REQUEST_KINDS:
+            raise RequestProblem(400, f"kind must be one of {', '.join(REQUEST_KINDS)}, not {str(kind)[:40]!r}")
+        opts = await run_in_threadpool(parse_options, text, kind, len(styles), limits)  # the one parse
+        checked = [image for _, image in await checked_uploads(content, styles)]
         if not remote:  # a Ray cluster's nodes have their own memory: the job's own Painter checks it there
             await run_in_threadpool(check_memory, opts, [img for img, _ in checked], jobs.held_bytes())
         names = {"content": checked[0][1], "styles": [shown for _, shown in checked[1:]]}
@@ -161,6 +175,31 @@ def create_app(data_dir: str | os.PathLike, executor: Executor | None = None, li
                                          names)
         jobs.submit(record["id"])
         return {"id": record["id"], "job": record}
+
+    @app.post("/api/preview")
+    async def preview(request: Request):
+        """multipart/form-data as for a job (``content``, ``style``, ``options``), but only the options
+        strength, preserve_color and style_blend: the content painted at once by the fast network at the
+        page's preview size, as a JPEG; nothing is stored. 409 when a newer preview superseded it."""
+        _form, content, styles, text = await read_form(request)
+        opts = await run_in_threadpool(parse_options, text, "transfer", len(styles), limits)
+        others = sorted(set(opts.given) - set(PREVIEW_OPTIONS))
+        if others:
+            raise RequestProblem(400, f"a preview takes only the options {', '.join(PREVIEW_OPTIONS)}, not "
+                                      f"{', '.join(others)}; the full job (POST /api/jobs) takes the rest")
+        run = opts.runs[0]
+        pictures = [await run_in_threadpool(shrunk, data, STYLE_SIDE if i else previews.size, decoding, shown,
+                                            limits.max_pixels)
+                    for i, (data, (_, shown)) in enumerate(await checked_uploads(content, styles))]
+        try:
+            painted = await run_in_threadpool(previews.paint, pictures[0], pictures[1:],
+                                              run.style_blend_for(len(styles)), run.strength, run.preserve_color)
+        except Superseded:
+            raise RequestProblem(409, "a newer preview was asked for; this one was not painted") from None
+        except UsageError as err:
+            raise RequestProblem(400, option_names(str(err))) from None
+        return Response(painted.jpeg, media_type="image/jpeg",
+                        headers=NO_STORE | {"X-Preview-Seconds": f"{painted.seconds:.3f}"})
 
     @app.get("/api/jobs")
     def list_jobs():

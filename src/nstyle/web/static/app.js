@@ -1,9 +1,14 @@
 // nstyle's page: builds its forms from GET /api/options, sends jobs to POST /api/jobs, follows a job through
 // server-sent events (GET /api/jobs/{id}/events, polling GET /api/jobs/{id} if they fail), shows the gallery.
+// As soon as a content and a style are chosen it asks POST /api/preview for the fast network's picture and shows
+// it where the result goes, labelled "preview"; strength, colour and blend changes ask again (debounced).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { kind: "transfer", schema: null, content: null, styles: [], job: null, source: null, curve: [] };
+const state = { kind: "transfer", schema: null, content: null, styles: [], job: null, source: null, curve: [],
+                preview: { timer: null, abort: null, url: null, count: 0 } };
+const PREVIEW_OPTIONS = ["strength", "preserve_color", "style_blend"];
+const PREVIEW_DELAY_MS = 250;  // options typed or stepped within this time make one request
 
 // ---- helpers --------------------------------------------------------------------------------------------
 
@@ -95,12 +100,14 @@ function setKind(kind) {
   for (const name of ["size", "iterations", "seed"]) $(`opt-${name}`).placeholder = String(defaults[name]);
   if (kind === "compare" && state.styles.length > 1) state.styles = state.styles.slice(0, 1);
   renderThumbs();
+  schedulePreview();
 }
 
-function collectOptions() {
+function collectOptions(only = null) {  // only: these options (a preview's), without the compare fields
   const options = {};
   for (const opt of state.schema.transfer) {
     if (state.kind === "compare" && !opt.compare) continue;
+    if (only && !only.includes(opt.name)) continue;
     const input = $(`opt-${opt.name}`);
     const raw = input.value.trim();
     if (raw === "") continue;
@@ -112,7 +119,7 @@ function collectOptions() {
       throw new Error(`${opt.name.replace(/_/g, " ")}: give a number, not "${raw}"`);
     }
   }
-  if (state.kind === "compare") {
+  if (state.kind === "compare" && !only) {
     options.models = [...document.querySelectorAll("#models input:checked")].map((b) => b.value);
     if (!options.models.length) throw new Error("tick at least one backbone to compare");
   }
@@ -128,8 +135,8 @@ function renderThumbs() {
                 el("button", { type: "button", class: "remove", title: "remove", text: "×", onclick: () => remove(i) }));
     }));
   };
-  show(state.content ? [state.content] : [], $("content-thumbs"), () => { state.content = null; renderThumbs(); });
-  show(state.styles, $("style-thumbs"), (i) => { state.styles.splice(i, 1); renderThumbs(); });
+  show(state.content ? [state.content] : [], $("content-thumbs"), () => { state.content = null; renderThumbs(); schedulePreview(); });
+  show(state.styles, $("style-thumbs"), (i) => { state.styles.splice(i, 1); renderThumbs(); schedulePreview(); });
 }
 
 function addFiles(target, files) {
@@ -139,6 +146,7 @@ function addFiles(target, files) {
   else state.styles = state.kind === "compare" ? files.slice(0, 1) : state.styles.concat(files);
   showMessage("");
   renderThumbs();
+  schedulePreview();
 }
 
 function wireDrop(zone, input, target) {
@@ -170,11 +178,93 @@ async function submitJob(event) {
   }
 }
 
+// ---- the instant preview --------------------------------------------------------------------------------
+
+function cancelPreview() {
+  clearTimeout(state.preview.timer);
+  if (state.preview.abort) state.preview.abort.abort();
+  state.preview.abort = null;
+}
+
+function jobRunning() {  // a job of this page not finished yet (queued before its first event)
+  return Boolean(state.job) && !FINISHED.includes(state.job.status || "queued");
+}
+
+// A preview is asked for when a transfer has a content and a style and no job of this page is running; the
+// newest request wins (the one before is aborted here, and the server skips any still waiting).
+function schedulePreview() {
+  cancelPreview();
+  if (jobRunning()) return;
+  if (state.kind !== "transfer" || !state.content || !state.styles.length) {
+    if ($("job").dataset.status === "preview") $("job").hidden = true;  // nothing to preview any more
+    return;
+  }
+  state.preview.timer = setTimeout(requestPreview, PREVIEW_DELAY_MS);
+}
+
+async function requestPreview() {
+  let options;
+  try { options = collectOptions(PREVIEW_OPTIONS); } catch (err) { showPreviewError(err.message); return; }
+  const form = new FormData();
+  form.append("options", JSON.stringify(options));
+  form.append("content", state.content, state.content.name);
+  for (const s of state.styles) form.append("style", s, s.name);
+  const abort = new AbortController();
+  state.preview.abort = abort;
+  showPreviewPanel("painting a preview…");
+  let response;
+  try {
+    response = await fetch("/api/preview", { method: "POST", body: form, signal: abort.signal });
+  } catch (err) {
+    if (err.name !== "AbortError") showPreviewError(`cannot reach the server: ${err.message}`);
+    return;
+  }
+  if (abort.signal.aborted || response.status === 409) return;  // a newer preview is on its way
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
+    showPreviewError(detail);
+    return;
+  }
+  const blob = await response.blob();
+  if (abort.signal.aborted || jobRunning()) return;
+  if (state.preview.url) URL.revokeObjectURL(state.preview.url);
+  state.preview.url = URL.createObjectURL(blob);
+  state.preview.count += 1;
+  const seconds = Number(response.headers.get("X-Preview-Seconds"));
+  showPreviewPanel(`fast preview painted in ${seconds.toFixed(2)} s; press Stylise for the full-quality picture`);
+  const panel = $("job");
+  panel.dataset.preview = String(state.preview.count);
+  $("live").src = state.preview.url;
+}
+
+function showPreviewPanel(note) {
+  if (jobRunning()) return;
+  const panel = $("job");
+  panel.hidden = false;
+  panel.dataset.status = "preview";
+  const names = [state.content.name, state.styles.map((s) => s.name).join(" + ")];
+  $("job-title").textContent = `Preview: ${names[0]} in the style of ${names[1]}`;
+  $("job-error").textContent = "";
+  $("stats").textContent = note;
+  $("settings").textContent = "";
+  $("job-note").textContent = "";
+  $("maps-results").hidden = true;
+  $("compare-results").hidden = true;
+}
+
+function showPreviewError(text) {
+  if (jobRunning()) return;
+  showPreviewPanel("no preview");
+  $("job-error").textContent = `preview: ${text}`;
+}
+
 // ---- one job, live --------------------------------------------------------------------------------------
 
 const FINISHED = ["done", "cancelled", "failed", "interrupted"];
 
 function follow(id) {
+  cancelPreview();
   if (state.source) state.source.close();
   state.job = { id, preview: -1, version: -1 };
   state.curve = [];
@@ -218,6 +308,7 @@ async function finishFollow(id) {
 function render(record) {
   const id = record.id, panel = $("job"), p = record.progress;
   panel.dataset.status = record.status;
+  state.job.status = record.status;
   const names = record.names || {};
   $("job-title").textContent = `${record.kind === "compare" ? "Comparison" : "Stylise"}: ${names.content || "content"} in the style of ${(names.styles || []).join(" + ") || "style"} (${record.status})`;
   const finished = FINISHED.includes(record.status);
@@ -373,6 +464,9 @@ async function start() {
   wireDrop($("content-drop"), $("content-input"), "content");
   wireDrop($("style-drop"), $("style-input"), "styles");
   $("job-form").addEventListener("submit", submitJob);
+  for (const name of PREVIEW_OPTIONS) {
+    for (const type of ["input", "change"]) $(`opt-${name}`).addEventListener(type, schedulePreview);
+  }
   $("stop").addEventListener("click", async () => {
     try { await api(`/api/jobs/${state.job.id}`, { method: "DELETE" }); } catch (err) { showMessage(err.message); }
   });
