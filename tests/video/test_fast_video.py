@@ -104,7 +104,8 @@ def test_cli_paints_a_folder_with_the_network(clip, images, tmp_path, capsys):
                  "--size", str(SIZE), "-q"])
     assert code == 0, capsys.readouterr().err
     assert len(sorted(out.glob("frame_*.png"))) == 4
-    assert "wrote 4 frames" in capsys.readouterr().out
+    summary = capsys.readouterr().out
+    assert "wrote 4 frames" in summary and "frames a second, mean temporal error" in summary, summary
     code = main(["video", str(source), str(images["starry_night"]), "-o", str(tmp_path / "two"), "--method", "fast",
                  "--passes", "2", "-q"])
     err = capsys.readouterr().err

@@ -51,16 +51,18 @@ def check_fast_settings(settings: VideoSettings) -> None:
         raise UsageError(f"--no-warm-start: --method fast {why} optimiser to start; leave out --no-warm-start")
 
 
-def blended(network: np.ndarray, previous: np.ndarray, flow: np.ndarray, mask: np.ndarray,
-            settings: VideoSettings) -> tuple[np.ndarray, float]:
-    """The network's frame blended with the previous output warped by ``flow`` where ``mask`` trusts it
-    (arrays [H, W, 3] in 0..1), and the masked mean squared distance between the two (what the blend pulled)."""
-    warped = warp(previous, flow, settings.warp)
-    weight = settings.temporal_weight * mask
-    share = (weight / (1.0 + weight))[..., None]
+def blended(network: np.ndarray, warped: np.ndarray, mask: np.ndarray, weight: float) -> np.ndarray:
+    """The network's frame blended with the warped previous output where ``mask`` trusts it (arrays [H, W, 3] in
+    0..1, the mask [H, W]): ``(network + W c warped) / (1 + W c)``."""
+    share = (weight * mask / (1.0 + weight * mask))[..., None]
+    return share * warped + (1.0 - share) * network
+
+
+def masked_distance(frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over the reliable pixels and the channels of ``(frame - warped)^2``: the frame's warping error, as the
+    optimised mode reports its temporal term (``shot.FrameReport.temporal``)."""
     covered = mask[..., None] * np.ones(3, np.float32)
-    distance = float(((network - warped) ** 2 * covered).sum() / max(covered.sum(), 1.0))
-    return share * warped + (1.0 - share) * network, distance
+    return float(((frame - warped) ** 2 * covered).sum() / max(covered.sum(), 1.0))
 
 
 def _network_frames(painter: FastPainter, frames: list[PIL.Image.Image], styles, opts: list[TransferOptions]):
@@ -92,7 +94,8 @@ def _picture(array: np.ndarray) -> PIL.Image.Image:
 def paint_fast_shot(work, on_step: Callable, on_iteration: Callable | None = None,
                     painter: FastPainter | None = None) -> str:
     """Paint ``work``'s (a ``shot.ShotWork``) remaining frames, each finished one handed to ``on_step(step, frame,
-    picture, seconds, distance)`` (``distance``: ``blended``'s, 0 for a shot's first frame);
+    picture, seconds, distance)`` (``distance``: its ``masked_distance`` to the warped previous output, 0 for a
+    shot's first frame and without the blend);
     ``on_iteration(frame, record, image)`` runs once a frame (it may stop the run like the optimised mode's).
     Returns how it stopped. The network loads here unless given."""
     if painter is None:
@@ -110,13 +113,14 @@ def paint_fast_shot(work, on_step: Callable, on_iteration: Callable | None = Non
         per_frame = (time.perf_counter() - t0) / len(batch)
         for j, picture in zip(batch, network):
             t1 = time.perf_counter()
-            frame = _array(picture)
-            distance = 0.0
+            frame, distance = _array(picture), 0.0
             if previous is not None and work.settings.temporal_weight > 0:
                 flow, mask = frame_flow(contents[j], contents[j - 1], work.settings.flow)
-                frame, distance = blended(frame, previous, flow, mask, work.settings)
-            picture = _picture(frame)
-            previous = _array(picture)  # as written, so that a resume goes on from the same frame
+                warped = warp(previous, flow, work.settings.warp)
+                picture = _picture(blended(frame, warped, mask, work.settings.temporal_weight))
+                frame = _array(picture)
+                distance = masked_distance(frame, warped, mask)
+            previous = frame  # as written, so that a resume goes on from the same frame
             seconds = per_frame + time.perf_counter() - t1
             if on_iteration is not None:
                 how = _shown(on_iteration, work.start + j, seconds, time.perf_counter() - started, previous,
