@@ -25,7 +25,9 @@ def add(sub) -> None:
                                    "apply to every frame (--mask and --content-map may name a folder of one image a "
                                    "frame). The clip is split into shots at its cuts: the first frame of every shot "
                                    "is an ordinary transfer (--levels, --iterations), the others run "
-                                   "--frame-iterations at the final size, and no frame is warped from another shot.")
+                                   "--frame-iterations at the final size, and no frame is warped from another shot. "
+                                   "--method fast paints every frame with its network instead and blends in the "
+                                   "previous output, warped, where the flow is reliable (--temporal-weight).")
     v.add_argument("input", help="video file (.mp4, .mkv, .mov, ...) or folder of frames")
     v.add_argument("style", help="style image (a painting)")
     v.add_argument("-o", "--output", required=True,

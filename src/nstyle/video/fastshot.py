@@ -95,9 +95,8 @@ def paint_fast_shot(work, on_step: Callable, on_iteration: Callable | None = Non
                     painter: FastPainter | None = None) -> str:
     """Paint ``work``'s (a ``shot.ShotWork``) remaining frames, each finished one handed to ``on_step(step, frame,
     picture, seconds, distance)`` (``distance``: its ``masked_distance`` to the warped previous output, 0 for a
-    shot's first frame and without the blend);
-    ``on_iteration(frame, record, image)`` runs once a frame (it may stop the run like the optimised mode's).
-    Returns how it stopped. The network loads here unless given."""
+    shot's first frame and without the blend); ``on_iteration(frame, record, image)`` runs once a frame (it may
+    stop the run like the optimised mode's). Returns how it stopped. The network loads here unless given."""
     if painter is None:
         painter = FastPainter.load(select_device(work.options_of(work.start).device))
     contents = [np.asarray(f.convert("RGB")) for f in work.frames]
