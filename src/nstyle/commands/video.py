@@ -11,6 +11,7 @@ from .options import add_transfer_options, given_options
 def add(sub) -> None:
     from ..video.settings import (
         DEFAULT_CUT_THRESHOLD,
+        DEFAULT_FAST_TEMPORAL_WEIGHT,
         DEFAULT_TEMPORAL_WEIGHT,
         FLOW_METHODS,
         WARP_INTERPOLATIONS,
@@ -24,15 +25,19 @@ def add(sub) -> None:
                                    "apply to every frame (--mask and --content-map may name a folder of one image a "
                                    "frame). The clip is split into shots at its cuts: the first frame of every shot "
                                    "is an ordinary transfer (--levels, --iterations), the others run "
-                                   "--frame-iterations at the final size, and no frame is warped from another shot.")
+                                   "--frame-iterations at the final size, and no frame is warped from another shot. "
+                                   "--method fast paints every frame with its network instead and blends in the "
+                                   "previous output, warped, where the flow is reliable (--temporal-weight).")
     v.add_argument("input", help="video file (.mp4, .mkv, .mov, ...) or folder of frames")
     v.add_argument("style", help="style image (a painting)")
     v.add_argument("-o", "--output", required=True,
                    help="video file (.mp4, .mkv, .mov, .m4v, .avi, .webm: same frame rate, audio copied) or folder")
     add_transfer_options(v)
-    v.add_argument("--temporal-weight", type=float, default=DEFAULT_TEMPORAL_WEIGHT, metavar="W",
+    v.add_argument("--temporal-weight", type=float, metavar="W",
                    help="weight of the temporal loss; 0: only start each frame from the warped previous one "
-                        "(default: %(default)g)")
+                        f"(default: {DEFAULT_TEMPORAL_WEIGHT:g}); with --method fast, the weight W of the warped "
+                        "previous output in each frame's blend, W/(1+W) of it where the flow is reliable; 0: each "
+                        f"frame as the network paints it (default: {DEFAULT_FAST_TEMPORAL_WEIGHT:g})")
     v.add_argument("--passes", type=int, default=VideoSettings.passes, metavar="N",
                    help="passes over the clip, alternately forward and backward, each later one with half the "
                         "iterations (default: %(default)s)")

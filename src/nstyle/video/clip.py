@@ -25,6 +25,8 @@ from ..io.videofile import (
     write_preview,
     write_video,
 )
+from .fastshot import METHOD as FAST_METHOD
+from .fastshot import check_fast_settings
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
 
@@ -62,6 +64,17 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+def _rates(result) -> str:
+    """How fast this run painted, and the mean temporal error of its frames that have one (each frame's masked
+    distance to its warped predecessor, ``FrameReport.temporal``): " (1.6 frames a second, temporal error ...)"."""
+    painted = [r for r in result.reports if r.pass_ == 1]
+    if not painted or result.seconds <= 0:
+        return ""
+    errors = [r.temporal for r in painted if r.temporal > 0]
+    return (f" ({len(painted) / result.seconds:.2f} frames a second"
+            + (f", mean temporal error {sum(errors) / len(errors):.2e}" if errors else "") + ")")
+
+
 def run_video_job(source, style, output, options: dict, settings: VideoSettings, start: float = 0.0,
                   end: float | None = None, fps: float | None = None, resume: bool = False,
                   quiet: bool = False, preview=None, runner_for=None) -> int:
@@ -86,6 +99,8 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         check_resumable(folder)
     load_image(style)  # a bad style image fails before the clip is decoded
     opts = options_from(**options)
+    if opts.method == FAST_METHOD:  # refused before the clip is decoded (stylise_frames checks again)
+        check_fast_settings(settings)
     check_fits_first_frame(opts, source, style)  # before every frame is resized to a size that may not fit
     clip = read_clip(source, opts.size, start, end, fps)
     shots = clip_shots(clip.frames, settings)
@@ -113,7 +128,7 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         write_preview(result.paths, preview, clip.fps)
         print(f"wrote the preview {preview}")
     if folder == output:
-        print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}")
+        print(f"wrote {len(result.paths)} frames to {output} in {_duration(result.seconds)}{_rates(result)}")
         return OK
     audio = clip.source if clip.has_audio else None
     try:
@@ -124,5 +139,5 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         return INTERRUPTED
     shutil.rmtree(folder)  # the state file with it
     print(f"wrote {output} ({len(result.paths)} frames at {float(clip.fps):g} fps"
-          f"{', audio copied' if copied else ''}) in {_duration(result.seconds)}")
+          f"{', audio copied' if copied else ''}) in {_duration(result.seconds)}{_rates(result)}")
     return OK

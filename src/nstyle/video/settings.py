@@ -1,12 +1,15 @@
 """The options that only video has, apart from the code that uses them, so that ``nstyle video --help`` loads
 neither torch nor OpenCV to show their defaults."""
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
+#: --method fast's: the weight of the warped previous output in each frame's blend (video.fastshot; docs/VIDEO.md)
+DEFAULT_FAST_TEMPORAL_WEIGHT = 3.0
 DEFAULT_FRAME_ITERATIONS = 4  # a frame after a shot's first starts close to its answer (docs/BENCHMARKS.md)
 #: A later frame whose L-BFGS starts cold (no previous frame's curvature: --no-warm-start, or the first frame after a
 #: resume) needs about this many times the evaluations for the same style distance (docs/BENCHMARKS.md).
@@ -20,7 +23,7 @@ WARP_INTERPOLATIONS = ("linear", "cubic")  # how video.flow.warp resamples a sty
 class VideoSettings:
     """The knobs that only video has (the transfer's own come from ``TransferOptions``)."""
 
-    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
+    temporal_weight: float | None = None  # None: the method's default (``for_method``)
     passes: int = 1
     long_term: bool = False
     flow: str = "dis"
@@ -36,8 +39,15 @@ class VideoSettings:
         n = self.frame_iterations or given
         return math.ceil(COLD_START_FACTOR * n) if self.warm_start and not warm else n
 
+    def for_method(self, method: str) -> "VideoSettings":
+        """These settings with the method's default temporal weight where none is given."""
+        if self.temporal_weight is not None:
+            return self
+        default = DEFAULT_FAST_TEMPORAL_WEIGHT if method == "fast" else DEFAULT_TEMPORAL_WEIGHT
+        return dataclasses.replace(self, temporal_weight=default)
+
     def check(self) -> None:
-        if not math.isfinite(self.temporal_weight) or self.temporal_weight < 0:
+        if self.temporal_weight is not None and (not math.isfinite(self.temporal_weight) or self.temporal_weight < 0):
             raise UsageError(f"--temporal-weight must be 0 (off) or positive, not {self.temporal_weight:g}")
         if self.passes < 1:
             raise UsageError(f"--passes must be at least 1, not {self.passes}")

@@ -34,6 +34,8 @@ from ..core.engine import Painter, load_network, run, seed_everything, select_de
 from ..core.optim import IterationRecord
 from ..core.options import TransferOptions, options_from
 from ..core.stops import Stop
+from .fastshot import METHOD as FAST_METHOD
+from .fastshot import paint_fast_shot
 from .flow import frame_flow, warp
 from .masks import frame_options
 from .settings import VideoSettings
@@ -185,6 +187,8 @@ class ShotWork:
         """Evaluations planned for step ``k``: a shot's first frame runs the engine's whole schedule."""
         p, i, _ = self.steps[k]
         opts = self.options_of(i)
+        if opts.method == FAST_METHOD:  # one pass of the network a frame
+            return 1
         if p == 0 and i == self.start:
             return opts.planned_iterations()
         # the first step of a resumed shot has no previous frame's curvature to start with (ShotPainter.curvature)
@@ -199,10 +203,16 @@ def paint_shot(work: ShotWork, on_step: StepCallback, on_iteration: IterationCal
                backbone=None) -> str:
     """Paint ``work``'s remaining steps here, each finished one handed to ``on_step``; returns how it stopped
     (``completed``, or ``interrupted``/``cancelled`` when ``on_iteration`` stopped it). The network loads here
-    unless given: a worker paints its shots with a network of its own."""
+    unless given: a worker paints its shots with a network of its own. ``--method fast`` paints with its network
+    instead (``fastshot``; ``backbone``, if given, is its ``FastPainter``)."""
     import time
 
     opts = options_from(**work.frame_options(work.start))
+    if opts.method == FAST_METHOD:
+        def report(k: int, i: int, picture: PIL.Image.Image, seconds: float, distance: float) -> None:
+            on_step(k, i, picture, FrameReport(i + 1, 1, 1, seconds, 0.0, distance))
+
+        return paint_fast_shot(work, report, on_iteration, backbone)
     device = select_device(opts.device)
     seed_everything(opts.seed)
     backbone = backbone if backbone is not None else load_network(opts, device)

@@ -29,6 +29,7 @@ import PIL.Image
 
 from ..core.catalog import METHODS
 from ..core.engine import ImageInput, check, load_network, select_device
+from ..core.feedforward import FastPainter
 from ..core.identity import described_differences, fingerprint, run_identity
 from ..core.memory import check_fits
 from ..core.optim import IterationRecord
@@ -40,6 +41,8 @@ from ..io.fingerprint import pixels_digest
 from ..io.images import as_image, load_image, one_or_many, output_folder, resize_to_long_side, save_image
 from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
+from .fastshot import METHOD as FAST_METHOD
+from .fastshot import check_fast_settings
 from .masks import frame_options, per_frame_files
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
 from .shot import FrameReport, ShotWork, paint_shot, plan  # noqa: F401 (plan: part of the API)
@@ -227,9 +230,13 @@ def stylise_frames(
         raise UsageError("no frames to stylise")
     per_frame = per_frame_files(options, len(frames))
     opts = options_from(**frame_options(options, per_frame, 0))
-    if METHODS[opts.method].painter is not None:
-        raise UsageError(f"nstyle video paints each frame by optimisation, and --method {opts.method} has no video "
-                         "mode yet; give --method gatys (the default), or paint the frames with nstyle batch")
+    settings = settings.for_method(opts.method)
+    if opts.method == FAST_METHOD:
+        check_fast_settings(settings)
+    elif METHODS[opts.method].painter is not None:
+        raise UsageError(f"nstyle video paints each frame by optimisation or with --method fast's network, and "
+                         f"--method {opts.method} has no video mode yet; give --method gatys (the default) or fast, "
+                         "or paint the frames with nstyle batch")
     if opts.auto_maps is not None:
         raise UsageError("--auto-maps finds each picture's regions anew, and on a video they would jump from frame to "
                          "frame; give --content-map a folder of one map a frame (nstyle transfer --save-maps makes one "
@@ -279,7 +286,8 @@ def stylise_frames(
         stopped = _run_elsewhere(runner, unfinished, planned, progress, finished, folder, resume, state, done)
     else:
         device = select_device(opts.device)
-        backbone = load_network(opts, device) if unfinished else None  # interruptible: nothing written yet
+        network = FastPainter.load if opts.method == FAST_METHOD else lambda d: load_network(opts, d)
+        backbone = network(device) if unfinished else None  # interruptible: nothing written yet
         prepare_folder(folder, resume)
         state.save(done)
         stopped = _run_here(unfinished, planned, len(images), backbone, progress, finished, callback)
