@@ -25,8 +25,7 @@ from ..io.videofile import (
     write_preview,
     write_video,
 )
-from .fastshot import METHOD as FAST_METHOD
-from .fastshot import check_fast_settings
+from .fastshot import check_fast_settings, paints_in_one_pass
 from .shots import describe_shots
 from .stylise import STATE_NAME, VideoSettings, check_resumable, clip_shots, stylise_frames
 
@@ -99,7 +98,7 @@ def run_video_job(source, style, output, options: dict, settings: VideoSettings,
         check_resumable(folder)
     load_image(style)  # a bad style image fails before the clip is decoded
     opts = options_from(**options)
-    if opts.method == FAST_METHOD:  # refused before the clip is decoded (stylise_frames checks again)
+    if paints_in_one_pass(opts.method):  # refused before the clip is decoded (stylise_frames checks again)
         check_fast_settings(settings)
     check_fits_first_frame(opts, source, style)  # before every frame is resized to a size that may not fit
     clip = read_clip(source, opts.size, start, end, fps)

@@ -24,6 +24,7 @@ import numpy as np
 import PIL.Image
 import torch
 
+from ..core.catalog import METHODS
 from ..core.engine import select_device
 from ..core.feedforward import FastPainter
 from ..core.optim import IterationRecord, StopOptimization
@@ -33,8 +34,13 @@ from ..errors import UsageError
 from .flow import frame_flow, warp
 from .settings import DEFAULT_FRAME_ITERATIONS, VideoSettings
 
-METHOD = "fast"
 BATCH = 8  # frames painted together: about a third of the time a frame of one at a time (docs/VIDEO.md)
+
+
+def paints_in_one_pass(method: str) -> bool:
+    """Whether ``method`` paints a frame in one pass of a network (its catalog record names a painter): the frames
+    then go through this module, not the optimiser."""
+    return METHODS[method].painter is not None
 
 
 def check_fast_settings(settings: VideoSettings) -> None:

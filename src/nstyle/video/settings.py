@@ -5,6 +5,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..core.catalog import METHODS
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
@@ -43,7 +44,8 @@ class VideoSettings:
         """These settings with the method's default temporal weight where none is given."""
         if self.temporal_weight is not None:
             return self
-        default = DEFAULT_FAST_TEMPORAL_WEIGHT if method == "fast" else DEFAULT_TEMPORAL_WEIGHT
+        one_pass = METHODS[method].painter is not None  # a network paints each frame (video.fastshot)
+        default = DEFAULT_FAST_TEMPORAL_WEIGHT if one_pass else DEFAULT_TEMPORAL_WEIGHT
         return dataclasses.replace(self, temporal_weight=default)
 
     def check(self) -> None:

@@ -34,8 +34,7 @@ from ..core.engine import Painter, load_network, run, seed_everything, select_de
 from ..core.optim import IterationRecord
 from ..core.options import TransferOptions, options_from
 from ..core.stops import Stop
-from .fastshot import METHOD as FAST_METHOD
-from .fastshot import paint_fast_shot
+from .fastshot import paint_fast_shot, paints_in_one_pass
 from .flow import frame_flow, warp
 from .masks import frame_options
 from .settings import VideoSettings
@@ -187,7 +186,7 @@ class ShotWork:
         """Evaluations planned for step ``k``: a shot's first frame runs the engine's whole schedule."""
         p, i, _ = self.steps[k]
         opts = self.options_of(i)
-        if opts.method == FAST_METHOD:  # one pass of the network a frame
+        if paints_in_one_pass(opts.method):  # one pass of the network a frame
             return 1
         if p == 0 and i == self.start:
             return opts.planned_iterations()
@@ -208,7 +207,7 @@ def paint_shot(work: ShotWork, on_step: StepCallback, on_iteration: IterationCal
     import time
 
     opts = options_from(**work.frame_options(work.start))
-    if opts.method == FAST_METHOD:
+    if paints_in_one_pass(opts.method):
         def report(k: int, i: int, picture: PIL.Image.Image, seconds: float, distance: float) -> None:
             on_step(k, i, picture, FrameReport(i + 1, 1, 1, seconds, 0.0, distance))
 

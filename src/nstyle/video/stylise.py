@@ -27,7 +27,6 @@ from pathlib import Path
 
 import PIL.Image
 
-from ..core.catalog import METHODS
 from ..core.engine import ImageInput, check, load_network, select_device
 from ..core.feedforward import FastPainter
 from ..core.identity import described_differences, fingerprint, run_identity
@@ -41,8 +40,7 @@ from ..io.fingerprint import pixels_digest
 from ..io.images import as_image, load_image, one_or_many, output_folder, resize_to_long_side, save_image
 from ..io.paths import refuse_overwriting_inputs
 from ..io.videofile import FRAME_NAME
-from .fastshot import METHOD as FAST_METHOD
-from .fastshot import check_fast_settings
+from .fastshot import check_fast_settings, paints_in_one_pass
 from .masks import frame_options, per_frame_files
 from .settings import DEFAULT_TEMPORAL_WEIGHT, VideoSettings  # noqa: F401 (part of this module's API)
 from .shot import FrameReport, ShotWork, paint_shot, plan  # noqa: F401 (plan: part of the API)
@@ -231,12 +229,8 @@ def stylise_frames(
     per_frame = per_frame_files(options, len(frames))
     opts = options_from(**frame_options(options, per_frame, 0))
     settings = settings.for_method(opts.method)
-    if opts.method == FAST_METHOD:
+    if paints_in_one_pass(opts.method):
         check_fast_settings(settings)
-    elif METHODS[opts.method].painter is not None:
-        raise UsageError(f"nstyle video paints each frame by optimisation or with --method fast's network, and "
-                         f"--method {opts.method} has no video mode yet; give --method gatys (the default) or fast, "
-                         "or paint the frames with nstyle batch")
     if opts.auto_maps is not None:
         raise UsageError("--auto-maps finds each picture's regions anew, and on a video they would jump from frame to "
                          "frame; give --content-map a folder of one map a frame (nstyle transfer --save-maps makes one "
@@ -286,7 +280,7 @@ def stylise_frames(
         stopped = _run_elsewhere(runner, unfinished, planned, progress, finished, folder, resume, state, done)
     else:
         device = select_device(opts.device)
-        network = FastPainter.load if opts.method == FAST_METHOD else lambda d: load_network(opts, d)
+        network = FastPainter.load if paints_in_one_pass(opts.method) else lambda d: load_network(opts, d)
         backbone = network(device) if unfinished else None  # interruptible: nothing written yet
         prepare_folder(folder, resume)
         state.save(done)
