@@ -93,7 +93,7 @@ def test_the_tiled_and_the_guided_w2_are_zero_at_a_match_too(vgg19, images):
         f = features[layer]
         rows = f[0].flatten(1).t().float()
         moments = StyleMoments(rows.mean(dim=0), rows.t() @ rows / rows.shape[0])
-        tiled = TiledW2(moments)(moments.second, moments.mean).item()
+        tiled = TiledW2(moments)(moments.second[None], moments.mean[None], rows.shape[0]).item()
         assert 0.0 <= tiled < AT_A_MATCH, (layer, tiled)
         guide = torch.ones(1, 1, *f.shape[-2:])
         guided = GuidedMeanCovarianceLoss([f], [guide], torch.ones(1, 1), guide, torch.ones(1))(f).item()
