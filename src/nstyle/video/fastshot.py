@@ -31,6 +31,7 @@ from ..core.optim import IterationRecord, StopOptimization
 from ..core.options import TransferOptions
 from ..core.stops import Stop
 from ..errors import UsageError
+from ..io.images import as_image
 from .flow import frame_flow, warp
 from .settings import DEFAULT_FRAME_ITERATIONS, VideoSettings
 
@@ -79,7 +80,7 @@ def _network_frames(painter: FastPainter, frames: list[PIL.Image.Image], styles,
         groups.setdefault(str(o.mask), []).append(j)
     for idx in groups.values():
         o = opts[idx[0]]
-        mask = None if o.mask is None else o.mask if hasattr(o.mask, "convert") else PIL.Image.open(o.mask)
+        mask = None if o.mask is None else as_image(o.mask)
         painted = painter.stylise_many([frames[j] for j in idx], styles, size=None,
                                        blend=o.style_blend_for(len(styles)), strength=o.strength,
                                        preserve_color=o.preserve_color, histogram_method=o.histogram_method,

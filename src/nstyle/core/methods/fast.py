@@ -8,13 +8,14 @@ from __future__ import annotations
 import PIL.Image
 import torch
 
+from ...io.images import as_image
 from ..feedforward import FastPainter
 
 
 def painter(painter, generator: torch.Generator) -> PIL.Image.Image:
     """The finished picture of a checked transfer (``engine.Painter``): deterministic, so ``generator`` is unused."""
     opts = painter.options
-    mask = None if opts.mask is None else PIL.Image.open(opts.mask) if not hasattr(opts.mask, "convert") else opts.mask
+    mask = None if opts.mask is None else as_image(opts.mask)  # read as the optimised methods read it
     return FastPainter.load(painter.device).stylise(
         painter.content, painter.style_images, size=opts.size, blend=painter.blend, strength=opts.strength,
         preserve_color=opts.preserve_color, histogram_method=opts.histogram_method, mask=mask,
