@@ -212,13 +212,20 @@ def test_a_restart_marks_unfinished_jobs_interrupted_and_keeps_finished_ones(tmp
     assert on_disk["status"] == "interrupted"
 
 
-@pytest.mark.parametrize(("request_kw", "limits", "status", "message"), [
+#: What the checks of an upload refuse, the same for a job and a preview (``web.uploads``): the request, the
+#: limits, the status and a part of the one-line message.
+UPLOAD_PROBLEMS = [
     (upload(content=b"hello, not an image"), Limits(), 400, "not a recognised image format"),
     (upload(styles=[b"\x89PNG\r\n\x1a\n" + b"\0" * 40]), Limits(), 400, "style0 image"),
     (upload(content=png(size=(400, 300))), Limits(max_file_bytes=500), 413, "larger than the limit of"),
     (upload(content=png(size=(400, 300))), Limits(max_pixels=10_000), 400, "decompression bomb"),
     (upload(styles=[png()] * 3), Limits(max_styles=2), 400, "at most 2"),
     (upload(styles=[]), Limits(), 400, "no style image"),
+]
+
+
+@pytest.mark.parametrize(("request_kw", "limits", "status", "message"), [
+    *UPLOAD_PROBLEMS,
     (upload(options={"size": 5000}), Limits(), 400, "option size: between 16 and 1024"),
     (upload(options={"weights": "/etc/passwd"}), Limits(), 400, "unsettable option(s): weights"),
     (upload(options={"init": "/etc/passwd"}), Limits(), 400, "option init: choose from"),
@@ -681,12 +688,7 @@ def test_a_preview_is_the_fast_networks_picture_at_the_pages_size_and_stores_not
 
 
 @pytest.mark.parametrize(("request_kw", "limits", "status", "message"), [
-    (upload(content=b"hello, not an image"), Limits(), 400, "not a recognised image format"),
-    (upload(styles=[b"\x89PNG\r\n\x1a\n" + b"\0" * 40]), Limits(), 400, "style0 image"),
-    (upload(content=png(size=(400, 300))), Limits(max_file_bytes=500), 413, "larger than the limit of"),
-    (upload(content=png(size=(400, 300))), Limits(max_pixels=10_000), 400, "decompression bomb"),
-    (upload(styles=[png()] * 3), Limits(max_styles=2), 400, "at most 2"),
-    (upload(styles=[]), Limits(), 400, "no style image"),
+    *UPLOAD_PROBLEMS,
     (upload(options={"size": 64}), Limits(), 400, "a preview takes only the options strength, preserve_color"),
     (upload(options={"weights": "/etc/passwd"}), Limits(), 400, "unsettable option(s): weights"),
     (upload(options={"strength": 3}), Limits(), 400, "strength 3: must be at most 1"),
