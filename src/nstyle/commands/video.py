@@ -13,6 +13,7 @@ def add(sub) -> None:
         DEFAULT_CUT_THRESHOLD,
         DEFAULT_FAST_TEMPORAL_WEIGHT,
         DEFAULT_TEMPORAL_WEIGHT,
+        FILLS,
         FLOW_METHODS,
         WARP_INTERPOLATIONS,
         VideoSettings,
@@ -52,6 +53,10 @@ def add(sub) -> None:
     v.add_argument("--warp", choices=WARP_INTERPOLATIONS, default=VideoSettings.warp,
                    help="how the previous stylised frame is resampled along the flow: cubic, or linear, which "
                         "blurs the strokes a little more at every frame (default: %(default)s)")
+    v.add_argument("--fill", choices=FILLS, default=VideoSettings.fill,
+                   help="what an optimised frame starts from where the previous one cannot be warped (what enters "
+                        f"the frame, disocclusions): {FILLS[0]}, the frame painted in one pass by that method, or "
+                        "edges, the warp's repeated edge pixels (streaks; before 2026-12-06) (default: %(default)s)")
     v.add_argument("--flow", choices=FLOW_METHODS, default=VideoSettings.flow,
                    help="optical flow method (default: %(default)s)")
     v.add_argument("--cut-threshold", type=float, default=DEFAULT_CUT_THRESHOLD, metavar="D",
@@ -87,7 +92,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     settings = VideoSettings(temporal_weight=args.temporal_weight, passes=args.passes, long_term=args.long_term,
                              flow=args.flow, cuts=not args.no_cuts, cut_threshold=args.cut_threshold,
                              warp=args.warp, frame_iterations=args.frame_iterations,
-                             warm_start=not args.no_warm_start)
+                             warm_start=not args.no_warm_start, fill=args.fill)
     settings.check()
     options = given_options(args)
     runner_for = _runner_factory(args, options)

@@ -206,6 +206,9 @@ METHODS: dict[str, MethodRecord] = {r.name: r for r in (
 
 #: the method of a run that names none
 DEFAULT_METHOD = "gatys"
+#: the methods that paint in one pass (a painter, no optimisation): also a start image (``--init NAME``) and the
+#: video's fill for what enters a frame, in catalog order
+ONE_PASS_METHODS = tuple(name for name, record in METHODS.items() if record.painter is not None)
 
 
 def style_loss_help() -> str:

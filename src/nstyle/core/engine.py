@@ -24,14 +24,14 @@ from ..io.images import as_image, image_to_tensor, load_image, one_or_many, resi
 from ..models.precision import compute_dtype
 from ..models.registry import get_record, resolve
 from ..models.weights import checked_weights_file, load_backbone
-from .catalog import METHODS, STYLE_LOSSES
+from .catalog import METHODS, ONE_PASS_METHODS, STYLE_LOSSES
 from .color import luminance_image, recombine
 from .control import level_guides, prepare_colors, presenter, read_guidance, shown
 from .guidance import Guidance
 from .losses import Guides, StyleTransferLoss
 from .memory import check_fits
 from .optim import Curvature, IterationRecord, optimize
-from .options import TransferOptions, options_from
+from .options import INIT_KEYWORDS, TransferOptions, options_from
 from .pyramid import upsample
 from .regions import FoundMaps, find_maps
 from .stops import Stop
@@ -92,7 +92,7 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
     if init == "style":
         return torch.nn.functional.interpolate(style, size=shape[-2:], mode="bilinear", align_corners=False)
     if not Path(init).is_file():
-        raise UsageError(f"--init must be noise, content, style or an image file; {init!r} is none of these")
+        raise UsageError(f"--init must be {', '.join(INIT_KEYWORDS)} or an image file; {init!r} is none of these")
     img = load_image(init).resize((shape[-1], shape[-2]), PIL.Image.LANCZOS)
     return image_to_tensor(img, device=content.device)
 
@@ -169,8 +169,8 @@ def check(options: TransferOptions, content: ImageInput, style: ImageInput | Seq
                          f"{network}; give a larger --style-scale or --size")
     if opts.content_layers or opts.style_layers:  # names checked on the untrained network: no weights load
         loss_layers(opts, backbone if backbone is not None else get_record(opts.model).build(pooling=opts.pooling))
-    if opts.init not in ("noise", "content", "style") and not Path(opts.init).is_file():
-        raise UsageError(f"--init must be noise, content, style or an image file; {opts.init!r} is none of "
+    if opts.init not in INIT_KEYWORDS and not Path(opts.init).is_file():
+        raise UsageError(f"--init must be {', '.join(INIT_KEYWORDS)} or an image file; {opts.init!r} is none of "
                          "these")
     if opts.weights is not None and backbone is None:
         checked_weights_file(opts.weights)
@@ -206,6 +206,7 @@ class Painter:
         self.work_content, self.styles = prepare_colors(opts, self.content, self.style_images)
         self.method = METHODS[opts.method]
         self.backbone = backbone
+        self._drafts: dict[str, PIL.Image.Image] = {}
 
     def found_maps(self) -> FoundMaps | None:
         """The regions ``--auto-maps`` finds (with the network, once), or None without it."""
@@ -257,10 +258,23 @@ class Painter:
 
     def start(self, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The first level's start image (``--init``), in the space that is optimised."""
+        if self.options.init in ONE_PASS_METHODS:
+            return self.draft(self.options.init, content.shape)
         init = initial_image(self.options.init, content, style, generator)
-        if self.options.preserve_color == "luminance" and self.options.init not in ("noise", "content", "style"):
+        if self.options.preserve_color == "luminance" and self.options.init not in INIT_KEYWORDS:
             init = image_to_tensor(luminance_image(tensor_to_image(init)), device=self.device)
         return init
+
+    def draft(self, method: str, shape: Sequence[int]) -> torch.Tensor:
+        """This transfer painted in one pass by ``method`` (one of ``ONE_PASS_METHODS``: ``--init NAME``, and the
+        start of what enters a video frame), resized to ``shape``, in the space that is optimised. Painted once,
+        at ``--size``, with this transfer's styles, blend, strength, colour and mask."""
+        if self._drafts.get(method) is None:
+            self._drafts[method] = resolve(METHODS[method].painter)(self, None)
+        picture = self._drafts[method]
+        if picture.size != (shape[-1], shape[-2]):
+            picture = picture.resize((shape[-1], shape[-2]), PIL.Image.Resampling.LANCZOS)
+        return self.working(image_to_tensor(picture, device=self.device))
 
     def working(self, picture: torch.Tensor) -> torch.Tensor:
         """A picture as it was shown (e.g. the previous video frame) in the space that is optimised: its luminance

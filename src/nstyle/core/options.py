@@ -28,6 +28,7 @@ from .catalog import (
     DEFAULT_STYLE_LOSS,
     FALLBACK_STYLE_LOSS,
     METHODS,
+    ONE_PASS_METHODS,
     STYLE_LOSSES,
     default_style_loss,
     method_help,
@@ -41,7 +42,8 @@ PARAMETRIZATIONS = ("pixels", "laplacian")
 PRESERVE_COLOR = ("luminance", "histogram")
 HISTOGRAM_METHODS = ("eig", "cholesky")
 POOLINGS = ("max", "avg")
-INIT_KEYWORDS = ("noise", "content", "style")
+#: ``--init`` words: a start image made from the inputs; a one-pass method's name starts from its result
+INIT_KEYWORDS = ("noise", "content", "style", *ONE_PASS_METHODS)
 #: ``--quality``: presets of the options a user does not give. ``default`` is the defaults themselves, the best
 #: ArtFID (proxy) at no more than about 40 s a 512 px image on 2 CPU cores; ``best`` the best ArtFID measured at
 #: any time (docs/QUALITY.md, "The default and --quality best").
@@ -158,7 +160,8 @@ class TransferOptions:
     lr: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] | None = _opt(
         None, "step size (default: 1 for lbfgs, 0.02 for adam and sgd)")
     init: Annotated[str, AfterValidator(_init)] = _opt(
-        "content", "start image: noise, content, style, or an image file")
+        "content", f"start image: noise, content, style, {', '.join(ONE_PASS_METHODS)} (that method's result), "
+        "or an image file")
     content_weight: Weight | None = _opt(None, "alpha, weight of the content loss (default per --loss)")
     style_weight: Weight | None = _opt(None, "beta, weight of the style loss (default per --loss)")
     tv_weight: Weight | None = _opt(None, "weight of the total-variation loss (default per --loss)")

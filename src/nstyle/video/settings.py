@@ -5,7 +5,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ..core.catalog import METHODS
+from ..core.catalog import METHODS, ONE_PASS_METHODS
 from ..errors import UsageError
 
 DEFAULT_TEMPORAL_WEIGHT = 2000.0
@@ -18,6 +18,9 @@ COLD_START_FACTOR = 1.5
 DEFAULT_CUT_THRESHOLD = 0.3  # colour-histogram distance above which a pair of frames may be a cut (video.shots)
 FLOW_METHODS = ("dis", "farneback")  # OpenCV's DIS (the default) and Farneback optical flow
 WARP_INTERPOLATIONS = ("linear", "cubic")  # how video.flow.warp resamples a stylised frame
+#: what an optimised frame starts from where the warped previous frame is unreliable (what enters the frame,
+#: disocclusions, motion boundaries): a one-pass method's painting of the frame, or the warp's repeated edge pixels
+FILLS = (*ONE_PASS_METHODS, "edges")
 
 
 @dataclass
@@ -33,6 +36,7 @@ class VideoSettings:
     warp: str = "cubic"  # how the previous stylised frame is resampled (video.flow.warp)
     frame_iterations: int | None = DEFAULT_FRAME_ITERATIONS  # each frame after a shot's first (None: --iterations)
     warm_start: bool = True  # each frame's L-BFGS starts with the previous frame's curvature (video.shot)
+    fill: str = FILLS[0]  # the start where the warped previous frame is unreliable (video.shot; docs/VIDEO.md)
 
     def later_iterations(self, given: int, warm: bool) -> int:
         """Evaluations of a frame after a shot's first: ``frame_iterations`` (or the transfer's ``given``), more
@@ -59,6 +63,8 @@ class VideoSettings:
             raise UsageError(f"--frame-iterations must be at least 1, not {self.frame_iterations}")
         if self.warp not in WARP_INTERPOLATIONS:
             raise UsageError(f"--warp must be one of {', '.join(WARP_INTERPOLATIONS)}, not {self.warp!r}")
+        if self.fill not in FILLS:
+            raise UsageError(f"--fill must be one of {', '.join(FILLS)}, not {self.fill!r}")
         if not (math.isfinite(self.cut_threshold) and 0 < self.cut_threshold < 1):
             raise UsageError(f"--cut-threshold must be between 0 and 1 (a colour-histogram distance; --no-cuts "
                              f"turns detection off), not {self.cut_threshold:g}")

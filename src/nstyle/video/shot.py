@@ -30,6 +30,7 @@ import numpy as np
 import PIL.Image
 import torch
 
+from ..core.catalog import ONE_PASS_METHODS
 from ..core.engine import Painter, load_network, run, seed_everything, select_device
 from ..core.optim import IterationRecord
 from ..core.options import TransferOptions, options_from
@@ -126,8 +127,10 @@ def _stylise_one(p, i, neighbours, contents, stylised, opts, settings, backbone,
         weights = long_term_masks(masks) if len(masks) > 1 else masks
         temporal = TemporalLoss(targets, weights)
     current = painter.working(_to_tensor(stylised[i], device)) if stylised[i] is not None else None
-    if p == 0:
+    if p == 0:  # where the warp is unreliable (what came in, disocclusions), the frame painted in one pass
         init = targets[0]
+        if settings.fill in ONE_PASS_METHODS:
+            init = masks[0] * init + (1 - masks[0]) * painter.draft(settings.fill, init.shape)
     elif targets:  # a later pass: blend the frame as it is with its warped, already updated neighbour
         init = PASS_BLEND * masks[0] * targets[0] + (1 - PASS_BLEND * masks[0]) * current
     else:
