@@ -51,15 +51,22 @@ VARIANTS = {
                           per_level=lambda size, final: {"style_scale": final / size}),
     "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)", {"levels": 1, "iterations": 60}),
     "noise": Variant("started from noise instead of the content", {"init": "noise"}),
+    "init-fast": Variant("started from the one-pass network's painting (`--init fast`)", {"init": "fast"}),
+    "best": Variant("`--quality best` (W2 at 300, 14 iterations at 512 px)", {"quality": "best"}),
+    "strotss": Variant("`--method strotss`", {"method": "strotss"}),
+    "nnst": Variant("`--method nnst`", {"method": "nnst"}),
+    "fast": Variant("`--method fast` (one pass of the feed-forward network, no levels)", {"method": "fast"}),
 }
 
 
 def paint(variant: Variant, content: Path, style: Path, network):
     """The default's levels with the variant's options, changed per level where it says so."""
-    from nstyle.core.engine import prepare, seed_everything
+    from nstyle.core.engine import prepare, run, seed_everything
 
     painter = prepare(content, style, backbone=network, size=SIZE, **variant.options)
     generator = seed_everything(painter.options.seed)
+    if painter.method.painter is not None:  # a one-pass method: no levels
+        return run(content, style, backbone=network, size=SIZE, **variant.options).image
     base, image = painter.options, None
     for size, iterations in painter.plan:
         if variant.per_level is not None:

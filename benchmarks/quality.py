@@ -54,16 +54,24 @@ class Config:
     calibration: str | None = None  # "content" or "style": the result is that image, nothing is painted
 
 
+#: VGG19's default style layers: what every configuration was painted with until the default left out relu5_1
+#: (2026-12-06, issue 31); the rows of that time that ``gatys`` paints name them to stay what they were
+FIVE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+
 CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
-    "default": Config("nstyle's default: W2 style loss (weight 170), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
-                      "L-BFGS iterations"),
+    "default": Config("nstyle's default: W2 style loss (weight 170) on relu1_1..relu4_1, coarse to fine 128, 256, "
+                      "512 px: 80 + 40 + 12 L-BFGS iterations"),
+    "w2-relu5": Config("nstyle's default 2026-12-01..06: the same with relu5_1 as well",
+                       {"style_layers": FIVE_LAYERS}),
     "w2-12-x2": Config("the default at style weight 200 (measured as the default, then lowered to 170 for LPIPS)",
-                       {"style_loss": "w2", "iterations": 12, "style_weight": 200}),
+                       {"style_loss": "w2", "iterations": 12, "style_weight": 200, "style_layers": FIVE_LAYERS}),
     "best": Config("`--quality best`", {"quality": "best"}),
+    "best-relu5": Config("`--quality best` 2026-12-02..06: W2 at 300, 14 iterations, relu5_1 as well",
+                         {"quality": "best", "style_layers": FIVE_LAYERS}),
     "gram-20": Config("nstyle's default until 2026-12-01: Gram matrices, 80 + 40 + 20 iterations",
-                      {"style_loss": "gram", "iterations": 20}),
+                      {"style_loss": "gram", "iterations": 20, "style_layers": FIVE_LAYERS}),
     "classic": Config("classic Gatys (`--loss classic`, one size, 35 L-BFGS iterations: the default's time then)",
                       {"loss": "classic", "levels": 1, "iterations": 35}),
     "classic-300": Config("classic Gatys given 300 iterations (`--loss classic --levels 1 --iterations 300`)",
@@ -71,6 +79,10 @@ CONFIGS = {
     "gram": Config("Gram matrices (`--style-loss gram`), the default's schedule", {"style_loss": "gram"}),
     "sliced": Config("sliced Wasserstein (`--style-loss sliced`), the default's schedule", {"style_loss": "sliced"}),
     "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
+    "sliced-relu5": Config("`--style-loss sliced` until 2026-12-06 (relu5_1 as well)",
+                           {"style_loss": "sliced", "style_layers": FIVE_LAYERS}),
+    "remd-relu5": Config("`--style-loss remd` until 2026-12-06 (relu5_1 as well)",
+                         {"style_loss": "remd", "style_layers": FIVE_LAYERS}),
     "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
     "fast": Config("the feed-forward network (`--method fast`: Ghiasi et al. 2017), one pass at 512 px",
@@ -192,12 +204,15 @@ def record_meta(name: str) -> dict:
     """What a record is tied to: the calibration, or the transfer options resolved (defaults included)."""
     from nstyle.core.catalog import FALLBACK_STYLE_LOSS, METHODS
     from nstyle.core.options import TransferOptions
+    from nstyle.models.registry import get_record
 
     config = CONFIGS[name]
     if config.calibration:
         return {"size": SIZE, "calibration": config.calibration}
     given = TransferOptions(size=SIZE, **config.options)
     options = dataclasses.asdict(given)
+    # the layers as the run settles them (a default that leaves one out is noticed)
+    options["style_layers"] = given.settled_style_layers(get_record(given.model).backbone_class().default_style_layers)
     # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
     # that bring their own statistic had the fallback's name there)
     options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \

@@ -105,6 +105,8 @@ REAL_METHODS = (
     ("warped start only", VideoSettings(temporal_weight=0)),
     ("before (linear warp, 12 a frame)", VideoSettings(warp="linear", frame_iterations=12)),
     ("cold start (6 a frame, the default until 2026-12-02)", VideoSettings(frame_iterations=6, warm_start=False)),
+    ("edges fill (what enters the frame from the warp's repeated edges, until 2026-12-06)",
+     VideoSettings(fill="edges")),
     ("nstyle video", VideoSettings()),
 )
 
@@ -124,7 +126,8 @@ def real_benchmark(title, frames, style, args, out: Path) -> dict[str, list[Imag
     shots = clip_shots(frames, VideoSettings())
     firsts = {shot.start for shot in shots}
     results, later_seconds = {}, {}
-    methods = [(n, s) for n, s in REAL_METHODS if args.real_methods is None or n in args.real_methods]
+    methods = [(n, s) for n, s in REAL_METHODS
+               if args.real_methods is None or n in args.real_methods or n.split()[0] in args.real_methods]
     for name, settings in methods:
         folder = out / f"{title}_{name.split()[0]}"
         if settings is None:
@@ -203,7 +206,8 @@ def main() -> None:
     parser.add_argument("--real-start", type=float, default=0.0, help="first second of the real clip")
     parser.add_argument("--real-end", type=float, help="stop the real clip before this second")
     parser.add_argument("--real-methods", nargs="+", metavar="NAME",
-                        help=f"only these of the real clip's methods ({', '.join(n for n, _ in REAL_METHODS)})")
+                        help=f"only these of the real clip's methods, by name or first word "
+                             f"({', '.join(n for n, _ in REAL_METHODS)})")
     parser.add_argument("--skip-pan", action="store_true", help="only the real clip")
     parser.add_argument("--real-figure", type=Path, help="write frames of the real clip side by side to this JPEG")
     parser.add_argument("--real-figure-frames", type=int, nargs="+", metavar="N",
@@ -228,7 +232,7 @@ def main() -> None:
         real = read_clip(source, args.real_size, args.real_start, args.real_end).frames
         results = real_benchmark(source.stem, real, style, args, args.output)
         if args.real_figure:
-            figure(real, results, [n for n in ("independent", "nstyle video") if n in results], args.real_figure,
+            figure(real, results, [n for n, _ in REAL_METHODS if n in results], args.real_figure,
                    frames_shown=args.real_figure_frames)
 
 

@@ -106,6 +106,10 @@ class MethodRecord:
     modes: tuple[str, ...] | None = None
     #: memory per pixel where it is not its style loss's (see ``StyleLossRecord.bytes_per_pixel``)
     bytes_per_pixel: int | None = None
+    #: its default style layers leave out the network's deepest one under a normalisation of nstyle's own (the
+    #: published ones keep their papers' layers): matched where a coarse level gives it fewer positions than
+    #: channels, it paints the painting's objects where they stand (docs/QUALITY.md, "Object leak")
+    drops_deepest_style_layer: bool = False
 
     def defined_in(self, mode: str) -> bool:
         return self.modes is None or mode in self.modes
@@ -166,7 +170,8 @@ _WHOLE_IMAGE_ONLY = {
 
 METHODS: dict[str, MethodRecord] = {r.name: r for r in (
     MethodRecord(
-        "gatys", "a content-feature loss and --style-loss", objective=f"{_METHODS}.gatys:objective"),
+        "gatys", "a content-feature loss and --style-loss", objective=f"{_METHODS}.gatys:objective",
+        drops_deepest_style_layer=True),
     # strotss's content weight 100 is tuned for nstyle's schedule (docs/QUALITY.md): the published balance (200
     # here) left the photograph under a film of texture, 50 lost the content's figures.
     MethodRecord(

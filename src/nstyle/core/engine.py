@@ -100,7 +100,7 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
 def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str, float]]:
     """The content layers and the style layers with their weights, by canonical name."""
     content_layers = list(options.content_layers or backbone.default_content_layers)
-    style_layers = list(options.style_layers or backbone.default_style_layers)
+    style_layers = options.settled_style_layers(backbone.default_style_layers)
     layer_weights = list(options.style_layer_weights or [1.0 / len(style_layers)] * len(style_layers))
     if len(layer_weights) != len(style_layers):
         raise UsageError(f"{len(layer_weights)} style layer weights given for {len(style_layers)} style layers")

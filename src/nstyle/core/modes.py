@@ -45,6 +45,8 @@ class LossMode:
     """The template: the ``paper`` formulas, which the other modes change where they differ."""
 
     name = "paper"
+    #: a published code's normalisation, run with its paper's layers; nstyle's own may choose others
+    published = True
     #: alpha, beta and the TV weight when the user gives none.
     weights: Mapping[str, float] = {"content": 1.0, "style": 1e3, "tv": 0.0}  # Gatys et al.'s alpha/beta = 1e-3
     #: what changes in ``weights`` when the transfer runs coarse to fine (over several sizes).
@@ -83,6 +85,7 @@ class LossMode:
 
 class NstyleMode(LossMode):
     name = "nstyle"
+    published = False
     weights = {"content": 1.0, "style": 100.0, "tv": 1.0}
     # Coarse-to-fine lets the style take the layout at 128-256 px; content weight 20 is the first that keeps the
     # content better than the classic baseline (docs/BENCHMARKS.md, "content weight").
