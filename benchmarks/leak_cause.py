@@ -1,11 +1,13 @@
-"""What makes the default copy the painting's objects in place: one change at a time, scored by the object leak.
+"""What made the default copy the painting's objects in place: one change at a time, scored by the object leak.
 
-Each variant is nstyle's default with one thing changed (style weight, W2 against the Gram, the deepest style layer
-at every level or only at the finest, the style image's size per level, one size instead of three, the start image);
-the first ``--pairs`` pairs of benchmarks/quality.py's order (each a different content and painting) are painted at
-512 px and each result's leak (``nstyle.eval.metrics.leak``) and wall time are written.
+Each variant is nstyle's default as it was until 2026-12-06 (W2 at 170 on relu1_1..relu5_1, 128/256/512 px, from
+the content) with one thing changed: the style weight, the Gram for W2, relu5_1 left out at every level or only at
+the coarse ones, the style image's size per level, one size instead of three, the start image. Rows for the methods
+and the one-pass start come after. The first ``--pairs`` pairs of benchmarks/quality.py's order (each a different
+content and painting) are painted at 512 px, and each result's leak (``nstyle.eval.metrics.leak``) and wall time
+are written.
 
-    python benchmarks/leak_cause.py [--pairs 10] [--variants default no-relu5 ...] [-o leak-cause]
+    python benchmarks/leak_cause.py [--pairs 6] [--variants w2-relu5 no-relu5 ...] [-o leak-cause]
 
 The per-level variants change the options of the coarse levels only (``Painter.options`` between levels), which
 the library does not offer; the others are plain options. Images are kept in OUT/VARIANT/, so an interrupted run
@@ -26,6 +28,7 @@ from common import machine_line
 from quality import BENCH, SIZE, all_pairs, result_name
 
 NO_RELU5 = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+FIVE = {"style_layers": [*NO_RELU5, "relu5_1"]}  # the default's layers when the study was made (2026-12-06)
 
 
 @dataclass(frozen=True)
@@ -37,22 +40,25 @@ class Variant:
 
 
 VARIANTS = {
-    "default": Variant("today's default: W2 at style weight 170, relu1_1..relu5_1, 128/256/512 px, from the content"),
-    "gram-20": Variant("the Gram default until 2026-12-01 (Gram, 80 + 40 + 20)", {"style_loss": "gram",
-                                                                                   "iterations": 20}),
-    "gram-170": Variant("the Gram in the default's place (weight 170, its schedule)",
-                        {"style_loss": "gram", "style_weight": 170}),
-    "w2-100": Variant("W2 at style weight 100", {"style_weight": 100}),
-    "w2-300": Variant("W2 at style weight 300", {"style_weight": 300}),
-    "no-relu5": Variant("without relu5_1 at any level", {"style_layers": list(NO_RELU5)}),
-    "relu5-fine": Variant("relu5_1 at the finest level only (512 px: 32 x 32 positions)",
+    "w2-relu5": Variant("the default until 2026-12-06: W2 at style weight 170, relu1_1..relu5_1, 128/256/512 px, "
+                        "from the content", FIVE),
+    "gram-20": Variant("the Gram default until 2026-12-01 (Gram, 80 + 40 + 20)",
+                       {"style_loss": "gram", "iterations": 20, **FIVE}),
+    "gram-170": Variant("the Gram in the W2's place (weight 170, its schedule)",
+                        {"style_loss": "gram", "style_weight": 170, **FIVE}),
+    "w2-100": Variant("W2 at style weight 100", {"style_weight": 100, **FIVE}),
+    "no-relu5": Variant("without relu5_1 at any level (the default from 2026-12-06)", {"style_layers": list(NO_RELU5)}),
+    "relu5-fine": Variant("relu5_1 at the finest level only (512 px: 32 x 32 positions)", FIVE,
                           per_level=lambda size, final: {} if size == final else {"style_layers": list(NO_RELU5)}),
     "style-full": Variant("the style image at 512 px at every level (its positions: 4x and 16x the coarse levels')",
-                          per_level=lambda size, final: {"style_scale": final / size}),
-    "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)", {"levels": 1, "iterations": 60}),
-    "noise": Variant("started from noise instead of the content", {"init": "noise"}),
-    "init-fast": Variant("started from the one-pass network's painting (`--init fast`)", {"init": "fast"}),
-    "best": Variant("`--quality best` (W2 at 300, 14 iterations at 512 px)", {"quality": "best"}),
+                          FIVE, per_level=lambda size, final: {"style_scale": final / size}),
+    "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)", {"levels": 1, "iterations": 60, **FIVE}),
+    "noise": Variant("started from noise instead of the content", {"init": "noise", **FIVE}),
+    "init-fast": Variant("the default (no relu5_1) started from the one-pass network's painting (`--init fast`)",
+                         {"init": "fast"}),
+    "init-fast-one-size": Variant("`--init fast`, then 20 iterations at 512 px only (no coarse levels)",
+                                  {"init": "fast", "levels": 1, "iterations": 20}),
+    "best": Variant("`--quality best` (W2 at 300, 14 iterations at 512 px, no relu5_1)", {"quality": "best"}),
     "strotss": Variant("`--method strotss`", {"method": "strotss"}),
     "nnst": Variant("`--method nnst`", {"method": "nnst"}),
     "fast": Variant("`--method fast` (one pass of the feed-forward network, no levels)", {"method": "fast"}),
@@ -78,7 +84,7 @@ def paint(variant: Variant, content: Path, style: Path, network):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME")
     parser.add_argument("-o", "--output", type=Path, default=Path("leak-cause"))
     args = parser.parse_args()
