@@ -54,22 +54,26 @@ class Config:
     calibration: str | None = None  # "content" or "style": the result is that image, nothing is painted
 
 
-#: VGG19's default style layers: what every configuration was painted with until the default left out relu5_1
-#: (2026-12-06, issue 31); the rows of that time that ``gatys`` paints name them to stay what they were
+#: VGG19's default style layers: what every level of every configuration matched until the default kept relu5_1
+#: for the final size (2026-12-06, issue 31); the rows of that time that ``gatys`` paints name them to stay what
+#: they were
 FIVE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
 CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
-    "default": Config("nstyle's default: W2 style loss (weight 170) on relu1_1..relu4_1, coarse to fine 128, 256, "
-                      "512 px: 80 + 40 + 12 L-BFGS iterations"),
-    "w2-relu5": Config("nstyle's default 2026-12-01..06: the same with relu5_1 as well",
+    "default": Config("nstyle's default: W2 style loss (weight 170), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
+                      "L-BFGS iterations; relu1_1..relu4_1, and relu5_1 at 512 px only"),
+    "w2-relu5": Config("nstyle's default 2026-12-01..06: the same with relu5_1 at every level",
                        {"style_layers": FIVE_LAYERS}),
+    "no-relu5": Config("the default without relu5_1 at any level", {"style_layers": FIVE_LAYERS[:-1]}),
     "w2-12-x2": Config("the default at style weight 200 (measured as the default, then lowered to 170 for LPIPS)",
                        {"style_loss": "w2", "iterations": 12, "style_weight": 200, "style_layers": FIVE_LAYERS}),
     "best": Config("`--quality best`", {"quality": "best"}),
-    "best-relu5": Config("`--quality best` 2026-12-02..06: W2 at 300, 14 iterations, relu5_1 as well",
+    "best-relu5": Config("`--quality best` 2026-12-02..06: W2 at 300, 14 iterations, relu5_1 at every level",
                          {"quality": "best", "style_layers": FIVE_LAYERS}),
+    "best-no-relu5": Config("`--quality best` without relu5_1 at any level",
+                            {"quality": "best", "style_layers": FIVE_LAYERS[:-1]}),
     "gram-20": Config("nstyle's default until 2026-12-01: Gram matrices, 80 + 40 + 20 iterations",
                       {"style_loss": "gram", "iterations": 20, "style_layers": FIVE_LAYERS}),
     "classic": Config("classic Gatys (`--loss classic`, one size, 35 L-BFGS iterations: the default's time then)",
@@ -79,9 +83,9 @@ CONFIGS = {
     "gram": Config("Gram matrices (`--style-loss gram`), the default's schedule", {"style_loss": "gram"}),
     "sliced": Config("sliced Wasserstein (`--style-loss sliced`), the default's schedule", {"style_loss": "sliced"}),
     "remd": Config("STROTSS's relaxed EMD (`--style-loss remd`), the default's schedule", {"style_loss": "remd"}),
-    "sliced-relu5": Config("`--style-loss sliced` until 2026-12-06 (relu5_1 as well)",
+    "sliced-relu5": Config("`--style-loss sliced` until 2026-12-06 (relu5_1 at every level)",
                            {"style_loss": "sliced", "style_layers": FIVE_LAYERS}),
-    "remd-relu5": Config("`--style-loss remd` until 2026-12-06 (relu5_1 as well)",
+    "remd-relu5": Config("`--style-loss remd` until 2026-12-06 (relu5_1 at every level)",
                          {"style_loss": "remd", "style_layers": FIVE_LAYERS}),
     "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
@@ -211,8 +215,10 @@ def record_meta(name: str) -> dict:
         return {"size": SIZE, "calibration": config.calibration}
     given = TransferOptions(size=SIZE, **config.options)
     options = dataclasses.asdict(given)
-    # the layers as the run settles them (a default that leaves one out is noticed)
-    options["style_layers"] = given.settled_style_layers(get_record(given.model).backbone_class().default_style_layers)
+    # the layers as the run settles them, at the final size and below it (a changed default is noticed)
+    network = get_record(given.model).backbone_class().default_style_layers
+    options["style_layers"] = given.settled_style_layers(network)
+    options["coarse_style_layers"] = given.settled_style_layers(network, coarse=True)
     # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
     # that bring their own statistic had the fallback's name there)
     options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \

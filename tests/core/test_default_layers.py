@@ -1,6 +1,7 @@
-"""The default style layers: ``gatys`` under nstyle's normalisation leaves out the network's deepest default layer
-(matched at the coarse levels it paints the painting's objects where they stand, issue 31); the published
-normalisations and the other methods keep their layers; ``--style-layers`` is taken as given."""
+"""The default style layers: ``gatys`` under nstyle's normalisation matches the network's deepest default layer at
+the final size only (matched at the coarse levels it paints the painting's objects where they stand, issue 31); the
+published normalisations and the other methods keep every layer at every level; ``--style-layers`` is taken as
+given."""
 
 import pytest
 
@@ -13,35 +14,49 @@ from nstyle.models.registry import get_record, model_names
 VGG = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
-def test_the_default_leaves_out_the_deepest_layer_whatever_the_style_loss_and_preset():
+def test_the_default_has_the_deepest_layer_at_the_final_size_only_whatever_the_style_loss_and_preset():
     for options in (TransferOptions(), TransferOptions(style_loss="gram"), TransferOptions(quality="best"),
                     TransferOptions(style_loss="sliced", levels=1)):
-        assert options.settled_style_layers(VGG) == list(VGG[:-1])
-        assert options.resolved().drops_deepest_style_layer
+        assert options.settled_style_layers(VGG, coarse=True) == list(VGG[:-1])
+        assert options.settled_style_layers(VGG) == list(VGG)
+        assert options.resolved().deepest_style_layer_final_only
 
 
 @pytest.mark.parametrize("mode", [m for m in MODE_NAMES if get_mode(m).published])
 def test_the_published_normalisations_keep_their_papers_layers(mode):
-    assert TransferOptions(loss=mode).settled_style_layers(VGG) == list(VGG)
+    assert TransferOptions(loss=mode).settled_style_layers(VGG, coarse=True) == list(VGG)
 
 
-@pytest.mark.parametrize("method", [m for m, r in METHODS.items() if not r.drops_deepest_style_layer])
+@pytest.mark.parametrize("method", [m for m, r in METHODS.items() if not r.deepest_style_layer_final_only])
 def test_the_other_methods_keep_every_layer(method):
-    assert TransferOptions(method=method).settled_style_layers(VGG) == list(VGG)
+    assert TransferOptions(method=method).settled_style_layers(VGG, coarse=True) == list(VGG)
 
 
 def test_given_layers_are_taken_as_given():
-    assert TransferOptions(style_layers=list(VGG)).settled_style_layers(VGG) == list(VGG)
-    assert TransferOptions(style_layers=["relu5_1"]).settled_style_layers(VGG) == ["relu5_1"]
-    assert TransferOptions().settled_style_layers(["relu1_1"]) == ["relu1_1"]  # never none at all
+    assert TransferOptions(style_layers=list(VGG)).settled_style_layers(VGG, coarse=True) == list(VGG)
+    assert TransferOptions(style_layers=["relu5_1"]).settled_style_layers(VGG, coarse=True) == ["relu5_1"]
+    assert TransferOptions().settled_style_layers(["relu1_1"], coarse=True) == ["relu1_1"]  # never none at all
 
 
 @pytest.mark.parametrize("model", model_names())
-def test_every_network_loses_exactly_its_last_default_style_layer(model):
+def test_every_network_leaves_out_exactly_its_last_default_style_layer_at_the_coarse_levels(model):
     net = get_record(model).build()
-    _, layers = loss_layers(TransferOptions(model=model), net)
+    _, coarse = loss_layers(TransferOptions(model=model), net, coarse=True)
     deepest = net.resolve([net.default_style_layers[-1]])[0]
-    assert deepest not in layers and len(layers) == len(net.default_style_layers) - 1
-    assert sum(layers.values()) == pytest.approx(1.0)  # the equal weights spread over the layers kept
-    _, every = loss_layers(TransferOptions(model=model, loss="paper"), net)
+    assert deepest not in coarse and len(coarse) == len(net.default_style_layers) - 1
+    assert sum(coarse.values()) == pytest.approx(1.0)  # the equal weights spread over the layers kept
+    _, final = loss_layers(TransferOptions(model=model), net)
+    assert deepest in final and len(final) == len(net.default_style_layers)
+    _, every = loss_layers(TransferOptions(model=model, loss="paper"), net, coarse=True)
     assert deepest in every
+
+
+@pytest.mark.integration
+def test_a_run_builds_its_coarse_levels_without_the_deepest_layer_and_its_last_with_it(images, monkeypatch):
+    from nstyle.core import engine
+
+    built = []
+    layers = engine.loss_layers
+    monkeypatch.setattr(engine, "loss_layers", lambda o, b, coarse=False: built.append(coarse) or layers(o, b, coarse))
+    engine.run(images["tubingen"], images["starry_night"], size=256, levels=2, iterations=1)
+    assert built == [True, False]

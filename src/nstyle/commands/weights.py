@@ -89,11 +89,11 @@ def cmd_models(args: argparse.Namespace) -> int:
         net = rec.build()
         params = sum(p.numel() for p in net.parameters())
         print(f"  parameters {params / 1e6:.1f} M, preprocessing {net.preprocessing.name}, weights {cached}")
-        used = TransferOptions().settled_style_layers(net.default_style_layers)
-        left_out = [name for name in net.default_style_layers if name not in used]
+        coarse = TransferOptions().settled_style_layers(net.default_style_layers, coarse=True)
+        final_only = [name for name in net.default_style_layers if name not in coarse]
         print(f"  content layers: {' '.join(net.default_content_layers)}; "
               f"style layers: {' '.join(net.default_style_layers)}"
-              + (f" (the default transfer leaves out {' '.join(left_out)})" if left_out else ""))
+              + (f" (the default transfer: {' '.join(final_only)} at the final size only)" if final_only else ""))
         if args.layers:
             print(f"  layers: {' '.join(net.layer_names)}")
     if not details:

@@ -97,10 +97,11 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
     return image_to_tensor(img, device=content.device)
 
 
-def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str, float]]:
-    """The content layers and the style layers with their weights, by canonical name."""
+def loss_layers(options: TransferOptions, backbone, coarse: bool = False) -> tuple[list[str], dict[str, float]]:
+    """The content layers and the style layers with their weights, by canonical name, of a ``coarse`` level (below
+    ``--size``) or of the final one."""
     content_layers = list(options.content_layers or backbone.default_content_layers)
-    style_layers = options.settled_style_layers(backbone.default_style_layers)
+    style_layers = options.settled_style_layers(backbone.default_style_layers, coarse)
     layer_weights = list(options.style_layer_weights or [1.0 / len(style_layers)] * len(style_layers))
     if len(layer_weights) != len(style_layers):
         raise UsageError(f"{len(layer_weights)} style layer weights given for {len(style_layers)} style layers")
@@ -108,10 +109,11 @@ def loss_layers(options: TransferOptions, backbone) -> tuple[list[str], dict[str
 
 
 def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
-               guides: Guides | None = None, content_factor: float = 1.0):
-    """The objective of one level, as ``--method`` builds it; ``content_factor`` multiplies the content weight."""
-    return METHODS[options.method].build_objective(options, backbone, content, styles, loss_layers(options, backbone),
-                                                   guides, content_factor)
+               guides: Guides | None = None, content_factor: float = 1.0, coarse: bool = False):
+    """The objective of one level, as ``--method`` builds it; ``content_factor`` multiplies the content weight;
+    ``coarse``: a level below ``--size`` (``loss_layers``)."""
+    layers = loss_layers(options, backbone, coarse)
+    return METHODS[options.method].build_objective(options, backbone, content, styles, layers, guides, content_factor)
 
 
 def tile_overlap(tile: int) -> int:
@@ -121,10 +123,10 @@ def tile_overlap(tile: int) -> int:
 
 
 def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
-                    styles: Sequence[torch.Tensor]) -> TiledObjective:
+                    styles: Sequence[torch.Tensor], coarse: bool = False) -> TiledObjective:
     """The loss of a level too large for one pass, evaluated exactly, tile by tile (``nstyle.core.tiling``)."""
     overlap = tile_overlap(options.tile)
-    content_layers, style_layers = loss_layers(options, backbone)
+    content_layers, style_layers = loss_layers(options, backbone, coarse)
     resolved = options.resolved()
     losses = STYLE_LOSSES[resolved.style_loss].tiled_losses(
         backbone, styles, list(style_layers), options.tile, overlap, blend=options.style_blend_for(len(styles)),
@@ -237,15 +239,16 @@ class Painter:
         content = image_to_tensor(resize_to_long_side(self.work_content, size), device=self.device)
         style_size = max(1, round(size * opts.style_scale))
         styles = [image_to_tensor(resize_to_long_side(s, style_size), device=self.device) for s in self.styles]
+        coarse = size < opts.size
         try:
             if self.tiled(size):
-                return tiled_objective(opts, backbone, content, styles), content, styles
+                return tiled_objective(opts, backbone, content, styles, coarse), content, styles
             earlier = self.shared.get(size) if self.shared is not None and self.guidance is None else None
             if earlier is not None:
                 return earlier.for_content(content), content, styles
             guides = level_guides(self.guidance, content, styles)
             factor = opts.size / size if self.method.content_grows_coarser else 1.0
-            loss = build_loss(opts, backbone, content, styles, guides, content_factor=factor)
+            loss = build_loss(opts, backbone, content, styles, guides, content_factor=factor, coarse=coarse)
             if self.shared is not None and isinstance(loss, StyleTransferLoss) and loss.shares_styles:
                 self.shared[size] = loss
             return loss, content, styles

@@ -334,17 +334,19 @@ class TransferOptions:
         if self.strength is not None:
             preset = QUALITY_PRESETS[self.quality].get("style_weight")
             weights["style"] = strength_weight(self.strength, base["style"] if preset is None else preset)
-        drops = (self.style_layers is None and METHODS[self.method].drops_deepest_style_layer
-                 and not get_mode(self.loss).published)
-        return Resolved(self.method, style_loss, weights, plan, drops)
+        final_only = (self.style_layers is None and METHODS[self.method].deepest_style_layer_final_only
+                      and not get_mode(self.loss).published)
+        return Resolved(self.method, style_loss, weights, plan, final_only)
 
-    def settled_style_layers(self, network_layers: Sequence[str]) -> list[str]:
-        """The style layers a run uses: ``--style-layers``, else the network's default ones (``network_layers``),
-        without the deepest where ``resolved().drops_deepest_style_layer`` says so."""
+    def settled_style_layers(self, network_layers: Sequence[str], coarse: bool = False) -> list[str]:
+        """The style layers of a level: ``--style-layers``, else the network's default ones (``network_layers``),
+        without the deepest at a ``coarse`` level (below ``--size``) where ``resolved()`` says it is for the final
+        size only."""
         if self.style_layers:
             return list(self.style_layers)
         layers = list(network_layers)
-        return layers[:-1] if len(layers) > 1 and self.resolved().drops_deepest_style_layer else layers
+        drop = coarse and len(layers) > 1 and self.resolved().deepest_style_layer_final_only
+        return layers[:-1] if drop else layers
 
     def level_plan(self) -> list[tuple[int, int]]:
         """(long side, iterations) of each level, coarse to fine."""
@@ -369,14 +371,15 @@ class TransferOptions:
 class Resolved:
     """The settled view of a run's options (``TransferOptions.resolved``): the method, the style statistic it
     matches (None where the method brings its own, as nnst does), alpha, beta and the TV weight, and the level plan,
-    (long side, iterations) coarse to fine; whether the network's deepest default style layer is left out (the
-    method's and the normalisation's choice, when no ``--style-layers`` are given: ``settled_style_layers``)."""
+    (long side, iterations) coarse to fine; whether the network's deepest default style layer is matched at the
+    final size only (the method's and the normalisation's choice, when no ``--style-layers`` are given:
+    ``settled_style_layers``)."""
 
     method: str
     style_loss: str | None
     weights: dict[str, float]
     plan: tuple[tuple[int, int], ...]
-    drops_deepest_style_layer: bool = False
+    deepest_style_layer_final_only: bool = False
 
 
 def strength_weight(strength: float, default: float) -> float:
