@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME")
     parser.add_argument("-o", "--output", type=Path, default=Path("leak-cause"))
+    parser.add_argument("--figure", type=Path, help="also draw the first --figure-pairs pairs, one row each, as a JPEG")
+    parser.add_argument("--figure-pairs", type=int, default=2)
     args = parser.parse_args()
 
     import torch
@@ -142,6 +144,29 @@ def main() -> None:
                         + " |")
     (args.output / "leak_cause.md").write_text("\n".join(lines + per_pair) + "\n")
     print("\n".join(lines + per_pair))
+    if args.figure:
+        figure(pairs[:args.figure_pairs], args.variants, results, args.output, args.figure)
+
+
+def figure(pairs, variants, results, folder: Path, path: Path, thumb: int = 224) -> None:
+    """Content, painting and each variant's result with its leak, a row a pair."""
+    from PIL import Image, ImageDraw
+
+    label = 14
+    columns = ["content", "painting", *variants]
+    sheet = Image.new("RGB", (len(columns) * thumb, len(pairs) * (thumb + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (c, s) in enumerate(pairs):
+        y, name = r * (thumb + label), result_name(c, s)
+        images = [BENCH / "content" / f"{c}.png", BENCH / "style" / f"{s}.png", *(folder / v / name for v in variants)]
+        for k, image in enumerate(images):
+            sheet.paste(Image.open(image).convert("RGB").resize((thumb, thumb), Image.Resampling.LANCZOS),
+                        (k * thumb, y + label))
+            text = columns[k] if k < 2 else f"{columns[k]}: leak {results[columns[k]][name]['leak']:+.3f}"
+            draw.text((k * thumb + 3, y + 1), text, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=85, optimize=True)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -60,3 +60,17 @@ def test_a_run_builds_its_coarse_levels_without_the_deepest_layer_and_its_last_w
     monkeypatch.setattr(engine, "loss_layers", lambda o, b, coarse=False: built.append(coarse) or layers(o, b, coarse))
     engine.run(images["tubingen"], images["starry_night"], size=256, levels=2, iterations=1)
     assert built == [True, False]
+
+
+def test_a_tiled_coarse_level_leaves_out_the_same_layer_as_an_untiled_one(package_images):
+    from nstyle.core.engine import prepare
+    from nstyle.core.tiling import TiledObjective
+
+    net = get_record("vgg19").build()  # untrained: the layers are what is checked
+    deepest = net.resolve([net.default_style_layers[-1]])[0]
+    content, style = package_images["astronaut"], package_images["rocket"]
+    tiled = prepare(content, style, backbone=net, size=640, tile=256, levels=2, iterations=1)
+    coarse, _, _ = tiled.objective(320)
+    assert isinstance(coarse, TiledObjective) and deepest not in coarse.layer_weights
+    final, _, _ = prepare(content, style, backbone=net, size=320, tile=256, levels=1, iterations=1).objective(320)
+    assert isinstance(final, TiledObjective) and deepest in final.layer_weights
