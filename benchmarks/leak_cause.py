@@ -52,6 +52,11 @@ VARIANTS = {
                           per_level=lambda size, final: {} if size == final else {"style_layers": list(NO_RELU5)}),
     "style-full": Variant("the style image at 512 px at every level (its positions: 4x and 16x the coarse levels')",
                           FIVE, per_level=lambda size, final: {"style_scale": final / size}),
+    "positions": Variant("a layer at a level only where its map has at least as many positions as channels (at 128 px "
+                         "relu1_1..relu3_1, at 256 px up to relu4_1, relu5_1 at 512 px)", FIVE,
+                         per_level=lambda size, final: {"style_layers": [*NO_RELU5[:3], *(["relu4_1"] if size >= 181
+                                                                                         else []),
+                                                                          *(["relu5_1"] if size >= 362 else [])]}),
     "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)", {"levels": 1, "iterations": 60, **FIVE}),
     "noise": Variant("started from noise instead of the content", {"init": "noise", **FIVE}),
     "init-fast": Variant("the default (no relu5_1) started from the one-pass network's painting (`--init fast`)",
@@ -86,6 +91,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), metavar="NAME")
+    parser.add_argument("--results", nargs="+", metavar="NAME",
+                        help="only these pairs, by result name (08_stylized_16)")
     parser.add_argument("-o", "--output", type=Path, default=Path("leak-cause"))
     parser.add_argument("--figure", type=Path, help="also draw the first --figure-pairs pairs, one row each, as a JPEG")
     parser.add_argument("--figure-pairs", type=int, default=2)
@@ -101,6 +108,9 @@ def main() -> None:
     contents = sorted(p.stem for p in (BENCH / "content").glob("*.png"))
     styles = sorted(p.stem for p in (BENCH / "style").glob("*.png"))
     pairs = all_pairs(contents, styles)[:args.pairs]
+    if args.results:
+        pairs = [(c, s) for c, s in all_pairs(contents, styles)
+                 if result_name(c, s).removesuffix(".png") in args.results]
     network = load_network(TransferOptions(), select_device("auto"))
     measure = ObjectLeak()
     results: dict[str, dict[str, dict]] = {}
