@@ -89,6 +89,10 @@ CONFIGS = {
                          {"style_loss": "remd", "style_layers": FIVE_LAYERS}),
     "strotss": Config("STROTSS (`--method strotss`), the default's schedule", {"method": "strotss"}),
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
+    "init-fast": Config("the default's schedule from the feed-forward network's picture (`--init fast`)",
+                        {"init": "fast"}),
+    "init-fast-20": Config("from the network's picture, 20 iterations at 512 px only (`--init fast --levels 1 "
+                           "--iterations 20`)", {"init": "fast", "levels": 1, "iterations": 20}),
     "fast": Config("the feed-forward network (`--method fast`: Ghiasi et al. 2017), one pass at 512 px",
                    {"method": "fast"}),
     "auto-maps": Config("automatic semantic maps (`--auto-maps auto`: guided Gram matrices), the default's schedule",
