@@ -32,6 +32,11 @@ def test_the_other_methods_keep_every_layer(method):
     assert TransferOptions(method=method).settled_style_layers(VGG, coarse=True) == list(VGG)
 
 
+def test_weights_given_for_the_default_layers_keep_every_layer_at_every_level():
+    options = TransferOptions(style_layer_weights=[1, 1, 1, 1, 2])
+    assert options.settled_style_layers(VGG, coarse=True) == list(VGG)
+
+
 def test_given_layers_are_taken_as_given():
     assert TransferOptions(style_layers=list(VGG)).settled_style_layers(VGG, coarse=True) == list(VGG)
     assert TransferOptions(style_layers=["relu5_1"]).settled_style_layers(VGG, coarse=True) == ["relu5_1"]

@@ -335,8 +335,9 @@ class TransferOptions:
         if self.strength is not None:
             preset = QUALITY_PRESETS[self.quality].get("style_weight")
             weights["style"] = strength_weight(self.strength, base["style"] if preset is None else preset)
-        final_only = (self.style_layers is None and METHODS[self.method].deepest_style_layer_final_only
-                      and not get_mode(self.loss).published)
+        # weights given for the default layers address every one of them: then every level matches them all
+        final_only = (self.style_layers is None and self.style_layer_weights is None
+                      and METHODS[self.method].deepest_style_layer_final_only and not get_mode(self.loss).published)
         return Resolved(self.method, style_loss, weights, plan, final_only)
 
     def settled_style_layers(self, network_layers: Sequence[str], coarse: bool = False) -> list[str]:
