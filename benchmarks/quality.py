@@ -406,6 +406,9 @@ def main() -> None:
     parser.add_argument("--paint-only", action="store_true", help="paint, do not score")
     parser.add_argument("--no-paint", action="store_true",
                         help="paint nothing: score and record what is painted, and show the pairs recorded")
+    parser.add_argument("--paint-for-leak", action="store_true",
+                        help="paint again the recorded pairs that lack the object leak and whose images are gone, "
+                             "to measure it (their recorded scores stay)")
     parser.add_argument("--records", type=Path, default=RECORDS,
                         help="where each configuration's scored pairs are kept (committed; default: %(default)s)")
     parser.add_argument("--with", dest="earlier", type=Path, action="append", default=[], metavar="JSON",
@@ -456,7 +459,11 @@ def main() -> None:
         times = {name: (json.loads((out / name / "times.json").read_text())
                         if (out / name / "times.json").exists() else {}) for name in args.configs}
     else:
-        times = paint(args.configs, pairs, out, {name: records[name].names for name in args.configs})
+        kept = {name: records[name].names for name in args.configs}
+        if args.paint_for_leak:
+            kept = {name: {r["result"] for r in records[name].rows if r.get("leak") is not None}
+                    for name in args.configs}
+        times = paint(args.configs, pairs, out, kept)
     if args.paint_only:
         return
     rows = []

@@ -5,6 +5,7 @@ The fast suite (``-m "not integration"``) uses ``package_images`` only, so it ru
 """
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ SHARED = Path(os.environ.get("NSTYLE_SHARED") or Path(__file__).resolve().parent
 SHARED_IMAGES = SHARED / "images"
 # scikit-image's colour photos (skimage.data, in the package, no download): a cat, a cup, a portrait, a rocket.
 PACKAGE_PICTURES = ("chelsea", "coffee", "astronaut", "rocket")
+
+
+def pytest_configure(config):
+    """Ctrl-C delivered as in a terminal, also when the suite runs as a background job (`make test &`): a shell
+    starts those with SIGINT ignored, Python then installs no KeyboardInterrupt handler, and the children (Ray's
+    workers) inherit the ignoring, so the tests of stopping would fail for the way they were started."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
