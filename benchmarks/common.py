@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: the test images, the machine's convolution peak, FLOP counting."""
+"""What the benchmark scripts share: the test images, the machine's convolution peak, FLOP counting, contact sheets."""
 
 from __future__ import annotations
 
@@ -51,3 +51,25 @@ def evaluation_flops(objective, image: torch.Tensor) -> float:
         loss, _ = objective(x)
         loss.backward()
     return float(counter.get_total_flops())
+
+
+def contact_sheet(rows: list[list[tuple[Path, str]]], path: Path, thumb: int = 224,
+                  titles: list[str] | None = None) -> None:
+    """Square thumbnails of pictures, a row of them a line, each under its caption, column ``titles`` on top; saved
+    as a small JPEG at ``path``, for looking at what a number says."""
+    from PIL import Image, ImageDraw
+
+    label, top = 14, 14 if titles else 0
+    sheet = Image.new("RGB", (max(map(len, rows)) * thumb, top + len(rows) * (thumb + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, title in enumerate(titles or []):
+        draw.text((k * thumb + 3, 1), title, fill="black")
+    for r, row in enumerate(rows):
+        y = top + r * (thumb + label)
+        for k, (picture, caption) in enumerate(row):
+            with Image.open(picture) as image:
+                sheet.paste(image.convert("RGB").resize((thumb, thumb), Image.Resampling.LANCZOS),
+                            (k * thumb, y + label))
+            draw.text((k * thumb + 3, y + 1), caption, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=85, optimize=True)

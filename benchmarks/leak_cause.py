@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from common import machine_line
+from common import contact_sheet, machine_line
 from quality import BENCH, SIZE, all_pairs, result_name
 
 NO_RELU5 = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -160,22 +160,12 @@ def main() -> None:
 
 def figure(pairs, variants, results, folder: Path, path: Path, thumb: int = 224) -> None:
     """Content, painting and each variant's result with its leak, a row a pair."""
-    from PIL import Image, ImageDraw
-
-    label = 14
-    columns = ["content", "painting", *variants]
-    sheet = Image.new("RGB", (len(columns) * thumb, len(pairs) * (thumb + label)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for r, (c, s) in enumerate(pairs):
-        y, name = r * (thumb + label), result_name(c, s)
-        images = [BENCH / "content" / f"{c}.png", BENCH / "style" / f"{s}.png", *(folder / v / name for v in variants)]
-        for k, image in enumerate(images):
-            sheet.paste(Image.open(image).convert("RGB").resize((thumb, thumb), Image.Resampling.LANCZOS),
-                        (k * thumb, y + label))
-            text = columns[k] if k < 2 else f"{columns[k]}: leak {results[columns[k]][name]['leak']:+.3f}"
-            draw.text((k * thumb + 3, y + 1), text, fill="black")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, quality=85, optimize=True)
+    rows = []
+    for c, s in pairs:
+        name = result_name(c, s)
+        rows.append([(BENCH / "content" / f"{c}.png", "content"), (BENCH / "style" / f"{s}.png", "painting"),
+                     *((folder / v / name, f"{v}: leak {results[v][name]['leak']:+.3f}") for v in variants)])
+    contact_sheet(rows, path, thumb)
     print(f"wrote {path}")
 
 

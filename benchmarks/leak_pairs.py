@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from common import contact_sheet
 from quality import BENCH
 from quality_record import RECORDS
 
@@ -45,24 +45,13 @@ def main() -> None:
               if all(n in found[c] and (args.painted / c / n).exists() for c in args.configs)]
     common.sort(key=lambda n: found[args.configs[0]][n][2], reverse=not args.best)
     chosen = common[:args.worst]
-    t, label = args.thumb, 14
-    columns = ["content", "painting", *args.configs]
-    sheet = Image.new("RGB", (len(columns) * t, len(chosen) * (t + label) + label), "white")
-    draw = ImageDraw.Draw(sheet)
-    for c, title in enumerate(columns):
-        draw.text((c * t + 3, 1), title, fill="black")
-    for r, result in enumerate(chosen):
+    rows = []
+    for result in chosen:
         content, style, _ = found[args.configs[0]][result]
-        y = label + r * (t + label)
-        images = [BENCH / "content" / f"{content}.png", BENCH / "style" / f"{style}.png",
-                  *(args.painted / c / result for c in args.configs)]
-        for c, path in enumerate(images):
-            sheet.paste(Image.open(path).convert("RGB").resize((t, t), Image.Resampling.LANCZOS), (c * t, y + label))
-        draw.text((3, y + 1), f"content {content}, painting {style}", fill="black")
-        for c, name in enumerate(args.configs):
-            draw.text(((c + 2) * t + 3, y + 1), f"leak {found[name][result][2]:+.3f}", fill="black")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.output, quality=85, optimize=True)
+        rows.append([(BENCH / "content" / f"{content}.png", f"content {content}"),
+                     (BENCH / "style" / f"{style}.png", f"painting {style}"),
+                     *((args.painted / c / result, f"leak {found[c][result][2]:+.3f}") for c in args.configs)])
+    contact_sheet(rows, args.output, args.thumb, titles=["content", "painting", *args.configs])
     print(f"wrote {args.output}: pairs {', '.join(chosen)}")
 
 

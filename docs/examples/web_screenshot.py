@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "interfaces"))
-from web_server import running_server  # noqa: E402
+from web_server import page_with_pictures  # noqa: E402
 
 IMAGES = ROOT.parent / "shared" / "images"
 CAPTURE_AT = 95  # the second run is pictured 15 iterations into its 256 px level (80 at 128 px come first)
@@ -24,12 +24,8 @@ CAPTURE_AT = 95  # the second run is pictured 15 iterations into its 256 px leve
 def main(target: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        with running_server(Path(tmp) / "data") as url:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            page.wait_for_selector("body[data-ready=true]")
-            page.set_input_files("#content-input", str(IMAGES / "tubingen.jpg"))
-            page.set_input_files("#style-input", str(IMAGES / "starry_night.jpg"))
+        with page_with_pictures(browser, Path(tmp) / "data", IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg",
+                                viewport=(1280, 900)) as page:
             for field, value in {"size": "256", "iterations": "40", "levels": "2", "strength": "0.3"}.items():
                 page.fill(f"#opt-{field}", value)
             page.click("#submit")
@@ -56,12 +52,8 @@ def preview(target: Path) -> None:
     """The page a few seconds after choosing the pictures and a strength: the fast network's preview, labelled."""
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        with running_server(Path(tmp) / "data") as url:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            page.wait_for_selector("body[data-ready=true]")
-            page.set_input_files("#content-input", str(IMAGES / "tubingen.jpg"))
-            page.set_input_files("#style-input", str(IMAGES / "starry_night.jpg"))
+        with page_with_pictures(browser, Path(tmp) / "data", IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg",
+                                viewport=(1280, 900)) as page:
             page.wait_for_selector("#job[data-preview='1']", timeout=120_000)
             page.fill("#opt-strength", "0.3")
             page.wait_for_function("document.querySelector('#job').dataset.preview === '2' && "

@@ -12,7 +12,7 @@ from pathlib import Path
 import PIL.Image
 import pytest
 
-from .web_server import running_server
+from .web_server import page_with_pictures
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -31,12 +31,7 @@ def browser():
 
 def test_upload_run_watch_and_download(browser, images, tmp_path):
     data = tmp_path / "data"
-    with running_server(data) as url:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(url)
-        page.wait_for_selector("body[data-ready=true]")
-        page.set_input_files("#content-input", str(images["tubingen"]))
-        page.set_input_files("#style-input", str(images["starry_night"]))
+    with page_with_pictures(browser, data, images["tubingen"], images["starry_night"]) as page:
         assert page.locator("#content-thumbs img").count() == 1
         assert page.locator("#style-thumbs img").count() == 1
         page.fill("#opt-size", "64")
@@ -81,12 +76,8 @@ def test_upload_run_watch_and_download(browser, images, tmp_path):
 
 
 def test_the_regions_auto_maps_found_are_shown_beside_the_result(browser, images, tmp_path):
-    with running_server(tmp_path / "data") as url:
-        page = browser.new_page(viewport={"width": 1200, "height": 1100})
-        page.goto(url)
-        page.wait_for_selector("body[data-ready=true]")
-        page.set_input_files("#content-input", str(images["tubingen"]))
-        page.set_input_files("#style-input", str(images["starry_night"]))
+    with page_with_pictures(browser, tmp_path / "data", images["tubingen"], images["starry_night"],
+                            viewport=(1200, 1100)) as page:
         page.fill("#opt-size", "64")
         page.fill("#opt-iterations", "4")
         page.fill("#opt-levels", "1")
@@ -117,12 +108,7 @@ LOADED = "n => document.querySelector('#live').complete && document.querySelecto
 
 def test_a_fast_preview_appears_at_once_follows_the_strength_and_gives_way_to_the_job(browser, images, tmp_path):
     data = tmp_path / "data"
-    with running_server(data) as url:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(url)
-        page.wait_for_selector("body[data-ready=true]")
-        page.set_input_files("#content-input", str(images["tubingen"]))
-        page.set_input_files("#style-input", str(images["starry_night"]))
+    with page_with_pictures(browser, data, images["tubingen"], images["starry_night"]) as page:
 
         # No button pressed: the preview comes where the result goes, labelled, 384 px (the first loads the network).
         page.wait_for_function(LOADED, arg=1, timeout=60_000)

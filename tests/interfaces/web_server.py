@@ -57,3 +57,16 @@ def running_server(data_dir: Path, deadline_s: float = 60.0):
             server.kill()
             server.wait()
         log.close()
+
+
+@contextmanager
+def page_with_pictures(browser, data_dir: Path, content: Path, style: Path, viewport: tuple[int, int] = (1200, 900)):
+    """A served page, ready, with ``content`` and ``style`` chosen as a person does: what every browser scenario and
+    the README's screenshots start from. Yields the page; the server stops after."""
+    with running_server(data_dir) as url:
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        page.set_input_files("#content-input", str(content))
+        page.set_input_files("#style-input", str(style))
+        yield page

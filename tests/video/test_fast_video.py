@@ -11,6 +11,7 @@ from nstyle.cli import main
 from nstyle.errors import UsageError
 from nstyle.video.stability import pan_zoom_clip, warping_error
 from nstyle.video.stylise import STATE_NAME, VideoSettings, stylise_frames
+from tests.video.frames import frames_folder
 
 pytestmark = pytest.mark.integration
 
@@ -95,10 +96,7 @@ def test_what_only_optimisation_has_is_refused_before_any_work(settings, message
 
 
 def test_cli_paints_a_folder_with_the_network(clip, images, tmp_path, capsys):
-    source = tmp_path / "frames"
-    source.mkdir()
-    for i, frame in enumerate(clip[0][:4]):
-        frame.save(source / f"f{i + 1}.png")
+    source = frames_folder(clip[0][:4], tmp_path / "frames")
     out = tmp_path / "styled"
     code = main(["video", str(source), str(images["starry_night"]), "-o", str(out), "--method", "fast",
                  "--size", str(SIZE), "-q"])

@@ -11,6 +11,7 @@ from nstyle.core.tiling import TiledObjective
 from nstyle.io.videofile import read_clip
 from nstyle.video.settings import VideoSettings
 from nstyle.video.stylise import clip_shots, stylise_frames
+from tests.video.frames import frames_folder
 
 pytestmark = pytest.mark.integration
 
@@ -161,10 +162,7 @@ def test_the_cli_paints_the_shots_in_worker_processes_like_one_after_another(fra
     from nstyle.cli import main
     from nstyle.jobs.executors import cpu_count
 
-    source = tmp_path / "clip"
-    source.mkdir()
-    for t, frame in enumerate(frames):
-        frame.save(source / f"f{t + 1}.png")
+    source = frames_folder(frames, tmp_path / "clip")
     common = [str(source), str(images["starry_night"]), "--size", str(SIZE), "--iterations", "12", "--levels", "1"]
     assert main(["video", *common, "-o", str(tmp_path / "parallel"), "--workers", "2"]) == 0
     err = capsys.readouterr().err

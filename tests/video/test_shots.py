@@ -16,6 +16,7 @@ from nstyle.video.shots import describe_shots, find_cuts, histogram_distances, s
 from nstyle.video.stability import pan_zoom_clip
 from nstyle.video.stylise import STATE_NAME, stylise_frames
 from tests.tiny_backbone import TinyBackbone
+from tests.video.frames import frames_folder
 
 SIZE = 64
 OPTIONS = {"size": SIZE, "iterations": 3, "levels": 1, "device": "cpu", "tolerance": 0.0}
@@ -188,10 +189,7 @@ def test_a_run_interrupted_in_shot_two_resumes_there(two_shots, package_images, 
 @pytest.mark.parametrize("extra, line", [([], "nstyle video: 2 shots: frames 1-3, 4-6"),
                                          (["--no-cuts"], "nstyle video: 1 shot: frames 1-6 (--no-cuts)")])
 def test_nstyle_video_prints_the_shots(two_shots, package_images, tmp_path, tiny, capsys, extra, line):
-    source = tmp_path / "frames"
-    source.mkdir()
-    for i, frame in enumerate(two_shots[:6]):
-        frame.save(source / f"f{i + 1}.png")
+    source = frames_folder(two_shots[:6], tmp_path / "frames")
     code = main(["video", str(source), str(package_images["rocket"]), "-o", str(tmp_path / "out"), "--size", "64",
                  "--iterations", "2", "--levels", "1", "--device", "cpu", *extra])
     err = capsys.readouterr().err

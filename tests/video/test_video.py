@@ -17,6 +17,7 @@ from nstyle.errors import UsageError
 from nstyle.eval.judge import image_health
 from nstyle.video.stability import pan_zoom_clip, warping_error
 from nstyle.video.stylise import STATE_NAME, VideoSettings, stylise_frames
+from tests.video.frames import frames_folder
 
 pytestmark = pytest.mark.integration
 
@@ -143,10 +144,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(with_temporal, clip, images
 
 
 def test_cli_folder_in_folder_out(clip, images, tmp_path, capsys):
-    source = tmp_path / "frames"
-    source.mkdir()
-    for i, frame in enumerate(clip[0][:3]):
-        frame.save(source / f"shot{i + 1}.png")
+    source = frames_folder(clip[0][:3], tmp_path / "frames", prefix="shot")
     out = tmp_path / "styled"
     code = main(["video", str(source), str(images["starry_night"]), "-o", str(out), "--size", "64",
                  "--iterations", "2", "-q"])
@@ -298,10 +296,7 @@ def test_sigterm_stops_a_video_cleanly_and_resume_finishes_it(clip, images, tmp_
 
     from nstyle.video import stylise
 
-    source = tmp_path / "clip"
-    source.mkdir()
-    for i, frame in enumerate(clip[0][:3]):
-        frame.save(source / f"shot{i + 1}.png")
+    source = frames_folder(clip[0][:3], tmp_path / "clip", prefix="shot")
     out = tmp_path / "styled"
     save = stylise.save_image
     sent = []
