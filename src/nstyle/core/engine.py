@@ -83,7 +83,8 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The start of the optimisation: white noise, the content, the style (resized), or an image file."""
+    """The start of the optimisation: white noise, the content, the style (resized), or an image file (``check``
+    has made sure it is one)."""
     shape = content.shape
     if init == "noise":
         return torch.rand(shape, generator=generator).to(content.device)
@@ -91,8 +92,6 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
         return content.clone()
     if init == "style":
         return torch.nn.functional.interpolate(style, size=shape[-2:], mode="bilinear", align_corners=False)
-    if not Path(init).is_file():
-        raise UsageError(f"--init must be {', '.join(INIT_KEYWORDS)} or an image file; {init!r} is none of these")
     img = load_image(init).resize((shape[-1], shape[-2]), PIL.Image.LANCZOS)
     return image_to_tensor(img, device=content.device)
 

@@ -335,19 +335,21 @@ class TransferOptions:
         if self.strength is not None:
             preset = QUALITY_PRESETS[self.quality].get("style_weight")
             weights["style"] = strength_weight(self.strength, base["style"] if preset is None else preset)
+        return Resolved(self.method, style_loss, weights, plan, self._deepest_style_layer_final_only())
+
+    def _deepest_style_layer_final_only(self) -> bool:
         # weights given for the default layers address every one of them: then every level matches them all
-        final_only = (self.style_layers is None and self.style_layer_weights is None
-                      and METHODS[self.method].deepest_style_layer_final_only and not get_mode(self.loss).published)
-        return Resolved(self.method, style_loss, weights, plan, final_only)
+        return (self.style_layers is None and self.style_layer_weights is None
+                and METHODS[self.method].deepest_style_layer_final_only and not get_mode(self.loss).published)
 
     def settled_style_layers(self, network_layers: Sequence[str], coarse: bool = False) -> list[str]:
         """The style layers of a level: ``--style-layers``, else the network's default ones (``network_layers``),
-        without the deepest at a ``coarse`` level (below ``--size``) where ``resolved()`` says it is for the final
-        size only."""
+        without the deepest at a ``coarse`` level (below ``--size``) where it is for the final size only (as
+        ``resolved()`` says)."""
         if self.style_layers:
             return list(self.style_layers)
         layers = list(network_layers)
-        drop = coarse and len(layers) > 1 and self.resolved().deepest_style_layer_final_only
+        drop = coarse and len(layers) > 1 and self._deepest_style_layer_final_only()
         return layers[:-1] if drop else layers
 
     def level_plan(self) -> list[tuple[int, int]]:
