@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shutil
 import statistics
@@ -52,6 +53,7 @@ class Config:
     description: str
     options: dict = field(default_factory=dict)  # TransferOptions fields; empty = nstyle's defaults
     calibration: str | None = None  # "content" or "style": the result is that image, nothing is painted
+    retired: bool = False  # painted by a default the library no longer has: its record is shown, never added to
 
 
 #: VGG19's default style layers: what every level of every configuration matched until the default kept relu5_1
@@ -63,9 +65,13 @@ CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
     "default": Config("nstyle's default: W2 style loss (weight 170), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
-                      "L-BFGS iterations; relu1_1..relu4_1, and relu5_1 at 512 px only"),
+                      "L-BFGS iterations; a layer at a coarse level only where the style's map has as many positions "
+                      "as channels (128 px: relu1_1..relu3_1, 256 px: ..relu4_1, 512 px: ..relu5_1)"),
     "w2-relu5": Config("nstyle's default 2026-12-01..06: the same with relu5_1 at every level",
                        {"style_layers": FIVE_LAYERS}),
+    "default-relu5-final": Config("nstyle's default of 2026-12-06 11:00-15:30 UTC: relu1_1..relu4_1 at the coarse "
+                                  "levels, relu5_1 too at 512 px (recorded; the rule is gone from the library)",
+                                  retired=True),
     "no-relu5": Config("the default without relu5_1 at any level", {"style_layers": FIVE_LAYERS[:-1]}),
     "w2-12-x2": Config("the default at style weight 200 (measured as the default, then lowered to 170 for LPIPS)",
                        {"style_loss": "w2", "iterations": 12, "style_weight": 200, "style_layers": FIVE_LAYERS}),
@@ -145,7 +151,7 @@ def paint(names: list[str], pairs: list[tuple[str, str]], out: Path, recorded: d
     for k, (content, style) in enumerate(pairs):
         for name in names:
             config, target = CONFIGS[name], out / name / result_name(content, style)
-            if target.name in recorded[name] or (target.name in times[name] and target.exists()):
+            if config.retired or target.name in recorded[name] or (target.name in times[name] and target.exists()):
                 continue
             stamp = {"painted": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit}
             if config.calibration:
@@ -208,21 +214,35 @@ def add_leaks(name: str, names: list[str], out: Path, record: Record) -> int:
     return len(missing) - len(found)
 
 
+@functools.cache
+def untrained(model: str):
+    """The network's layers without its weights: what a record's meta needs of it."""
+    from nstyle.models.registry import get_record
+
+    return get_record(model).build()
+
+
 def record_meta(name: str) -> dict:
     """What a record is tied to: the calibration, or the transfer options resolved (defaults included)."""
+    import torch
+
     from nstyle.core.catalog import FALLBACK_STYLE_LOSS, METHODS
+    from nstyle.core.engine import loss_layers
     from nstyle.core.options import TransferOptions
-    from nstyle.models.registry import get_record
 
     config = CONFIGS[name]
     if config.calibration:
         return {"size": SIZE, "calibration": config.calibration}
     given = TransferOptions(size=SIZE, **config.options)
     options = dataclasses.asdict(given)
-    # the layers as the run settles them, at the final size and below it (a changed default is noticed)
-    network = get_record(given.model).backbone_class().default_style_layers
-    options["style_layers"] = given.settled_style_layers(network)
-    options["coarse_style_layers"] = given.settled_style_layers(network, coarse=True)
+    # the layers as the run settles them at each level of a bench picture (a changed default is noticed)
+    network = untrained(given.model)
+    options["style_layers"] = given.settled_style_layers(network.default_style_layers)
+    coarse = {str(size): list(loss_layers(given, network, coarse=True, styles=[torch.zeros(1, 3, size, size)])[1])
+              for size, _ in given.level_plan() if size < SIZE}
+    alike = [layers for layers in coarse.values() if layers == next(iter(coarse.values()))]
+    # one list where every coarse level is alike (as every record before 2026-12-06 afternoon), else by level
+    options["coarse_style_layers"] = alike[0] if coarse and len(alike) == len(coarse) else coarse
     # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
     # that bring their own statistic had the fallback's name there)
     options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \
@@ -449,7 +469,8 @@ def main() -> None:
         parser.error(f"--pairs {args.pairs}: give 1 to {len(everything)}")
     pairs = everything[:args.pairs]
     try:
-        records = {name: Record.open(args.records / f"{name}.npz", record_meta(name)) for name in args.configs}
+        records = {name: Record.open(args.records / f"{name}.npz", None if CONFIGS[name].retired else record_meta(name))
+                   for name in args.configs}
     except RecordMismatch as err:
         parser.error(str(err))
     out = args.output

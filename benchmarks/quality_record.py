@@ -50,13 +50,14 @@ class Record:
     style_features: dict[str, np.ndarray] = field(default_factory=dict)  # style name -> [2048]
 
     @classmethod
-    def open(cls, path: Path, meta: dict) -> Record:
-        """The record at ``path``, or a new empty one; ``RecordMismatch`` where it holds other options."""
+    def open(cls, path: Path, meta: dict | None) -> Record:
+        """The record at ``path``, or a new empty one; ``RecordMismatch`` where it holds other options than
+        ``meta`` (None: whatever it holds, for a record that is only read)."""
         if not path.exists():
             return cls(path, meta)
         with np.load(path, allow_pickle=False) as data:
             stored = json.loads(str(data["meta"]))
-            if stored != meta:
+            if meta is not None and stored != meta:
                 changed = sorted(k for k in stored.get("options", {}) | meta.get("options", {})
                                  if stored.get("options", {}).get(k) != meta.get("options", {}).get(k))
                 raise RecordMismatch(f"{path} was painted with other options ({', '.join(changed) or 'meta'}): "

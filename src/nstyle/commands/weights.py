@@ -73,8 +73,25 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
     return OK
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def coarse_layers_line(net) -> str:
+    """What the default transfer of a 512 px square matches at its coarse levels, where that is not every style
+    layer (``engine.sparse_style_layers``: none whose style map has fewer positions than channels)."""
+    import torch
+
+    from ..core.engine import loss_layers
     from ..core.options import TransferOptions
+
+    options = TransferOptions(size=512)
+    levels = [size for size, _ in options.level_plan() if size < options.size]
+    said = []
+    for size in levels:
+        _, style = loss_layers(options, net, coarse=True, styles=[torch.zeros(1, 3, size, size)])
+        if list(style) != list(net.resolve(net.default_style_layers)):
+            said.append(f"{' '.join(style)} at {size} px")
+    return f" (the default transfer at 512 px: {'; '.join(said)}; all at 512 px)" if said else ""
+
+
+def cmd_models(args: argparse.Namespace) -> int:
     from ..models.registry import records
     from ..models.weights import is_cached
 
@@ -89,11 +106,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         net = rec.build()
         params = sum(p.numel() for p in net.parameters())
         print(f"  parameters {params / 1e6:.1f} M, preprocessing {net.preprocessing.name}, weights {cached}")
-        coarse = TransferOptions().settled_style_layers(net.default_style_layers, coarse=True)
-        final_only = [name for name in net.default_style_layers if name not in coarse]
         print(f"  content layers: {' '.join(net.default_content_layers)}; "
-              f"style layers: {' '.join(net.default_style_layers)}"
-              + (f" (the default transfer: {' '.join(final_only)} at the final size only)" if final_only else ""))
+              f"style layers: {' '.join(net.default_style_layers)}" + coarse_layers_line(net))
         if args.layers:
             print(f"  layers: {' '.join(net.layer_names)}")
     if not details:

@@ -106,11 +106,11 @@ class MethodRecord:
     modes: tuple[str, ...] | None = None
     #: memory per pixel where it is not its style loss's (see ``StyleLossRecord.bytes_per_pixel``)
     bytes_per_pixel: int | None = None
-    #: its default style layers have the network's deepest one at the final size only, under a normalisation of
-    #: nstyle's own (the published ones keep their papers' layers at every level): matched at the coarse levels,
-    #: where it has fewer positions than channels, it paints the painting's objects where they stand
-    #: (docs/QUALITY.md, "Object leak")
-    deepest_style_layer_final_only: bool = False
+    #: at a level below the final size, it matches a default style layer only where the style's map there has at
+    #: least as many positions as the layer has channels, under a normalisation of nstyle's own (the published ones
+    #: keep their papers' layers at every level): matching the statistics of fewer positions than channels pins the
+    #: painting's objects where they stand (docs/QUALITY.md, "Object leak")
+    coarse_layers_by_positions: bool = False
 
     def defined_in(self, mode: str) -> bool:
         return self.modes is None or mode in self.modes
@@ -172,7 +172,7 @@ _WHOLE_IMAGE_ONLY = {
 METHODS: dict[str, MethodRecord] = {r.name: r for r in (
     MethodRecord(
         "gatys", "a content-feature loss and --style-loss", objective=f"{_METHODS}.gatys:objective",
-        deepest_style_layer_final_only=True),
+        coarse_layers_by_positions=True),
     # strotss's content weight 100 is tuned for nstyle's schedule (docs/QUALITY.md): the published balance (200
     # here) left the photograph under a film of texture, 50 lost the content's figures.
     MethodRecord(

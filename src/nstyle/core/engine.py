@@ -96,11 +96,34 @@ def initial_image(init: str, content: torch.Tensor, style: torch.Tensor, generat
     return image_to_tensor(img, device=content.device)
 
 
-def loss_layers(options: TransferOptions, backbone, coarse: bool = False) -> tuple[list[str], dict[str, float]]:
+#: the largest picture whose maps are probed as they are (``sparse_style_layers``); a larger one is probed smaller,
+#: its positions scaled by the area, so that a tiled level never runs the network on its whole style
+PROBE_PIXELS = 256 * 256
+
+
+def sparse_style_layers(backbone, styles: Sequence[torch.Tensor], layers: Sequence[str]) -> set[str]:
+    """Those of ``layers`` where a style's map has fewer positions than channels (relu5_1 of VGG19 for a 128 px
+    style: 8 x 8 for 512): there its mean and covariance pin the painting's objects where they stand."""
+    sparse = set()
+    for style in styles:
+        height, width = style.shape[-2:]
+        scale = min(1.0, (PROBE_PIXELS / (height * width)) ** 0.5)
+        probe = (max(1, round(height * scale)), max(1, round(width * scale)))
+        area = height * width / (probe[0] * probe[1])
+        shapes = backbone.feature_shapes(*probe, layers)
+        sparse |= {name for name, (channels, h, w) in shapes.items() if h * w * area < channels}
+    return sparse
+
+
+def loss_layers(options: TransferOptions, backbone, coarse: bool = False,
+                styles: Sequence[torch.Tensor] = ()) -> tuple[list[str], dict[str, float]]:
     """The content layers and the style layers with their weights, by canonical name, of a ``coarse`` level (below
-    ``--size``) or of the final one."""
+    ``--size``; ``styles``: its style images, as the level sees them) or of the final one."""
     content_layers = list(options.content_layers or backbone.default_content_layers)
-    style_layers = options.settled_style_layers(backbone.default_style_layers, coarse)
+    network = backbone.resolve(backbone.default_style_layers)
+    sparse = sparse_style_layers(backbone, styles, network) \
+        if coarse and options.resolved().coarse_layers_by_positions else set()
+    style_layers = options.settled_style_layers(network, sparse)
     layer_weights = list(options.style_layer_weights or [1.0 / len(style_layers)] * len(style_layers))
     if len(layer_weights) != len(style_layers):
         raise UsageError(f"{len(layer_weights)} style layer weights given for {len(style_layers)} style layers")
@@ -111,7 +134,7 @@ def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles
                guides: Guides | None = None, content_factor: float = 1.0, coarse: bool = False):
     """The objective of one level, as ``--method`` builds it; ``content_factor`` multiplies the content weight;
     ``coarse``: a level below ``--size`` (``loss_layers``)."""
-    layers = loss_layers(options, backbone, coarse)
+    layers = loss_layers(options, backbone, coarse, styles)
     return METHODS[options.method].build_objective(options, backbone, content, styles, layers, guides, content_factor)
 
 
@@ -125,7 +148,7 @@ def tiled_objective(options: TransferOptions, backbone, content: torch.Tensor,
                     styles: Sequence[torch.Tensor], coarse: bool = False) -> TiledObjective:
     """The loss of a level too large for one pass, evaluated exactly, tile by tile (``nstyle.core.tiling``)."""
     overlap = tile_overlap(options.tile)
-    content_layers, style_layers = loss_layers(options, backbone, coarse)
+    content_layers, style_layers = loss_layers(options, backbone, coarse, styles)
     resolved = options.resolved()
     losses = STYLE_LOSSES[resolved.style_loss].tiled_losses(
         backbone, styles, list(style_layers), options.tile, overlap, blend=options.style_blend_for(len(styles)),

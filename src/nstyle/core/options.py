@@ -12,7 +12,7 @@ import functools
 import os
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -335,22 +335,24 @@ class TransferOptions:
         if self.strength is not None:
             preset = QUALITY_PRESETS[self.quality].get("style_weight")
             weights["style"] = strength_weight(self.strength, base["style"] if preset is None else preset)
-        return Resolved(self.method, style_loss, weights, plan, self._deepest_style_layer_final_only())
+        return Resolved(self.method, style_loss, weights, plan, self._coarse_layers_by_positions())
 
-    def _deepest_style_layer_final_only(self) -> bool:
+    def _coarse_layers_by_positions(self) -> bool:
         # weights given for the default layers address every one of them: then every level matches them all
         return (self.style_layers is None and self.style_layer_weights is None
-                and METHODS[self.method].deepest_style_layer_final_only and not get_mode(self.loss).published)
+                and METHODS[self.method].coarse_layers_by_positions and not get_mode(self.loss).published)
 
-    def settled_style_layers(self, network_layers: Sequence[str], coarse: bool = False) -> list[str]:
+    def settled_style_layers(self, network_layers: Sequence[str], sparse: Collection[str] = ()) -> list[str]:
         """The style layers of a level: ``--style-layers``, else the network's default ones (``network_layers``),
-        without the deepest at a ``coarse`` level (below ``--size``) where it is for the final size only (as
-        ``resolved()`` says)."""
+        less the ``sparse`` ones where ``resolved()`` says the coarse levels go by positions; ``sparse``: at a level
+        below ``--size``, the default layers whose style map there has fewer positions than channels
+        (``engine.sparse_style_layers``). The shallowest layer always stays."""
         if self.style_layers:
             return list(self.style_layers)
         layers = list(network_layers)
-        drop = coarse and len(layers) > 1 and self._deepest_style_layer_final_only()
-        return layers[:-1] if drop else layers
+        if not (sparse and self._coarse_layers_by_positions()):
+            return layers
+        return [name for name in layers if name not in sparse] or layers[:1]
 
     def level_plan(self) -> list[tuple[int, int]]:
         """(long side, iterations) of each level, coarse to fine."""
@@ -375,15 +377,15 @@ class TransferOptions:
 class Resolved:
     """The settled view of a run's options (``TransferOptions.resolved``): the method, the style statistic it
     matches (None where the method brings its own, as nnst does), alpha, beta and the TV weight, and the level plan,
-    (long side, iterations) coarse to fine; whether the network's deepest default style layer is matched at the
-    final size only (the method's and the normalisation's choice, when no ``--style-layers`` are given:
-    ``settled_style_layers``)."""
+    (long side, iterations) coarse to fine; whether a level below the final size matches a default style layer only
+    where the style's map there has as many positions as channels (the method's and the normalisation's choice,
+    when no ``--style-layers`` are given: ``settled_style_layers``)."""
 
     method: str
     style_loss: str | None
     weights: dict[str, float]
     plan: tuple[tuple[int, int], ...]
-    deepest_style_layer_final_only: bool = False
+    coarse_layers_by_positions: bool = False
 
 
 def strength_weight(strength: float, default: float) -> float:

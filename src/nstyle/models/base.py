@@ -101,6 +101,18 @@ class Backbone(nn.Module):
             features = self._features(rgb01, layers)
         return {name: f.float() for name, f in features.items()}
 
+    def feature_shapes(self, height: int, width: int, layers: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """(channels, height, width) of each named map for an input of ``height`` x ``width``: probed once, on
+        zeros, and kept (the network's padding and pooling decide it, whichever network it is)."""
+        key = (height, width, tuple(self.resolve(layers)))
+        known = self.__dict__.setdefault("_feature_shapes", {})  # beside nn.Module's attributes, not a submodule
+        if key not in known:
+            parameter = next(self.parameters())
+            with torch.no_grad():
+                maps = self.forward(torch.zeros(1, 3, height, width, device=parameter.device), key[2])
+            known[key] = {name: tuple(m.shape[1:]) for name, m in maps.items()}
+        return known[key]
+
     def _features(self, rgb01: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         wanted = set(self.resolve(layers))
         # Channels-last: oneDNN's fastest convolution layout on CPU (VGG19 at 512 px: 0.70 s against 0.85 s
