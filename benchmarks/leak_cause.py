@@ -29,6 +29,8 @@ from quality import BENCH, SIZE, all_pairs, result_name
 
 NO_RELU5 = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 FIVE = {"style_layers": [*NO_RELU5, "relu5_1"]}  # the default's layers when the study was made (2026-12-06)
+W2_170 = {"style_weight": 170.0}  # the W2's weight when the study was made (220 since 2026-12-06 16:00 UTC)
+W2_FIVE = {**FIVE, **W2_170}
 
 
 @dataclass(frozen=True)
@@ -41,29 +43,30 @@ class Variant:
 
 VARIANTS = {
     "w2-relu5": Variant("the default until 2026-12-06: W2 at style weight 170, relu1_1..relu5_1, 128/256/512 px, "
-                        "from the content", FIVE),
+                        "from the content", W2_FIVE),
     "gram-20": Variant("the Gram default until 2026-12-01 (Gram, 80 + 40 + 20)",
                        {"style_loss": "gram", "iterations": 20, **FIVE}),
     "gram-170": Variant("the Gram in the W2's place (weight 170, its schedule)",
                         {"style_loss": "gram", "style_weight": 170, **FIVE}),
     "w2-100": Variant("W2 at style weight 100", {"style_weight": 100, **FIVE}),
-    "no-relu5": Variant("without relu5_1 at any level", {"style_layers": list(NO_RELU5)}),
-    "relu5-fine": Variant("relu5_1 at the finest level only (512 px: 32 x 32 positions): the default from "
-                          "2026-12-06", FIVE,
+    "no-relu5": Variant("without relu5_1 at any level", {"style_layers": list(NO_RELU5), **W2_170}),
+    "relu5-fine": Variant("relu5_1 at the finest level only (512 px: 32 x 32 positions): the default "
+                          "2026-12-06 11:00-15:30 UTC", W2_FIVE,
                           per_level=lambda size, final: {} if size == final else {"style_layers": list(NO_RELU5)}),
     "style-full": Variant("the style image at 512 px at every level (its positions: 4x and 16x the coarse levels')",
-                          FIVE, per_level=lambda size, final: {"style_scale": final / size}),
+                          W2_FIVE, per_level=lambda size, final: {"style_scale": final / size}),
     "positions": Variant("a layer at a level only where its map has at least as many positions as channels (at 128 px "
-                         "relu1_1..relu3_1, at 256 px up to relu4_1, relu5_1 at 512 px)", FIVE,
+                         "relu1_1..relu3_1, at 256 px up to relu4_1, relu5_1 at 512 px)", W2_FIVE,
                          per_level=lambda size, final: {"style_layers": [*NO_RELU5[:3], *(["relu4_1"] if size >= 181
                                                                                          else []),
                                                                           *(["relu5_1"] if size >= 362 else [])]}),
-    "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)", {"levels": 1, "iterations": 60, **FIVE}),
-    "noise": Variant("started from noise instead of the content", {"init": "noise", **FIVE}),
-    "init-fast": Variant("the default started from the one-pass network's painting (`--init fast`)",
-                         {"init": "fast"}),
+    "one-size": Variant("one size, 512 px, 60 iterations (no coarse levels)",
+                        {"levels": 1, "iterations": 60, **W2_FIVE}),
+    "noise": Variant("started from noise instead of the content", {"init": "noise", **W2_FIVE}),
+    "init-fast": Variant("the default (W2 at 170) started from the one-pass network's painting (`--init fast`)",
+                         {"init": "fast", **W2_170}),
     "init-fast-one-size": Variant("`--init fast`, then 20 iterations at 512 px only (no coarse levels)",
-                                  {"init": "fast", "levels": 1, "iterations": 20}),
+                                  {"init": "fast", "levels": 1, "iterations": 20, **W2_170}),
     "best": Variant("`--quality best` (W2 at 300, 14 iterations at 512 px)", {"quality": "best"}),
     "strotss": Variant("`--method strotss`", {"method": "strotss"}),
     "nnst": Variant("`--method nnst`", {"method": "nnst"}),

@@ -2,7 +2,7 @@
 first frame the W2 default of 2026-12-01..06 painted with the painting's moon over the man's face.
 
 The shot's first frames are stylised with ``nstyle video``'s engine at the default size, once with today's default
-and once with relu5_1 at every level (the default until 2026-12-06); each frame's object leak
+and once with the default until 2026-12-06 (W2 at 170, relu5_1 at every level); each frame's object leak
 (``nstyle.eval.metrics.leak``) is printed, and the input and both results are drawn side by side.
 
     nstyle samples fetch bikes
@@ -28,7 +28,8 @@ from nstyle.video.settings import VideoSettings
 from nstyle.video.stylise import stylise_frames
 
 FIVE = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
-ROWS = (("input", None), ("relu5_1 at every level (until 2026-12-06)", {"style_layers": FIVE}),
+ROWS = (("input", None), ("the W2 default until 2026-12-06 (relu5_1 at every level)",
+                          {"style_layers": FIVE, "style_weight": 170.0}),
         ("today's default", {}))
 
 

@@ -64,20 +64,26 @@ FIVE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 CONFIGS = {
     "content": Config("calibration: the result is the content photograph", calibration="content"),
     "style": Config("calibration: the result is the style painting", calibration="style"),
-    "default": Config("nstyle's default: W2 style loss (weight 170), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
+    "default": Config("nstyle's default: W2 style loss (weight 220), coarse to fine 128, 256, 512 px: 80 + 40 + 12 "
                       "L-BFGS iterations; a layer at a coarse level only where the style's map has as many positions "
                       "as channels (128 px: relu1_1..relu3_1, 256 px: ..relu4_1, 512 px: ..relu5_1)"),
-    "w2-relu5": Config("nstyle's default 2026-12-01..06: the same with relu5_1 at every level",
-                       {"style_layers": FIVE_LAYERS}),
+    "w2-relu5": Config("nstyle's default 2026-12-01..06: W2 at 170 with relu5_1 at every level (recorded; the W2's "
+                       "weight is 220 since)", {"style_layers": FIVE_LAYERS}, retired=True),
+    "w2-170": Config("the default at style weight 170 (the default 2026-12-06 15:30-16:00 UTC)",
+                     {"style_weight": 170}),
     "default-relu5-final": Config("nstyle's default of 2026-12-06 11:00-15:30 UTC: relu1_1..relu4_1 at the coarse "
                                   "levels, relu5_1 too at 512 px (recorded; the rule is gone from the library)",
                                   retired=True),
-    "no-relu5": Config("the default without relu5_1 at any level", {"style_layers": FIVE_LAYERS[:-1]}),
+    "no-relu5": Config("W2 at 170 without relu5_1 at any level (recorded; the W2's weight is 220 since)",
+                       {"style_layers": FIVE_LAYERS[:-1]}, retired=True),
     "w2-12-x2": Config("the default at style weight 200 (measured as the default, then lowered to 170 for LPIPS)",
                        {"style_loss": "w2", "iterations": 12, "style_weight": 200, "style_layers": FIVE_LAYERS}),
     "best": Config("`--quality best`", {"quality": "best"}),
     "best-relu5": Config("`--quality best` 2026-12-02..06: W2 at 300, 14 iterations, relu5_1 at every level",
                          {"quality": "best", "style_layers": FIVE_LAYERS}),
+    "best-relu5-final": Config("`--quality best` of 2026-12-06 11:00-15:30 UTC: relu5_1 at 512 px only, relu1_1.."
+                               "relu4_1 at the coarse levels (recorded; the rule is gone from the library)",
+                               retired=True),
     "best-no-relu5": Config("`--quality best` without relu5_1 at any level",
                             {"quality": "best", "style_layers": FIVE_LAYERS[:-1]}),
     "gram-20": Config("nstyle's default until 2026-12-01: Gram matrices, 80 + 40 + 20 iterations",
@@ -97,8 +103,11 @@ CONFIGS = {
     "nnst": Config("NNST (`--method nnst`), the default's schedule", {"method": "nnst"}),
     "init-fast": Config("the default's schedule from the feed-forward network's picture (`--init fast`)",
                         {"init": "fast"}),
+    "init-fast-relu5-final": Config("`--init fast` of 2026-12-06 11:00-15:30 UTC (relu5_1 at 512 px only, relu1_1.."
+                                    "relu4_1 at the coarse levels; recorded, the rule is gone)", retired=True),
     "init-fast-20": Config("from the network's picture, 20 iterations at 512 px only (`--init fast --levels 1 "
-                           "--iterations 20`)", {"init": "fast", "levels": 1, "iterations": 20}),
+                           "--iterations 20`; recorded 2026-12-06 under a record format since changed)",
+                           {"init": "fast", "levels": 1, "iterations": 20}, retired=True),
     "fast": Config("the feed-forward network (`--method fast`: Ghiasi et al. 2017), one pass at 512 px",
                    {"method": "fast"}),
     "auto-maps": Config("automatic semantic maps (`--auto-maps auto`: guided Gram matrices), the default's schedule",
@@ -241,8 +250,10 @@ def record_meta(name: str) -> dict:
     coarse = {str(size): list(loss_layers(given, network, coarse=True, styles=[torch.zeros(1, 3, size, size)])[1])
               for size, _ in given.level_plan() if size < SIZE}
     alike = [layers for layers in coarse.values() if layers == next(iter(coarse.values()))]
-    # one list where every coarse level is alike (as every record before 2026-12-06 afternoon), else by level
-    options["coarse_style_layers"] = alike[0] if coarse and len(alike) == len(coarse) else coarse
+    # one list where every coarse level is alike (as every record before 2026-12-06 afternoon), else by level; with
+    # no coarse level, the final one's
+    options["coarse_style_layers"] = (options["style_layers"] if not coarse
+                                      else alike[0] if len(alike) == len(coarse) else coarse)
     # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
     # that bring their own statistic had the fallback's name there)
     options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \

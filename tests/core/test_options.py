@@ -242,7 +242,7 @@ def test_resolved_is_a_settled_frozen_view():
     options = TransferOptions(size=512, levels=2, iterations=10)
     resolved = options.resolved()
     assert resolved.plan == tuple(options.level_plan()) and [s for s, _ in resolved.plan] == [256, 512]
-    assert resolved.weights == {"content": 20.0, "style": 170.0, "tv": 1.0}  # coarse to fine: content 20; w2's beta
+    assert resolved.weights == {"content": 20.0, "style": 220.0, "tv": 1.0}  # coarse to fine: content 20; w2's beta
     with pytest.raises(dataclasses.FrozenInstanceError):
         resolved.style_loss = "gram"
 
