@@ -46,7 +46,7 @@ POOLINGS = ("max", "avg")
 INIT_KEYWORDS = ("noise", "content", "style", *ONE_PASS_METHODS)
 #: ``--quality``: presets of the options a user does not give. ``default`` is the defaults themselves, chosen on the
 #: field's numbers and the object leak (docs/QUALITY.md, "The default chosen again"); ``best`` a stronger style,
-#: closer to the paintings by KID, with more of their objects painted in (the same section, "--init fast").
+#: the best ArtFID and KID measured whose object leak is still under the Gram default's (the same section).
 QUALITY_PRESETS: dict[str, dict[str, Any]] = {"default": {}, "best": {"style_weight": 300.0, "iterations": 14}}
 MIN_SIZE = 16
 MAX_SIZE = 32768  # a hard bound on any value; what fits in memory is checked when a run is planned
@@ -213,9 +213,9 @@ class TransferOptions:
         "hardware), float32, or auto (bfloat16 where native, else float32)")
     weights: Image | None = _opt(None, "use this weights file instead of the cached download", metavar="FILE")
     quality: Literal[tuple(QUALITY_PRESETS)] = _opt(
-        "default", "a preset for the options not given: default (the best ArtFID at about 35 s a 512 px image on 2 "
-        "CPU cores with no more of the painting's objects than the Gram default), best (a stronger style, more of "
-        "them: " + ", ".join(
+        "default", "a preset for the options not given: default (the best ArtFID at about 31 s a 512 px image on 2 "
+        "CPU cores with less of the painting's objects than the Gram default), best (a stronger style, closer to "
+        "the paintings by ArtFID and KID, about as many of them: " + ", ".join(
             f"{option_flag(k)} {v}" for k, v in QUALITY_PRESETS["best"].items()) + "; docs/QUALITY.md)")
 
     @model_validator(mode="before")
