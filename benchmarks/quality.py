@@ -69,7 +69,7 @@ CONFIGS = {
                       "as channels (128 px: relu1_1..relu3_1, 256 px: ..relu4_1, 512 px: ..relu5_1)"),
     "w2-relu5": Config("nstyle's default 2026-12-01..06: W2 at 170 with relu5_1 at every level (recorded; the W2's "
                        "weight is 220 since)", {"style_layers": FIVE_LAYERS}, retired=True),
-    "w2-170": Config("the default at style weight 170 (the default 2026-12-06 15:30-16:00 UTC)",
+    "w2-170": Config("the default at style weight 170 (the default for an hour, 2026-12-06 afternoon)",
                      {"style_weight": 170}),
     "default-relu5-final": Config("nstyle's default of 2026-12-06 11:00-15:30 UTC: relu1_1..relu4_1 at the coarse "
                                   "levels, relu5_1 too at 512 px (recorded; the rule is gone from the library)",
