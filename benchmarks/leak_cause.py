@@ -68,6 +68,7 @@ VARIANTS = {
     "init-fast-one-size": Variant("`--init fast`, then 20 iterations at 512 px only (no coarse levels)",
                                   {"init": "fast", "levels": 1, "iterations": 20, **W2_170}),
     "best": Variant("`--quality best` (W2 at 300, 14 iterations at 512 px)", {"quality": "best"}),
+    "default": Variant("the library's default as it is now (the positions rule from 2026-12-06 afternoon)"),
     "strotss": Variant("`--method strotss`", {"method": "strotss"}),
     "nnst": Variant("`--method nnst`", {"method": "nnst"}),
     "fast": Variant("`--method fast` (one pass of the feed-forward network, no levels)", {"method": "fast"}),

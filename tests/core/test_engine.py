@@ -120,8 +120,12 @@ def test_a_run_tiles_only_the_levels_above_the_tile_size(net, pair, monkeypatch)
     monkeypatch.undo()
     whole = run(content, style, backbone=net, size=320, tile=0, levels=2, iterations=4, **FAST)
     assert len(tiled.history) == len(whole.history) == 64 + 4  # 160 px: the default schedule's 64 (20 * 512 / 160)
-    for t, w in zip(tiled.history, whole.history):
-        assert t.total == pytest.approx(w.total, rel=1e-3)
+    coarse = 64  # the 160 px level (untiled in both) and the final level's first evaluation, from the same point
+    for t, w in zip(tiled.history[:coarse + 1], whole.history[:coarse + 1]):
+        assert t.total == pytest.approx(w.total, rel=1e-4)
+    # then L-BFGS amplifies the objectives' 1e-6 along its path: measured at most 1.6e-3 with W2 at 220 (4e-4 at 170)
+    for t, w in zip(tiled.history[coarse + 1:], whole.history[coarse + 1:]):
+        assert t.total == pytest.approx(w.total, rel=5e-3)
     # The same picture: measured 0.17 grey levels apart on average and at most 4 on a few values (0.04 % more than
     # 2), while the run moved the picture 53 levels from the content on average. The objectives agree to 1e-6
     # (above); L-BFGS amplifies that into these few levels, by an amount that depends on the path (0.05 on average
