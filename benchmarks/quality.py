@@ -233,10 +233,8 @@ def untrained(model: str):
 
 def record_meta(name: str) -> dict:
     """What a record is tied to: the calibration, or the transfer options resolved (defaults included)."""
-    import torch
-
     from nstyle.core.catalog import FALLBACK_STYLE_LOSS, METHODS
-    from nstyle.core.engine import loss_layers
+    from nstyle.core.engine import coarse_style_layers
     from nstyle.core.options import TransferOptions
 
     config = CONFIGS[name]
@@ -247,13 +245,10 @@ def record_meta(name: str) -> dict:
     # the layers as the run settles them at each level of a bench picture (a changed default is noticed)
     network = untrained(given.model)
     options["style_layers"] = given.settled_style_layers(network.default_style_layers)
-    coarse = {str(size): list(loss_layers(given, network, coarse=True, styles=[torch.zeros(1, 3, size, size)])[1])
-              for size, _ in given.level_plan() if size < SIZE}
-    alike = [layers for layers in coarse.values() if layers == next(iter(coarse.values()))]
-    # one list where every coarse level is alike (as every record before 2026-12-06 afternoon), else by level; with
-    # no coarse level, the final one's
-    options["coarse_style_layers"] = (options["style_layers"] if not coarse
-                                      else alike[0] if len(alike) == len(coarse) else coarse)
+    coarse = {str(size): layers for size, layers in coarse_style_layers(given, network).items()}
+    lists = list(coarse.values()) or [options["style_layers"]]  # no coarse level: the final one's
+    # one list where every coarse level is alike (as every record before 2026-12-06 afternoon), else by level
+    options["coarse_style_layers"] = lists[0] if all(layers == lists[0] for layers in lists) else coarse
     # the style loss settled, as the records hold it (from when the options wrote it into their field: the methods
     # that bring their own statistic had the fallback's name there)
     options["style_loss"] = given.resolved().style_loss if METHODS[given.method].takes_style_loss \

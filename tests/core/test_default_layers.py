@@ -85,8 +85,9 @@ def test_a_run_builds_its_coarse_levels_without_the_sparse_layers_and_its_last_w
     layers = engine.loss_layers
 
     def spy(options, backbone, coarse=False, styles=()):
-        built.append(list(layers(options, backbone, coarse, styles)[1]))
-        return layers(options, backbone, coarse, styles)
+        settled = layers(options, backbone, coarse, styles)
+        built.append(list(settled[1]))
+        return settled
 
     monkeypatch.setattr(engine, "loss_layers", spy)
     engine.run(images["tubingen"], images["starry_night"], size=256, levels=2, iterations=1)

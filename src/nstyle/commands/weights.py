@@ -76,18 +76,12 @@ def cmd_weights_path(args: argparse.Namespace) -> int:
 def coarse_layers_line(net) -> str:
     """What the default transfer of a 512 px square matches at its coarse levels, where that is not every style
     layer (``engine.sparse_style_layers``: none whose style map has fewer positions than channels)."""
-    import torch
-
-    from ..core.engine import loss_layers
+    from ..core.engine import coarse_style_layers
     from ..core.options import TransferOptions
 
-    options = TransferOptions(size=512)
-    levels = [size for size, _ in options.level_plan() if size < options.size]
-    said = []
-    for size in levels:
-        _, style = loss_layers(options, net, coarse=True, styles=[torch.zeros(1, 3, size, size)])
-        if list(style) != list(net.resolve(net.default_style_layers)):
-            said.append(f"{' '.join(style)} at {size} px")
+    every = net.resolve(net.default_style_layers)
+    said = [f"{' '.join(layers)} at {size} px"
+            for size, layers in coarse_style_layers(TransferOptions(size=512), net).items() if layers != every]
     return f" (the default transfer at 512 px: {'; '.join(said)}; all at 512 px)" if said else ""
 
 

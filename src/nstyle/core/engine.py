@@ -130,6 +130,13 @@ def loss_layers(options: TransferOptions, backbone, coarse: bool = False,
     return backbone.resolve(content_layers), dict(zip(backbone.resolve(style_layers), layer_weights))
 
 
+def coarse_style_layers(options: TransferOptions, backbone) -> dict[int, list[str]]:
+    """The style layers of each level below ``--size`` for a square picture and its style at that size: what
+    ``nstyle models --details`` says and what a quality record is tied to."""
+    return {size: list(loss_layers(options, backbone, coarse=True, styles=[torch.zeros(1, 3, size, size)])[1])
+            for size, _ in options.level_plan() if size < options.size}
+
+
 def build_loss(options: TransferOptions, backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
                guides: Guides | None = None, content_factor: float = 1.0, coarse: bool = False):
     """The objective of one level, as ``--method`` builds it; ``content_factor`` multiplies the content weight;
