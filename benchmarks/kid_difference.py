@@ -20,6 +20,18 @@ from nstyle.eval.metrics.fid import InceptionFeatures, kernel_inception_distance
 from nstyle.io.images import image_to_tensor, load_image
 
 
+def kid_difference(ours: np.ndarray, theirs: np.ndarray, paintings: np.ndarray) -> tuple[float, float]:
+    """KID(ours) - KID(theirs) against the paintings (row i of each the same pair), and its jackknife standard
+    error over the pairs."""
+    def difference(keep: np.ndarray) -> float:
+        return (kernel_inception_distance(ours[keep], paintings[keep])[0]
+                - kernel_inception_distance(theirs[keep], paintings[keep])[0])
+
+    n = len(ours)
+    left_out = np.array([difference(np.arange(n) != i) for i in range(n)])
+    return difference(np.ones(n, bool)), float(np.sqrt((n - 1) / n * ((left_out - left_out.mean()) ** 2).sum()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", required=True, help="a quality record's name")
@@ -35,14 +47,8 @@ def main() -> None:
         theirs = np.concatenate([net(image_to_tensor(load_image(args.other / r["result"]))).numpy()
                                  for r in rows]).astype(np.float64)
 
-    def difference(keep: np.ndarray) -> float:
-        return (kernel_inception_distance(ours[keep], paintings[keep])[0]
-                - kernel_inception_distance(theirs[keep], paintings[keep])[0])
-
+    whole, error = kid_difference(ours, theirs, paintings)
     n = len(rows)
-    whole = difference(np.ones(n, bool))
-    left_out = np.array([difference(np.arange(n) != i) for i in range(n)])
-    error = float(np.sqrt((n - 1) / n * ((left_out - left_out.mean()) ** 2).sum()))
     print(f"KID {args.record} {kernel_inception_distance(ours, paintings)[0]:.5f}, {args.other.name} "
           f"{kernel_inception_distance(theirs, paintings)[0]:.5f}: difference {whole:+.5f}, jackknife standard "
           f"error {error:.5f} over {n} pairs")
