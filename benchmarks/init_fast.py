@@ -14,7 +14,8 @@ jackknife standard error. Seconds are wall time from the start of the run to the
 picture and the coarse levels included), the median over the pairs. The starts take turns pair by pair, so a
 busy machine slows them alike. Pictures are kept in OUT/START-N/, so an interrupted run goes on where it stopped.
 
-    python benchmarks/init_fast.py [--pairs 20] [--at 4 8 12 20] [--final-at 4 8 12 20 32] [-o init-fast]
+    python benchmarks/init_fast.py [--pairs 20] [--at 4 8 12 20] [--final-at 4 8 12 20 32] [--figure PNG]
+                                   [--sheet JPEG [--sheet-pairs K ...] [--sheet-sets START-N ...]] [-o init-fast]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import machine_line
+from common import contact_sheet, machine_line
 from kid_difference import kid_difference
 from quality import BENCH, SIZE, all_pairs, result_name
 
@@ -90,18 +91,28 @@ def paint(pairs: list[tuple[str, str]], at: dict[str, list[int]], out: Path) -> 
     return times
 
 
-def score(pairs: list[tuple[str, str]], at: dict[str, list[int]], out: Path, times: dict) -> list[dict]:
-    from nstyle.eval.evaluate import evaluate
+def scored(folder: Path):
+    """``nstyle evaluate`` of a kept set, from OUT/START-N/scores.npz while its pictures are the ones scored."""
+    from nstyle.eval.evaluate import Evaluation, evaluate
 
+    cache = folder / "scores.npz"
+    stamp = json.dumps({p.name: p.stat().st_mtime_ns for p in sorted(folder.glob("*.png"))})
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
+            if str(data["stamp"]) == stamp:
+                return Evaluation(json.loads(str(data["summary"])), [],
+                                  dict(zip(map(str, data["names"]), data["features"], strict=True)),
+                                  dict(zip(map(str, data["style_names"]), data["style_features"], strict=True)))
+    evaluation = evaluate(folder, BENCH / "content", BENCH / "style", output=folder, partial=True, quiet=True)
+    np.savez(cache, stamp=stamp, summary=json.dumps(evaluation.summary), names=list(evaluation.features),
+             features=np.stack(list(evaluation.features.values())), style_names=list(evaluation.style_features),
+             style_features=np.stack(list(evaluation.style_features.values())))
+    return evaluation
+
+
+def score(pairs: list[tuple[str, str]], at: dict[str, list[int]], out: Path, times: dict) -> list[dict]:
     names = [result_name(c, s) for c, s in pairs]
-    evaluations = {}
-    for start, counts in at.items():
-        for n in counts:
-            folder = out / f"{start}-{n}"
-            summary = folder / "summary.json"
-            evaluations[start, n] = evaluate(folder, BENCH / "content", BENCH / "style", output=folder,
-                                             partial=True, quiet=True)
-            assert summary.exists()
+    evaluations = {(start, n): scored(out / f"{start}-{n}") for start, counts in at.items() for n in counts}
     reference = evaluations[REFERENCE]
     paintings = np.stack([reference.style_features[style] for _, style in pairs]).astype(np.float64)
 
@@ -157,6 +168,12 @@ def plot(rows: list[dict], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def sheet(pairs: list[tuple[str, str]], sets: list[str], out: Path, path: Path) -> None:
+    """The pairs' kept pictures side by side, a kept set (START-N) a column, to look at what the curves say."""
+    contact_sheet([[(out / kept / result_name(c, s), f"{c} / {s}" if not i else "") for i, kept in enumerate(sets)]
+                   for c, s in pairs], path, thumb=256, titles=sets)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20)
@@ -165,6 +182,11 @@ def main() -> None:
     parser.add_argument("--final-at", type=int, nargs="+", default=[4, 8, 12, 20, 32],
                         help="iteration counts kept for the start at 512 px alone")
     parser.add_argument("--figure", type=Path, help="the curves to this PNG (default OUT/init_fast.png)")
+    parser.add_argument("--sheet", type=Path, help="these pairs' pictures side by side, a start and count a column")
+    parser.add_argument("--sheet-pairs", type=int, nargs="+", default=[2, 5, 7, 9], metavar="K",
+                        help="which pairs (0-based) the sheet shows")
+    parser.add_argument("--sheet-sets", nargs="+", default=["content-12", "fast-12", "fast-final-4",
+                                                            "fast-final-12", "fast-final-32"], metavar="START-N")
     parser.add_argument("-o", "--output", type=Path, default=Path("init-fast"))
     args = parser.parse_args()
     if args.pairs < 3:
@@ -184,6 +206,8 @@ def main() -> None:
     (args.output / "init_fast.md").write_text(text)
     (args.output / "init_fast.json").write_text(json.dumps(rows, indent=1))
     plot(rows, args.figure or args.output / "init_fast.png")
+    if args.sheet:
+        sheet([pairs[k] for k in args.sheet_pairs], args.sheet_sets, args.output, args.sheet)
     print(text)
 
 
